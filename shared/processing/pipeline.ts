@@ -1,0 +1,102 @@
+import { checkDeclaredType } from '../domain/content-types.ts';
+import { ProcessingError } from '../domain/errors.ts';
+import type { FileMetadata } from '../domain/file-record.ts';
+import {
+  DEFAULT_IMAGE_LIMITS,
+  type DerivativeImage,
+  type ImageLimits,
+  processImage,
+} from './image.ts';
+import { DEFAULT_READ_LIMITS, type ReadLimits, readObject } from './read-object.ts';
+
+/** What the uploader said when it asked for the upload URL. */
+export interface Declared {
+  readonly contentType: string;
+  readonly size: number;
+  readonly checksumSha256: string | null;
+}
+
+export interface PipelineLimits extends ReadLimits, ImageLimits {}
+
+export const DEFAULT_PIPELINE_LIMITS: PipelineLimits = {
+  ...DEFAULT_READ_LIMITS,
+  ...DEFAULT_IMAGE_LIMITS,
+};
+
+interface Common {
+  readonly size: number;
+  readonly sha256: string;
+  /** The type the bytes show (for a text file, the declared text type). */
+  readonly contentType: string;
+}
+
+export type PipelineResult =
+  | (Common & {
+      readonly status: 'PROCESSED';
+      readonly metadata: FileMetadata;
+      readonly derivatives: readonly DerivativeImage[];
+    })
+  | (Common & { readonly status: 'FAILED' | 'REJECTED'; readonly reason: string });
+
+const formatBytes = (n: number): string =>
+  n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${n} bytes`;
+
+/**
+ * The processor's work on one object, from its body stream to a result: size, SHA-256, real type,
+ * checks against what was declared, and for images metadata and derivatives. A problem with the
+ * file itself becomes a FAILED or REJECTED result with a reason a person can read; only errors
+ * that a retry could mend (the stream breaking, say) are thrown.
+ */
+export const runPipeline = async (
+  body: AsyncIterable<Uint8Array>,
+  declared: Declared,
+  limits: PipelineLimits = DEFAULT_PIPELINE_LIMITS,
+  expectedSize?: number,
+): Promise<PipelineResult> => {
+  const content = await readObject(body, limits, expectedSize);
+  const common = { size: content.size, sha256: content.sha256, contentType: content.sniffed.mime };
+  if (content.size === 0) {
+    return { ...common, status: 'FAILED', reason: 'The file is empty (0 bytes).' };
+  }
+  const typeCheck = checkDeclaredType(declared.contentType, content.sniffed);
+  if (!typeCheck.ok) return { ...common, status: 'REJECTED', reason: typeCheck.reason };
+  const result = { ...common, contentType: typeCheck.contentType };
+  if (content.size !== declared.size) {
+    return {
+      ...result,
+      status: 'REJECTED',
+      reason: `The file has ${content.size} bytes, but ${declared.size} were declared.`,
+    };
+  }
+  if (declared.checksumSha256 !== null && declared.checksumSha256 !== content.sha256) {
+    return {
+      ...result,
+      status: 'REJECTED',
+      reason: `The file's SHA-256 is ${content.sha256}, not the ${declared.checksumSha256} declared.`,
+    };
+  }
+  if (content.imageTooLarge) {
+    return {
+      ...result,
+      status: 'FAILED',
+      reason: `The image is ${formatBytes(content.size)}, over the ${formatBytes(limits.maxImageBytes)} limit for making previews.`,
+    };
+  }
+  if (content.image === undefined) {
+    return { ...result, status: 'PROCESSED', metadata: {}, derivatives: [] };
+  }
+  try {
+    const image = await processImage(content.image, limits);
+    return {
+      ...result,
+      status: 'PROCESSED',
+      metadata: { image: image.metadata },
+      derivatives: image.derivatives,
+    };
+  } catch (error) {
+    if (error instanceof ProcessingError && error.permanent) {
+      return { ...result, status: 'FAILED', reason: error.message };
+    }
+    throw error;
+  }
+};
