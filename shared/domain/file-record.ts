@@ -53,8 +53,10 @@ export interface FileRecord {
   readonly bucket: string;
   readonly key: string;
   readonly status: FileStatus;
-  readonly size: number | null;
-  readonly contentType: string | null;
+  /** As declared until processed, then the size of the bytes. */
+  readonly size: number;
+  /** As declared until processed, then the type the bytes show. */
+  readonly contentType: string;
   readonly sha256: string | null;
   readonly metadata: FileMetadata;
   readonly derivatives: readonly Derivative[];

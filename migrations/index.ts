@@ -1,0 +1,11 @@
+import { statements as files } from './0001_files.ts';
+
+export interface Migration {
+  /** Never renamed once released: it is the row recorded in schema_migrations. */
+  readonly id: string;
+  /** One statement each: the RDS Data API runs a single statement per call. */
+  readonly statements: readonly string[];
+}
+
+/** Every migration in the order it is applied. Add new ones at the end. */
+export const MIGRATIONS: readonly Migration[] = [{ id: '0001_files', statements: files }];
