@@ -1,13 +1,22 @@
 import { defineConfig } from 'vitest/config';
 
+/** Keeps Powertools quiet in tests: no JSON logs, EMF lines or X-Ray segments on stdout. */
+const quiet = {
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+  POWERTOOLS_TRACE_ENABLED: 'false',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+};
+
 export default defineConfig({
   test: {
+    env: quiet,
     projects: [
       {
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          env: quiet,
         },
       },
       {
@@ -15,6 +24,7 @@ export default defineConfig({
           name: 'infra',
           include: ['test/infra/**/*.test.ts'],
           environment: 'node',
+          env: quiet,
           // Synthesising the stack bundles every function with esbuild.
           testTimeout: 180_000,
           hookTimeout: 180_000,
@@ -26,6 +36,7 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/support/global-postgres.ts'],
           environment: 'node',
+          env: quiet,
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,

@@ -30,7 +30,8 @@ export interface ProcessingOutcome {
   readonly objectVersion: string;
   readonly size: number;
   readonly contentType: string;
-  readonly sha256: string;
+  /** Null only when the object could not be read at all. */
+  readonly sha256: string | null;
   readonly metadata: FileMetadata;
   readonly derivatives: readonly Derivative[];
   readonly reason: string | null;

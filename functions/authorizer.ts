@@ -1,0 +1,51 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
+import { requireEnv } from '#shared/adapters/env.ts';
+import { createTokenVerifier } from '#shared/adapters/token-verifier.ts';
+import { isOwnerId } from '#shared/domain/keys.ts';
+import { logger } from '#shared/observability/powertools.ts';
+
+const verify = createTokenVerifier({
+  userPoolId: requireEnv('USER_POOL_ID'),
+  clientId: requireEnv('USER_POOL_CLIENT_ID'),
+  region: requireEnv('AWS_REGION'),
+  ...(process.env.TOKEN_ISSUER && { issuer: process.env.TOKEN_ISSUER }),
+  ...(process.env.JWKS_URI && { jwksUri: process.env.JWKS_URI }),
+});
+
+/** The whole API of this stage, so one cached decision covers every route of the user. */
+const apiWildcard = (methodArn: string): string => {
+  const [arn, stage] = methodArn.split('/');
+  return `${arn}/${stage}/*/*`;
+};
+
+/**
+ * REST API token authorizer: verifies the user's Cognito token itself, which works the same in
+ * AWS and in the emulator (whose REST data plane ignores Cognito authorizers), and hands the
+ * user id to the functions as `ownerId`. Any doubt is a 401.
+ */
+export const authorize = async (
+  event: APIGatewayTokenAuthorizerEvent,
+): Promise<APIGatewayAuthorizerResult> => {
+  const token = event.authorizationToken?.replace(/^Bearer\s+/i, '') ?? '';
+  try {
+    const user = await verify(token);
+    if (!isOwnerId(user.userId)) throw new Error('Subject is not a usable owner id');
+    return {
+      principalId: user.userId,
+      policyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: apiWildcard(event.methodArn) },
+        ],
+      },
+      context: { ownerId: user.userId },
+    };
+  } catch (error) {
+    logger.info('Token refused', { reason: (error as Error).message });
+    throw new Error('Unauthorized');
+  }
+};
+
+export const handler = middy(authorize).use(injectLambdaContext(logger, { resetKeys: true }));

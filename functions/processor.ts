@@ -1,0 +1,140 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { S3EventNotificationEventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/s3';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { dynamoDbClient, eventBridgeClient, s3Client } from '#shared/adapters/clients.ts';
+import { fileRepository } from '#shared/adapters/db/instance.ts';
+import { intEnv, requireEnv } from '#shared/adapters/env.ts';
+import { FileEventPublisher } from '#shared/adapters/event-publisher.ts';
+import { ObjectStore } from '#shared/adapters/object-store.ts';
+import { parseUploadKey } from '#shared/domain/keys.ts';
+import { logger, MetricName, metrics, tracer } from '#shared/observability/powertools.ts';
+import { DEFAULT_PIPELINE_LIMITS, type PipelineLimits } from '#shared/processing/pipeline.ts';
+import {
+  failAfterRetries,
+  type ObjectRef,
+  objectVersionOf,
+  type ProcessDeps,
+  processUpload,
+} from '#shared/processing/process-upload.ts';
+
+const BUS_NAME = requireEnv('EVENT_BUS_NAME');
+const IDEMPOTENCY_TABLE = requireEnv('IDEMPOTENCY_TABLE_NAME');
+const MAX_RECEIVE_COUNT = intEnv('MAX_RECEIVE_COUNT', 3);
+const LIMITS: PipelineLimits = {
+  maxImageBytes: intEnv('MAX_IMAGE_BYTES', DEFAULT_PIPELINE_LIMITS.maxImageBytes),
+  maxPixels: intEnv('MAX_IMAGE_PIXELS', DEFAULT_PIPELINE_LIMITS.maxPixels),
+};
+
+const store = new ObjectStore(s3Client);
+const events = new FileEventPublisher(eventBridgeClient, BUS_NAME);
+const persistenceStore = new DynamoDBPersistenceLayer({
+  tableName: IDEMPOTENCY_TABLE,
+  awsSdkV3Client: dynamoDbClient,
+});
+/** One key per object version: replays of its event find the stored result and stop. */
+const idempotencyConfig = new IdempotencyConfig({
+  eventKeyJmesPath: '[bucket, key, version]',
+  expiresAfterSeconds: intEnv('IDEMPOTENCY_TTL_SECONDS', 7 * 24 * 3600),
+});
+// Records run one after another: each may hold a decoded image, and memory is what bounds us.
+const batch = new BatchProcessor(EventType.SQS);
+
+interface IdempotencyInput extends ObjectRef {
+  readonly version: string;
+}
+
+/** The S3 object an ingest message speaks of; throws on a message we cannot read (it is retried, then parked in the DLQ). */
+export const parseIngestMessage = (record: SQSRecord): IdempotencyInput => {
+  const event = S3EventNotificationEventBridgeSchema.parse(JSON.parse(record.body));
+  const ref: ObjectRef = {
+    bucket: event.detail.bucket.name,
+    key: event.detail.object.key,
+    ...(event.detail.object['version-id'] && { versionId: event.detail.object['version-id'] }),
+    ...(event.detail.object.etag && { etag: event.detail.object.etag }),
+  };
+  return { ...ref, version: objectVersionOf(ref) };
+};
+
+const deps = async (): Promise<ProcessDeps> => ({
+  repository: await fileRepository(),
+  store,
+  events,
+  limits: LIMITS,
+});
+
+const handleRecord = async (record: SQSRecord): Promise<void> => {
+  const input = parseIngestMessage(record);
+  const fileId = parseUploadKey(input.key)?.fileId;
+  logger.appendKeys({ fileId, messageId: record.messageId });
+  metrics.addMetadata('fileId', fileId ?? 'unknown');
+  const started = Date.now();
+  let ran = false;
+  const processOnce = makeIdempotent(
+    async (ref: IdempotencyInput) => {
+      ran = true;
+      const outcome = await processUpload(await deps(), ref);
+      return outcome.kind === 'done'
+        ? { kind: outcome.kind, status: outcome.file.status, size: outcome.file.size }
+        : { kind: outcome.kind, reason: outcome.reason };
+    },
+    { persistenceStore, config: idempotencyConfig },
+  );
+  try {
+    const outcome = await processOnce(input);
+    if (!ran) {
+      metrics.addMetric(MetricName.DuplicateEventsSkipped, MetricUnit.Count, 1);
+      logger.info('Duplicate event skipped');
+    } else if (outcome.kind === 'skipped') {
+      metrics.addMetric(MetricName.UnknownObjectsSkipped, MetricUnit.Count, 1);
+      logger.warn('Object skipped', { reason: outcome.reason });
+    } else {
+      const name =
+        outcome.status === 'PROCESSED'
+          ? MetricName.FilesProcessed
+          : outcome.status === 'REJECTED'
+            ? MetricName.FilesRejected
+            : MetricName.FilesFailed;
+      metrics.addMetric(name, MetricUnit.Count, 1);
+      metrics.addMetric(MetricName.BytesProcessed, MetricUnit.Bytes, outcome.size);
+      metrics.addMetric(
+        MetricName.ProcessingDuration,
+        MetricUnit.Milliseconds,
+        Date.now() - started,
+      );
+      logger.info('File finished', { status: outcome.status });
+    }
+  } catch (error) {
+    const attempts = Number(record.attributes.ApproximateReceiveCount ?? '1');
+    if (attempts >= MAX_RECEIVE_COUNT) {
+      logger.error('Giving up on the file; the message goes to the DLQ', { error, attempts });
+      await failAfterRetries(await deps(), input, attempts, error).catch((failError: unknown) =>
+        logger.error('Could not record the failure', { error: failError }),
+      );
+    } else {
+      logger.warn('Processing failed; the message will be retried', { error, attempts });
+    }
+    throw error;
+  } finally {
+    logger.removeKeys(['fileId', 'messageId']);
+  }
+};
+
+export const processIngestBatch = async (
+  event: SQSEvent,
+  context: Context,
+): Promise<SQSBatchResponse> => {
+  idempotencyConfig.registerLambdaContext(context);
+  return processPartialResponse(event, handleRecord, batch, { context, processInParallel: false });
+};
+
+export const handler = middy(processIngestBatch)
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));

@@ -1,0 +1,60 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { s3Client } from '#shared/adapters/clients.ts';
+import { fileRepository } from '#shared/adapters/db/instance.ts';
+import { intEnv, listEnv, requireEnv } from '#shared/adapters/env.ts';
+import { httpErrors, json, ownerOf, parseJsonBody } from '#shared/adapters/http.ts';
+import { ObjectStore } from '#shared/adapters/object-store.ts';
+import { DEFAULT_ALLOWED_CONTENT_TYPES } from '#shared/domain/content-types.ts';
+import { uploadKey } from '#shared/domain/keys.ts';
+import { type UploadLimits, validateUploadRequest } from '#shared/domain/upload-request.ts';
+import { logger, MetricName, metrics, tracer } from '#shared/observability/powertools.ts';
+
+const BUCKET = requireEnv('BUCKET_NAME');
+const LIMITS: UploadLimits = {
+  maxUploadBytes: intEnv('MAX_UPLOAD_BYTES', 5 * 1024 ** 3),
+  allowedContentTypes: listEnv('ALLOWED_CONTENT_TYPES', DEFAULT_ALLOWED_CONTENT_TYPES),
+  uploadUrlTtlSeconds: intEnv('UPLOAD_URL_TTL_SECONDS', 900),
+};
+const MAX_BODY_BYTES = 16 * 1024;
+const store = new ObjectStore(s3Client);
+
+/** `POST /uploads`: validates the request, records the file as PENDING_UPLOAD, returns a presigned POST. */
+export const createUpload = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  const ownerId = ownerOf(event);
+  const upload = validateUploadRequest(parseJsonBody(event, MAX_BODY_BYTES), LIMITS);
+  logger.appendKeys({ fileId: upload.fileId });
+  metrics.addMetadata('fileId', upload.fileId);
+  const key = uploadKey(ownerId, upload.fileId);
+  const repository = await fileRepository();
+  await repository.createPending({
+    fileId: upload.fileId,
+    ownerId,
+    filename: upload.filename,
+    contentType: upload.contentType,
+    size: upload.size,
+    checksumSha256: upload.checksumSha256,
+    bucket: BUCKET,
+    key,
+  });
+  const expiresAt = new Date(Date.now() + LIMITS.uploadUrlTtlSeconds * 1000);
+  const post = await store.presignPost({
+    bucket: BUCKET,
+    key,
+    contentType: upload.contentType,
+    size: upload.size,
+    expiresInSeconds: LIMITS.uploadUrlTtlSeconds,
+  });
+  metrics.addMetric(MetricName.UploadsRequested, 'Count', 1);
+  logger.info('Upload requested', { size: upload.size, contentType: upload.contentType });
+  return json(201, { fileId: upload.fileId, upload: post, expiresAt: expiresAt.toISOString() });
+};
+
+export const handler = middy(createUpload)
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
+  .use(httpErrors());

@@ -1,0 +1,67 @@
+import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { Derivative, EndStatus, FileMetadata, FileRecord } from '../domain/file-record.ts';
+
+export const EVENT_SOURCE = 'syncflow.files';
+
+export type FileEventType = 'file.processed' | 'file.failed' | 'file.rejected' | 'file.deleted';
+
+export const detailTypeFor = (status: EndStatus): FileEventType =>
+  status === 'PROCESSED' ? 'file.processed' : status === 'FAILED' ? 'file.failed' : 'file.rejected';
+
+/** The public detail of a `file.*` event (DESIGN.md, "Events on the custom bus"). */
+export interface FileEventDetail {
+  readonly fileId: string;
+  readonly ownerId: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly size: number;
+  readonly contentType: string;
+  readonly sha256: string | null;
+  readonly status: string;
+  readonly metadata: FileMetadata;
+  readonly derivatives: readonly Derivative[];
+  readonly reason?: string;
+}
+
+export const eventDetail = (file: FileRecord): FileEventDetail => ({
+  fileId: file.fileId,
+  ownerId: file.ownerId,
+  bucket: file.bucket,
+  key: file.key,
+  size: file.size,
+  contentType: file.contentType,
+  sha256: file.sha256,
+  status: file.status,
+  metadata: file.metadata,
+  derivatives: file.derivatives,
+  ...(file.reason !== null && { reason: file.reason }),
+});
+
+/** Puts `file.*` events on the custom bus; a rejected entry is an error, so it is retried. */
+export class FileEventPublisher {
+  constructor(
+    private readonly eventBridge: EventBridgeClient,
+    private readonly busName: string,
+  ) {}
+
+  async publish(type: FileEventType, file: FileRecord): Promise<void> {
+    const result = await this.eventBridge.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: this.busName,
+            Source: EVENT_SOURCE,
+            DetailType: type,
+            Detail: JSON.stringify(eventDetail(file)),
+          },
+        ],
+      }),
+    );
+    if ((result.FailedEntryCount ?? 0) > 0) {
+      const entry = result.Entries?.[0];
+      throw new Error(
+        `EventBridge refused ${type} for ${file.fileId}: ${entry?.ErrorCode} ${entry?.ErrorMessage}`,
+      );
+    }
+  }
+}

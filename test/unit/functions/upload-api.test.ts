@@ -1,0 +1,97 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { database } from '#shared/adapters/db/instance.ts';
+import { migrate } from '#shared/adapters/db/migrate.ts';
+import { apiEvent, lambdaContext } from '../../support/events.ts';
+
+vi.stubEnv('BUCKET_NAME', 'uploads-bucket');
+vi.stubEnv('MAX_UPLOAD_BYTES', '1048576');
+vi.stubEnv('AWS_REGION', 'eu-west-1');
+vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+vi.stubEnv('POWERTOOLS_TRACE_ENABLED', 'false');
+vi.stubEnv('DATABASE_URL', '');
+mockClient(S3Client);
+
+const { handler } = await import('../../../functions/upload-api.ts');
+const OWNER = 'user-1';
+
+const call = (body: string | null, ownerId: string | null = OWNER) =>
+  handler(
+    apiEvent({ method: 'POST', path: '/uploads', body, ...(ownerId !== null && { ownerId }) }),
+    lambdaContext('upload-api'),
+  );
+
+describe('POST /uploads', () => {
+  beforeAll(async () => {
+    await migrate((await database()).db);
+  });
+
+  it('records the file and returns a presigned POST pinned to key, type and size', async () => {
+    const response = await call(
+      JSON.stringify({ filename: 'Zoë 🌸.jpg', contentType: 'image/jpeg', size: 2048 }),
+    );
+    expect(response.statusCode).toBe(201);
+    const body = JSON.parse(response.body);
+    expect(body.upload.method).toBe('POST');
+    expect(body.upload.url).toContain('uploads-bucket');
+    expect(body.upload.fields).toMatchObject({
+      key: `uploads/${OWNER}/${body.fileId}`,
+      'Content-Type': 'image/jpeg',
+    });
+    const policy = JSON.parse(Buffer.from(body.upload.fields.Policy, 'base64').toString('utf8'));
+    expect(policy.conditions).toContainEqual(['content-length-range', 2048, 2048]);
+    expect(policy.conditions).toContainEqual(['eq', '$Content-Type', 'image/jpeg']);
+    expect(new Date(body.expiresAt).getTime()).toBeGreaterThan(Date.now());
+    const record = await (await import('#shared/adapters/db/instance.ts'))
+      .fileRepository()
+      .then((r) => r.get(body.fileId));
+    expect(record).toMatchObject({
+      status: 'PENDING_UPLOAD',
+      filename: 'Zoë 🌸.jpg',
+      ownerId: OWNER,
+    });
+  });
+
+  it.each([
+    ['malformed JSON', '{"filename":', 400, 'BAD_REQUEST'],
+    [
+      'a wrong type',
+      JSON.stringify({ filename: 1, contentType: 'image/jpeg', size: 1 }),
+      400,
+      'BAD_REQUEST',
+    ],
+    [
+      'an oversized file',
+      JSON.stringify({ filename: 'a', contentType: 'image/jpeg', size: 2 ** 21 }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    ],
+    [
+      'a refused type',
+      JSON.stringify({ filename: 'a', contentType: 'text/html', size: 1 }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    ],
+    [
+      'an oversized body',
+      JSON.stringify({ filename: 'a'.repeat(20_000), contentType: 'text/plain', size: 1 }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    ],
+    ['no body', null, 400, 'BAD_REQUEST'],
+  ])('answers %s with a 4xx JSON error', async (_name, body, status, code) => {
+    const response = await call(body);
+    expect(response.statusCode).toBe(status);
+    expect(JSON.parse(response.body).error).toMatchObject({ code, message: expect.any(String) });
+  });
+
+  it('refuses a request with no authenticated user', async () => {
+    const response = await call(
+      JSON.stringify({ filename: 'a', contentType: 'text/plain', size: 1 }),
+      null,
+    );
+    expect(response.statusCode).toBe(401);
+  });
+});
