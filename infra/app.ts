@@ -1,0 +1,24 @@
+import { App, Aspects } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { SyncFlowStack } from './stack.ts';
+import { stageConfig } from './stages.ts';
+
+/**
+ * `npx cdk deploy -c stage=dev|prod|local`. The stack is named after the stage so several stages
+ * live side by side in one account; account and region come from the CLI's environment, and
+ * nothing is looked up at synth time, so `cdk synth` needs no credentials.
+ */
+const app = new App();
+const stageName = app.node.tryGetContext('stage') ?? 'dev';
+const corsOrigins = app.node.tryGetContext('corsOrigins');
+const databaseUrl = app.node.tryGetContext('databaseUrl');
+const stage = stageConfig(stageName, {
+  ...(typeof corsOrigins === 'string' && { corsOrigins }),
+  ...(typeof databaseUrl === 'string' && { databaseUrl }),
+});
+new SyncFlowStack(app, `SyncFlow-${stage.name}`, {
+  stage,
+  description: `SyncFlow file upload and processing pipeline (${stage.name})`,
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+});
+Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));

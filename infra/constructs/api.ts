@@ -1,0 +1,197 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import {
+  AccessLogFormat,
+  AuthorizationType,
+  Cors,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  MockIntegration,
+  PassthroughBehavior,
+  RequestValidator,
+  RestApi,
+  TokenAuthorizer,
+} from 'aws-cdk-lib/aws-apigateway';
+import {
+  AccountRecovery,
+  FeaturePlan,
+  UserPool,
+  type UserPoolClient,
+} from 'aws-cdk-lib/aws-cognito';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+import { UPLOAD_PREFIX } from '../../shared/domain/keys.ts';
+import type { StageConfig } from '../stages.ts';
+import { SyncFlowFunction } from './base-function.ts';
+import type { Metadata } from './metadata.ts';
+
+export interface ApiProps {
+  readonly stage: StageConfig;
+  readonly bucket: IBucket;
+  readonly metadata: Metadata;
+  readonly logRetention: RetentionDays;
+}
+
+/**
+ * The REST API and its users: a Cognito user pool, a token authorizer that verifies the pool's
+ * tokens (enforced in AWS and in the emulator alike), `POST /uploads`, and `GET /health`.
+ */
+export class Api extends Construct {
+  readonly restApi: RestApi;
+  readonly userPool: UserPool;
+  readonly userPoolClient: UserPoolClient;
+  readonly authorizerFunction: SyncFlowFunction;
+  readonly uploadApi: SyncFlowFunction;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+    const { stage } = props;
+    const common = {
+      architecture: stage.architecture,
+      logRetention: props.logRetention,
+      retainLogs: stage.retainData,
+    };
+    this.userPool = new UserPool(this, 'Users', {
+      selfSignUpEnabled: false,
+      signInAliases: { email: true },
+      passwordPolicy: {
+        minLength: 12,
+        requireDigits: true,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireSymbols: true,
+      },
+      accountRecovery: AccountRecovery.EMAIL_ONLY,
+      featurePlan: FeaturePlan.ESSENTIALS,
+      removalPolicy: stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    this.userPoolClient = this.userPool.addClient('WebClient', {
+      authFlows: { userSrp: true, userPassword: true },
+      generateSecret: false,
+      preventUserExistenceErrors: true,
+      accessTokenValidity: Duration.hours(1),
+      idTokenValidity: Duration.hours(1),
+    });
+    NagSuppressions.addResourceSuppressions(this.userPool, [
+      {
+        id: 'AwsSolutions-COG2',
+        reason:
+          'MFA is a per-deployment policy choice; users are created by an administrator (no self sign-up).',
+      },
+      {
+        id: 'AwsSolutions-COG3',
+        reason: 'Advanced security mode is superseded by the Essentials feature plan chosen here.',
+      },
+    ]);
+
+    this.authorizerFunction = new SyncFlowFunction(this, 'Authorizer', {
+      ...common,
+      entry: 'authorizer',
+      serviceName: 'authorizer',
+      environment: {
+        USER_POOL_ID: this.userPool.userPoolId,
+        USER_POOL_CLIENT_ID: this.userPoolClient.userPoolClientId,
+      },
+    });
+    const authorizer = new TokenAuthorizer(this, 'TokenAuthorizer', {
+      handler: this.authorizerFunction,
+      resultsCacheTtl: Duration.minutes(5),
+    });
+
+    this.uploadApi = new SyncFlowFunction(this, 'UploadApi', {
+      ...common,
+      entry: 'upload-api',
+      serviceName: 'upload-api',
+      environment: {
+        ...props.metadata.environment,
+        BUCKET_NAME: props.bucket.bucketName,
+        MAX_UPLOAD_BYTES: String(stage.maxUploadBytes),
+        ALLOWED_CONTENT_TYPES: stage.allowedContentTypes.join(','),
+        UPLOAD_URL_TTL_SECONDS: String(stage.uploadUrlTtlSeconds),
+      },
+    });
+    // Presigning needs the right to put what it presigns: uploads/ only.
+    props.bucket.grantPut(this.uploadApi, `${UPLOAD_PREFIX}*`);
+    props.metadata.grantDataAccess(this.uploadApi);
+
+    const accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    this.restApi = new RestApi(this, 'RestApi', {
+      description: `SyncFlow REST API (${stage.name})`,
+      cloudWatchRole: true,
+      deployOptions: {
+        stageName: stage.name,
+        tracingEnabled: true,
+        loggingLevel: MethodLoggingLevel.ERROR,
+        metricsEnabled: true,
+        throttlingRateLimit: stage.apiThrottle.rate,
+        throttlingBurstLimit: stage.apiThrottle.burst,
+        accessLogDestination: new LogGroupLogDestination(accessLogs),
+        accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
+      },
+      defaultCorsPreflightOptions:
+        stage.corsOrigins.length > 0
+          ? {
+              allowOrigins: [...stage.corsOrigins],
+              allowMethods: Cors.ALL_METHODS,
+              allowHeaders: ['Authorization', 'Content-Type'],
+            }
+          : undefined,
+      defaultMethodOptions: { authorizer, authorizationType: AuthorizationType.CUSTOM },
+    });
+    const validator = new RequestValidator(this, 'BodyValidator', {
+      restApi: this.restApi,
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+
+    this.restApi.root
+      .addResource('uploads')
+      .addMethod('POST', new LambdaIntegration(this.uploadApi), { requestValidator: validator });
+
+    this.restApi.root.addResource('health').addMethod(
+      'GET',
+      new MockIntegration({
+        passthroughBehavior: PassthroughBehavior.NEVER,
+        requestTemplates: { 'application/json': '{"statusCode": 200}' },
+        integrationResponses: [
+          { statusCode: '200', responseTemplates: { 'application/json': '{"status":"ok"}' } },
+        ],
+      }),
+      {
+        authorizationType: AuthorizationType.NONE,
+        authorizer: undefined,
+        methodResponses: [{ statusCode: '200' }],
+      },
+    );
+    NagSuppressions.addResourceSuppressions(
+      this.restApi,
+      [
+        {
+          id: 'AwsSolutions-APIG3',
+          reason:
+            'WAF is an account-level choice of the operator; the stage throttles every route.',
+        },
+        {
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'GET /health and CORS preflight are public on purpose; every other route has the token authorizer.',
+        },
+        {
+          id: 'AwsSolutions-COG4',
+          reason:
+            'A token authorizer verifies the Cognito tokens itself, so authentication is enforced in the emulator too.',
+        },
+        {
+          id: 'AwsSolutions-IAM4',
+          reason: 'API Gateway writes its logs with the AWS-managed push-to-CloudWatch role.',
+        },
+      ],
+      true,
+    );
+  }
+}

@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// The sharp the lock file pinned, so the bundle carries the version the tests ran.
+const SHARP_VERSION: string = JSON.parse(
+  readFileSync(join(ROOT, 'node_modules', 'sharp', 'package.json'), 'utf8'),
+).version;
+
+export interface SyncFlowFunctionProps {
+  /** File name under functions/, without `.ts`. */
+  readonly entry: string;
+  readonly architecture: 'arm64' | 'x86_64';
+  readonly logRetention: RetentionDays;
+  readonly retainLogs: boolean;
+  readonly environment?: Record<string, string>;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** @default 30 seconds */
+  readonly timeout?: Duration;
+  /** Ships sharp's native library for the target architecture. @default false */
+  readonly withSharp?: boolean;
+  /** Name of the service in logs, traces and metrics. */
+  readonly serviceName: string;
+}
+
+/**
+ * A function with the project's defaults: Node.js 24, ESM bundle by esbuild with the AWS SDK
+ * inside (the emulator has none preinstalled), X-Ray tracing on, JSON logs in a log group with
+ * the stage's retention, and Powertools configured.
+ */
+export class SyncFlowFunction extends NodejsFunction {
+  readonly logGroupResource: LogGroup;
+
+  constructor(scope: Construct, id: string, props: SyncFlowFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention,
+      removalPolicy: props.retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    const cpu = props.architecture === 'arm64' ? 'arm64' : 'x64';
+    super(scope, id, {
+      entry: join(ROOT, 'functions', `${props.entry}.ts`),
+      handler: 'handler',
+      runtime: Runtime.NODEJS_24_X,
+      architecture: props.architecture === 'arm64' ? Architecture.ARM_64 : Architecture.X86_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(30),
+      tracing: Tracing.ACTIVE,
+      loggingFormat: LoggingFormat.JSON,
+      logGroup,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: 'SyncFlow',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        // node20: the emulator runs bundles on this machine's Node.js 20.
+        target: 'node20',
+        minify: true,
+        sourceMap: true,
+        mainFields: ['module', 'main'],
+        // ESM bundles of CommonJS dependencies still call require().
+        banner:
+          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        // PGlite is the embedded database for tests and tools; no function opens it.
+        externalModules: ['@electric-sql/pglite', ...(props.withSharp ? ['sharp'] : [])],
+        ...(props.withSharp && {
+          commandHooks: {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            // sharp is native: install the build for the function's OS and CPU, not this machine's.
+            afterBundling: (_input: string, output: string) => [
+              `cd ${output} && npm install --no-save --no-package-lock --os=linux --cpu=${cpu} --libc=glibc sharp@${SHARP_VERSION}`,
+            ],
+          },
+        }),
+      },
+    });
+    this.logGroupResource = logGroup;
+  }
+}

@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { SubnetType, Vpc } from 'aws-cdk-lib/aws-ec2';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  AuroraPostgresEngineVersion,
+  ClusterInstance,
+  Credentials,
+  DatabaseCluster,
+  DatabaseClusterEngine,
+} from 'aws-cdk-lib/aws-rds';
+import { Provider } from 'aws-cdk-lib/custom-resources';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+import { MIGRATIONS } from '../../migrations/index.ts';
+import type { DatabaseSetting } from '../stages.ts';
+import { SyncFlowFunction } from './base-function.ts';
+
+export interface MetadataProps {
+  readonly database: DatabaseSetting;
+  readonly retainData: boolean;
+  readonly architecture: 'arm64' | 'x86_64';
+  readonly logRetention: RetentionDays;
+}
+
+const DATABASE_NAME = 'syncflow';
+
+/**
+ * Where file records live. In AWS: Aurora Serverless v2 PostgreSQL with the Data API, its
+ * credentials in Secrets Manager, in isolated subnets with no NAT gateway (the functions stay out
+ * of the VPC and talk to it over the Data API). On the local stage: a PostgreSQL server by URL.
+ * Either way, schema migrations are applied during `cdk deploy` by a custom resource.
+ */
+export class Metadata extends Construct {
+  readonly cluster?: DatabaseCluster;
+  readonly vpc?: Vpc;
+  /** Environment that tells a function how to reach the database. */
+  readonly environment: Record<string, string>;
+
+  constructor(scope: Construct, id: string, props: MetadataProps) {
+    super(scope, id);
+    if (props.database.kind === 'aurora') {
+      const { minCapacity, maxCapacity } = props.database;
+      if (minCapacity < 0 || maxCapacity < Math.max(minCapacity, 1)) {
+        throw new Error(
+          `Aurora capacity must satisfy 0 <= min <= max and max >= 1, not ${minCapacity}..${maxCapacity}`,
+        );
+      }
+      this.vpc = new Vpc(this, 'Vpc', {
+        maxAzs: 2,
+        natGateways: 0,
+        subnetConfiguration: [
+          { name: 'database', subnetType: SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+        ],
+      });
+      this.vpc.addFlowLog('FlowLog');
+      this.cluster = new DatabaseCluster(this, 'Cluster', {
+        engine: DatabaseClusterEngine.auroraPostgres({
+          version: AuroraPostgresEngineVersion.VER_16_6,
+        }),
+        credentials: Credentials.fromGeneratedSecret('syncflow_admin'),
+        defaultDatabaseName: DATABASE_NAME,
+        writer: ClusterInstance.serverlessV2('Writer'),
+        serverlessV2MinCapacity: minCapacity,
+        serverlessV2MaxCapacity: maxCapacity,
+        enableDataApi: true,
+        storageEncrypted: true,
+        iamAuthentication: true,
+        deletionProtection: props.retainData,
+        backup: { retention: Duration.days(props.retainData ? 14 : 1) },
+        removalPolicy: props.retainData ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
+        vpc: this.vpc,
+        vpcSubnets: { subnetType: SubnetType.PRIVATE_ISOLATED },
+        cloudwatchLogsExports: ['postgresql'],
+        cloudwatchLogsRetention: props.logRetention,
+      });
+      NagSuppressions.addResourceSuppressions(
+        this.cluster,
+        [
+          {
+            id: 'AwsSolutions-SMG4',
+            reason:
+              'Only the Data API uses this secret; rotation is left to the operator (see docs) so a rotation never races a deploy.',
+          },
+          {
+            id: 'AwsSolutions-RDS10',
+            reason:
+              'Deletion protection is on in every stage that retains data (prod); dev and local are disposable by design.',
+          },
+          {
+            id: 'AwsSolutions-RDS6',
+            reason:
+              'Functions reach the database only through the Data API with the Secrets Manager secret; IAM database auth is enabled for people.',
+          },
+          { id: 'AwsSolutions-RDS14', reason: 'Backtrack is not available for Aurora PostgreSQL.' },
+        ],
+        true,
+      );
+      this.environment = {
+        DB_CLUSTER_ARN: this.cluster.clusterArn,
+        DB_SECRET_ARN: this.cluster.secret?.secretArn ?? '',
+        DB_NAME: DATABASE_NAME,
+      };
+    } else {
+      this.environment = { DATABASE_URL: props.database.url };
+    }
+
+    const migrator = new SyncFlowFunction(this, 'Migrator', {
+      entry: 'migrate',
+      serviceName: 'migrate',
+      architecture: props.architecture,
+      logRetention: props.logRetention,
+      retainLogs: props.retainData,
+      timeout: Duration.minutes(5),
+      environment: this.environment,
+    });
+    this.grantDataAccess(migrator);
+    const provider = new Provider(this, 'MigrationProvider', {
+      onEventHandler: migrator,
+      logGroup: new LogGroup(this, 'MigrationProviderLogs', {
+        retention: props.logRetention,
+        removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      }),
+    });
+    // The hash of every statement: a new migration changes it, which re-runs the resource.
+    const schemaHash = createHash('sha256').update(JSON.stringify(MIGRATIONS)).digest('hex');
+    new CustomResource(this, 'Schema', {
+      serviceToken: provider.serviceToken,
+      properties: { schemaHash },
+    });
+    NagSuppressions.addResourceSuppressions(
+      provider,
+      [
+        {
+          id: 'AwsSolutions-IAM4',
+          reason: 'The CDK provider framework uses the AWS-managed basic execution role.',
+        },
+        {
+          id: 'AwsSolutions-IAM5',
+          reason: 'The CDK provider framework may invoke every version of the migrator function.',
+        },
+        { id: 'AwsSolutions-L1', reason: 'The CDK provider framework chooses its own runtime.' },
+      ],
+      true,
+    );
+  }
+
+  /** Lets a function run statements: the Data API and the secret in AWS; nothing to grant locally. */
+  grantDataAccess(grantee: IGrantable): void {
+    this.cluster?.grantDataApiAccess(grantee);
+  }
+}

@@ -1,0 +1,81 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { DERIVED_PREFIX, UPLOAD_PREFIX } from '../../shared/domain/keys.ts';
+import { SyncFlowFunction } from './base-function.ts';
+import type { Metadata } from './metadata.ts';
+
+export interface ProcessingProps {
+  readonly bucket: IBucket;
+  readonly queue: IQueue;
+  readonly bus: IEventBus;
+  readonly metadata: Metadata;
+  readonly architecture: 'arm64' | 'x86_64';
+  readonly logRetention: RetentionDays;
+  readonly retainData: boolean;
+  readonly timeout: Duration;
+  readonly memorySize: number;
+  /** Most concurrent processors: protects the database. Lambda needs at least 2. */
+  readonly maxConcurrency: number;
+  readonly maxReceiveCount: number;
+}
+
+/**
+ * The processor: fed by the ingest queue with partial batch responses, made idempotent by a
+ * DynamoDB table (on demand, TTL on `expiration`), reading `uploads/` and writing only `derived/`.
+ */
+export class Processing extends Construct {
+  readonly processor: SyncFlowFunction;
+  readonly idempotencyTable: Table;
+
+  constructor(scope: Construct, id: string, props: ProcessingProps) {
+    super(scope, id);
+    if (props.maxConcurrency < 2 || props.maxConcurrency > 1000) {
+      throw new Error(
+        `The processor's maximum concurrency must be 2..1000, not ${props.maxConcurrency}`,
+      );
+    }
+    this.idempotencyTable = new Table(this, 'Idempotency', {
+      partitionKey: { name: 'id', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiration',
+      encryption: TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.retainData },
+      removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    this.processor = new SyncFlowFunction(this, 'Processor', {
+      entry: 'processor',
+      serviceName: 'processor',
+      architecture: props.architecture,
+      logRetention: props.logRetention,
+      retainLogs: props.retainData,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      withSharp: true,
+      environment: {
+        ...props.metadata.environment,
+        EVENT_BUS_NAME: props.bus.eventBusName,
+        IDEMPOTENCY_TABLE_NAME: this.idempotencyTable.tableName,
+        MAX_RECEIVE_COUNT: String(props.maxReceiveCount),
+      },
+    });
+    this.processor.addEventSource(
+      new SqsEventSource(props.queue, {
+        batchSize: 5,
+        maxBatchingWindow: Duration.seconds(1),
+        reportBatchItemFailures: true,
+        maxConcurrency: props.maxConcurrency,
+      }),
+    );
+    props.bucket.grantRead(this.processor, `${UPLOAD_PREFIX}*`);
+    props.bucket.grantPut(this.processor, `${DERIVED_PREFIX}*`);
+    this.idempotencyTable.grantReadWriteData(this.processor);
+    props.bus.grantPutEventsTo(this.processor);
+    props.metadata.grantDataAccess(this.processor);
+  }
+}

@@ -1,0 +1,73 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  HttpMethods,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+export interface StorageProps {
+  /** Origins allowed to POST uploads from a browser; none means no CORS rule. */
+  readonly corsOrigins: readonly string[];
+  /** Keep the buckets when the stack is deleted. */
+  readonly retainData: boolean;
+}
+
+/**
+ * The uploads bucket: private, encrypted, TLS only, versioned (so every event names an exact
+ * version), EventBridge notifications on, CORS for browser uploads, and lifecycle rules that
+ * abort forgotten multipart uploads and expire old versions. Access logs go to a bucket of their own.
+ */
+export class Storage extends Construct {
+  readonly bucket: Bucket;
+  readonly accessLogs: Bucket;
+
+  constructor(scope: Construct, id: string, props: StorageProps) {
+    super(scope, id);
+    const removal = props.retainData
+      ? { removalPolicy: RemovalPolicy.RETAIN }
+      : { removalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: true };
+    this.accessLogs = new Bucket(this, 'AccessLogs', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(90) }],
+      ...removal,
+    });
+    this.bucket = new Bucket(this, 'Uploads', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      eventBridgeEnabled: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'uploads/',
+      cors:
+        props.corsOrigins.length > 0
+          ? [
+              {
+                allowedMethods: [
+                  HttpMethods.POST,
+                  HttpMethods.PUT,
+                  HttpMethods.GET,
+                  HttpMethods.HEAD,
+                ],
+                allowedOrigins: [...props.corsOrigins],
+                allowedHeaders: ['*'],
+                exposedHeaders: ['ETag'],
+                maxAge: 3000,
+              },
+            ]
+          : [],
+      lifecycleRules: [
+        { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        { id: 'expire-old-versions', noncurrentVersionExpiration: Duration.days(30) },
+      ],
+      ...removal,
+    });
+  }
+}

@@ -1,0 +1,114 @@
+import { CfnOutput, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { NagSuppressions } from 'cdk-nag';
+import type { Construct } from 'constructs';
+import { Api } from './constructs/api.ts';
+import { FileEvents } from './constructs/events.ts';
+import { Ingest } from './constructs/ingest.ts';
+import { Metadata } from './constructs/metadata.ts';
+import { Processing } from './constructs/processing.ts';
+import { Storage } from './constructs/storage.ts';
+import type { StageConfig } from './stages.ts';
+
+export interface SyncFlowStackProps extends StackProps {
+  readonly stage: StageConfig;
+}
+
+const retentionFor = (days: number): RetentionDays => {
+  const known = Object.values(RetentionDays).filter(
+    (v): v is RetentionDays => typeof v === 'number',
+  );
+  const match = known.find((v) => v === days);
+  if (match === undefined)
+    throw new Error(
+      `${days} days is not a CloudWatch Logs retention; use one of ${known.join(', ')}`,
+    );
+  return match;
+};
+
+/** One SyncFlow deployment: the whole pipeline of DESIGN.md for one stage. */
+export class SyncFlowStack extends Stack {
+  readonly storage: Storage;
+  readonly ingest: Ingest;
+  readonly events: FileEvents;
+  readonly metadata: Metadata;
+  readonly processing: Processing;
+  readonly api: Api;
+
+  constructor(scope: Construct, id: string, props: SyncFlowStackProps) {
+    super(scope, id, props);
+    const { stage } = props;
+    const logRetention = retentionFor(stage.logRetentionDays);
+    Tags.of(this).add('project', 'syncflow');
+    Tags.of(this).add('stage', stage.name);
+
+    this.storage = new Storage(this, 'Storage', {
+      corsOrigins: stage.corsOrigins,
+      retainData: stage.retainData,
+    });
+    const processorTimeout = Duration.seconds(stage.processorTimeoutSeconds);
+    this.ingest = new Ingest(this, 'Ingest', {
+      bucket: this.storage.bucket,
+      processorTimeout,
+      maxReceiveCount: stage.maxReceiveCount,
+    });
+    this.events = new FileEvents(this, 'Events', { retainData: stage.retainData });
+    this.metadata = new Metadata(this, 'Metadata', {
+      database: stage.database,
+      retainData: stage.retainData,
+      architecture: stage.architecture,
+      logRetention,
+    });
+    this.processing = new Processing(this, 'Processing', {
+      bucket: this.storage.bucket,
+      queue: this.ingest.queue,
+      bus: this.events.bus,
+      metadata: this.metadata,
+      architecture: stage.architecture,
+      logRetention,
+      retainData: stage.retainData,
+      timeout: processorTimeout,
+      memorySize: stage.processorMemoryMb,
+      maxConcurrency: stage.processorMaxConcurrency,
+      maxReceiveCount: stage.maxReceiveCount,
+    });
+    this.api = new Api(this, 'Api', {
+      stage,
+      bucket: this.storage.bucket,
+      metadata: this.metadata,
+      logRetention,
+    });
+
+    const outputs: Record<string, string> = {
+      Stage: stage.name,
+      Region: this.region,
+      BucketName: this.storage.bucket.bucketName,
+      RestApiUrl: this.api.restApi.url,
+      RestApiId: this.api.restApi.restApiId,
+      UserPoolId: this.api.userPool.userPoolId,
+      UserPoolClientId: this.api.userPoolClient.userPoolClientId,
+      EventBusName: this.events.bus.eventBusName,
+      IngestQueueUrl: this.ingest.queue.queueUrl,
+      DeadLetterQueueUrl: this.ingest.deadLetterQueue.queueUrl,
+      IdempotencyTableName: this.processing.idempotencyTable.tableName,
+      ProcessorFunctionName: this.processing.processor.functionName,
+    };
+    for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
+
+    NagSuppressions.addStackSuppressions(this, [
+      {
+        id: 'AwsSolutions-IAM4',
+        reason:
+          'Lambda functions use the AWS-managed basic execution role for their logs; nothing else is managed.',
+        appliesTo: [
+          'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
+        ],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          'Wildcards are scoped: object keys under one prefix of our bucket, X-Ray (which has no resource ARNs), and the grant helpers of CDK for S3/DynamoDB indexes.',
+      },
+    ]);
+  }
+}

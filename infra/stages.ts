@@ -1,0 +1,112 @@
+import { DEFAULT_ALLOWED_CONTENT_TYPES } from '../shared/domain/content-types.ts';
+
+/** Where the metadata lives: Aurora with the Data API in AWS, any PostgreSQL server locally. */
+export type DatabaseSetting =
+  | { readonly kind: 'aurora'; readonly minCapacity: number; readonly maxCapacity: number }
+  | { readonly kind: 'postgres'; readonly url: string };
+
+/** Everything that differs between stages. One object per stage; nothing else branches on the stage name. */
+export interface StageConfig {
+  readonly name: string;
+  /** Keep buckets, tables and the database when the stack goes (prod), or delete them (dev, local). */
+  readonly retainData: boolean;
+  readonly architecture: 'arm64' | 'x86_64';
+  /** Browser origins allowed to upload straight to the bucket. */
+  readonly corsOrigins: readonly string[];
+  readonly maxUploadBytes: number;
+  readonly allowedContentTypes: readonly string[];
+  readonly uploadUrlTtlSeconds: number;
+  /** Most processor instances at once: it protects the database. */
+  readonly processorMaxConcurrency: number;
+  readonly processorMemoryMb: number;
+  readonly processorTimeoutSeconds: number;
+  /** Deliveries before a message goes to the DLQ. */
+  readonly maxReceiveCount: number;
+  readonly logRetentionDays: number;
+  readonly database: DatabaseSetting;
+  /** Requests per second and burst for the REST API. */
+  readonly apiThrottle: { readonly rate: number; readonly burst: number };
+}
+
+const common = {
+  maxUploadBytes: 5 * 1024 ** 3,
+  allowedContentTypes: DEFAULT_ALLOWED_CONTENT_TYPES,
+  uploadUrlTtlSeconds: 900,
+  processorMemoryMb: 2048,
+  processorTimeoutSeconds: 300,
+  maxReceiveCount: 3,
+} as const;
+
+export const STAGES: Readonly<Record<string, StageConfig>> = {
+  dev: {
+    ...common,
+    name: 'dev',
+    retainData: false,
+    architecture: 'arm64',
+    corsOrigins: ['http://localhost:5173', 'http://127.0.0.1:5173'],
+    processorMaxConcurrency: 5,
+    logRetentionDays: 14,
+    database: { kind: 'aurora', minCapacity: 0, maxCapacity: 2 },
+    apiThrottle: { rate: 50, burst: 100 },
+  },
+  prod: {
+    ...common,
+    name: 'prod',
+    retainData: true,
+    architecture: 'arm64',
+    corsOrigins: [],
+    processorMaxConcurrency: 20,
+    logRetentionDays: 90,
+    database: { kind: 'aurora', minCapacity: 0.5, maxCapacity: 16 },
+    apiThrottle: { rate: 500, burst: 1000 },
+  },
+  // The emulator runs functions on this machine's node: x86_64, and PostgreSQL instead of Aurora
+  // (the emulator's RDS Data API is a stub). Those two lines are the whole difference.
+  local: {
+    ...common,
+    name: 'local',
+    retainData: false,
+    architecture: 'x86_64',
+    corsOrigins: ['*'],
+    maxUploadBytes: 2 * 1024 ** 3,
+    processorMaxConcurrency: 2,
+    logRetentionDays: 1,
+    database: { kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5433/postgres' },
+    apiThrottle: { rate: 100, burst: 200 },
+  },
+};
+
+/**
+ * The configuration of a stage, with `overrides` (from `-c` context) applied: `corsOrigins`
+ * (comma-separated), `databaseUrl` for the local stage.
+ */
+export const stageConfig = (
+  name: string,
+  overrides: { corsOrigins?: string; databaseUrl?: string } = {},
+): StageConfig => {
+  const base = STAGES[name];
+  if (!base) {
+    throw new Error(
+      `Unknown stage ${JSON.stringify(name)}; use one of ${Object.keys(STAGES).join(', ')} (-c stage=...)`,
+    );
+  }
+  let config: StageConfig = base;
+  if (overrides.corsOrigins !== undefined) {
+    config = {
+      ...config,
+      corsOrigins: overrides.corsOrigins
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    };
+  }
+  if (overrides.databaseUrl !== undefined) {
+    if (config.database.kind !== 'postgres') {
+      throw new Error(
+        `Stage ${name} uses Aurora; databaseUrl applies only to a stage on PostgreSQL`,
+      );
+    }
+    config = { ...config, database: { kind: 'postgres', url: overrides.databaseUrl } };
+  }
+  return config;
+};

@@ -1,0 +1,206 @@
+import { App, Aspects } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { SyncFlowStack } from '../../infra/stack.ts';
+import { type StageConfig, stageConfig } from '../../infra/stages.ts';
+
+/** Synthesises a stage without bundling the functions (bundles are checked by `npm run bench`). */
+const synth = (stage: StageConfig) => {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new SyncFlowStack(app, `SyncFlow-${stage.name}`, { stage });
+  Aspects.of(app).add(new AwsSolutionsChecks());
+  app.synth();
+  return { stack, template: Template.fromStack(stack) };
+};
+
+const dev = synth(stageConfig('dev'));
+const prod = synth(stageConfig('prod'));
+const local = synth(stageConfig('local'));
+
+describe('storage', () => {
+  it('blocks public access, encrypts, versions and sends events to EventBridge', () => {
+    dev.template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: Match.objectLike({ ServerSideEncryptionConfiguration: Match.anyValue() }),
+      VersioningConfiguration: { Status: 'Enabled' },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
+        ]),
+      },
+    });
+  });
+
+  it('denies every request that is not over TLS', () => {
+    dev.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it("allows browser uploads only from the stage's origins", () => {
+    dev.template.hasResourceProperties('AWS::S3::Bucket', {
+      CorsConfiguration: {
+        CorsRules: [
+          Match.objectLike({
+            AllowedOrigins: ['http://localhost:5173', 'http://127.0.0.1:5173'],
+            AllowedMethods: Match.arrayWith(['POST']),
+          }),
+        ],
+      },
+    });
+    const prodBuckets = prod.template.findResources('AWS::S3::Bucket');
+    for (const bucket of Object.values(prodBuckets))
+      expect(bucket.Properties.CorsConfiguration).toBeUndefined();
+  });
+
+  it('retains data in prod and only destroys it in dev and local', () => {
+    const policies = (t: Template, type: string) =>
+      Object.values(t.findResources(type)).map((r) => r.DeletionPolicy);
+    expect(new Set(policies(prod.template, 'AWS::S3::Bucket'))).toEqual(new Set(['Retain']));
+    expect(new Set(policies(prod.template, 'AWS::DynamoDB::Table'))).toEqual(new Set(['Retain']));
+    expect(policies(prod.template, 'AWS::RDS::DBCluster')).toEqual(['Snapshot']);
+    expect(new Set(policies(dev.template, 'AWS::S3::Bucket'))).toEqual(new Set(['Delete']));
+    prod.template.hasResourceProperties('AWS::RDS::DBCluster', { DeletionProtection: true });
+  });
+});
+
+describe('ingest', () => {
+  it('routes only Object Created events under uploads/ of our bucket', () => {
+    dev.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
+        detail: { bucket: { name: [Match.anyValue()] }, object: { key: [{ prefix: 'uploads/' }] } },
+      },
+    });
+  });
+
+  it('parks a message in the DLQ after maxReceiveCount deliveries, with a visibility timeout above the processor timeout', () => {
+    const queues = dev.template.findResources('AWS::SQS::Queue', {
+      Properties: { RedrivePolicy: Match.objectLike({ maxReceiveCount: 3 }) },
+    });
+    const [queue] = Object.values(queues);
+    expect(queue).toBeDefined();
+    expect(queue?.Properties.VisibilityTimeout).toBe(1800);
+    expect(queue?.Properties.SqsManagedSseEnabled).toBe(true);
+    dev.template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
+      Timeout: 300,
+      Environment: { Variables: Match.objectLike({ MAX_RECEIVE_COUNT: '3' }) },
+    });
+  });
+});
+
+describe('processing', () => {
+  it('reads the queue with batch item failures and a concurrency cap', () => {
+    dev.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+  });
+
+  it('runs every function on Node.js 24 with active tracing, arm64 in AWS and x86_64 locally', () => {
+    const functions = Object.values(dev.template.findResources('AWS::Lambda::Function')).filter(
+      (f) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME,
+    );
+    expect(functions.length).toBeGreaterThanOrEqual(4);
+    for (const f of functions) {
+      expect(f.Properties.Runtime).toBe('nodejs24.x');
+      expect(f.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(f.Properties.Architectures).toEqual(['arm64']);
+    }
+    const localFunctions = Object.values(
+      local.template.findResources('AWS::Lambda::Function'),
+    ).filter((f) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME);
+    for (const f of localFunctions) expect(f.Properties.Architectures).toEqual(['x86_64']);
+  });
+
+  it('keeps idempotency records on demand with a TTL', () => {
+    dev.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+    });
+  });
+});
+
+describe('metadata', () => {
+  it('runs Aurora Serverless v2 with the Data API, encrypted, in isolated subnets and no NAT', () => {
+    dev.template.hasResourceProperties('AWS::RDS::DBCluster', {
+      Engine: 'aurora-postgresql',
+      EnableHttpEndpoint: true,
+      StorageEncrypted: true,
+      ServerlessV2ScalingConfiguration: { MinCapacity: 0, MaxCapacity: 2 },
+    });
+    dev.template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    dev.template.resourceCountIs('AWS::EC2::InternetGateway', 0);
+    dev.template.hasResourceProperties('AWS::SecretsManager::Secret', Match.anyValue());
+  });
+
+  it('applies migrations during deploy through a custom resource that changes with the schema', () => {
+    dev.template.hasResourceProperties('AWS::CloudFormation::CustomResource', {
+      schemaHash: Match.stringLikeRegexp('^[0-9a-f]{64}$'),
+    });
+  });
+
+  it('points the local stage at PostgreSQL instead of Aurora', () => {
+    local.template.resourceCountIs('AWS::RDS::DBCluster', 0);
+    local.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ DATABASE_URL: Match.stringLikeRegexp('^postgres://') }),
+      },
+    });
+  });
+});
+
+describe('api', () => {
+  it('guards every route but /health with the token authorizer', () => {
+    dev.template.hasResourceProperties('AWS::ApiGateway::Authorizer', { Type: 'TOKEN' });
+    dev.template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'POST',
+      AuthorizationType: 'CUSTOM',
+    });
+    dev.template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'GET',
+      AuthorizationType: 'NONE',
+    });
+    dev.template.hasResourceProperties('AWS::ApiGateway::Stage', { TracingEnabled: true });
+    dev.template.hasResourceProperties('AWS::Cognito::UserPool', {
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+    });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it.each([
+    ['dev', dev],
+    ['prod', prod],
+    ['local', local],
+  ])('reports no errors on %s', (_name, { stack }) => {
+    const errors = Annotations.fromStack(stack).findError(
+      '*',
+      Match.stringLikeRegexp('AwsSolutions-.*'),
+    );
+    expect(errors.map((e) => `${e.id}: ${String(e.entry.data).split('\n')[0]}`)).toEqual([]);
+  });
+});
+
+describe('stages', () => {
+  it('refuses an unknown stage and a database URL for an Aurora stage', () => {
+    expect(() => stageConfig('qa')).toThrow(/Unknown stage "qa"/);
+    expect(() => stageConfig('prod', { databaseUrl: 'postgres://x' })).toThrow(/uses Aurora/);
+  });
+});
