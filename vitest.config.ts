@@ -34,7 +34,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          globalSetup: ['test/support/global-postgres.ts'],
+          globalSetup: ['test/support/global-postgres.ts', 'test/support/global-emulator.ts'],
           environment: 'node',
           env: quiet,
           testTimeout: 120_000,

@@ -6,13 +6,12 @@ import { migrate } from '#shared/adapters/db/migrate.ts';
 
 export type TestDriver = 'pg' | 'pglite';
 
-/** A fresh, migrated database of its own for one test file, on the given driver. */
-export const openTestDatabase = async (driver: TestDriver): Promise<DatabaseHandle> => {
-  if (driver === 'pglite') {
-    const handle = await openDatabase({ driver: 'pglite' });
-    await migrate(handle.db);
-    return handle;
-  }
+/** An empty database of its own on the test PostgreSQL server; returns its URL. */
+export const createTestDatabase = async (): Promise<{
+  url: string;
+  name: string;
+  serverUrl: string;
+}> => {
   const serverUrl = inject('postgresUrl');
   const name = `syncflow_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
@@ -21,7 +20,18 @@ export const openTestDatabase = async (driver: TestDriver): Promise<DatabaseHand
   await admin.end();
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const handle = await openDatabase({ driver: 'pg', connectionString: url.toString() });
+  return { url: url.toString(), name, serverUrl };
+};
+
+/** A fresh, migrated database of its own for one test file, on the given driver. */
+export const openTestDatabase = async (driver: TestDriver): Promise<DatabaseHandle> => {
+  if (driver === 'pglite') {
+    const handle = await openDatabase({ driver: 'pglite' });
+    await migrate(handle.db);
+    return handle;
+  }
+  const { url, name, serverUrl } = await createTestDatabase();
+  const handle = await openDatabase({ driver: 'pg', connectionString: url });
   await migrate(handle.db);
   return {
     ...handle,

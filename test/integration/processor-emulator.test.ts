@@ -1,0 +1,294 @@
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteMessageCommand, type Message, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import type { DatabaseHandle } from '#shared/adapters/db/connect.ts';
+import { openDatabase } from '#shared/adapters/db/connect.ts';
+import { migrate } from '#shared/adapters/db/migrate.ts';
+import { FileRepository } from '#shared/adapters/file-repository.ts';
+import { uploadKey } from '#shared/domain/keys.ts';
+import { createTestDatabase } from '../support/databases.ts';
+import {
+  createPipelineResources,
+  type EmulatorClients,
+  emulatorClients,
+  type PipelineResources,
+  REGION,
+  receive,
+} from '../support/emulator-resources.ts';
+import { apiEvent, lambdaContext } from '../support/events.ts';
+import { HTML_PAGE, makeElf, makeJpeg, makePngHeaderOnly } from '../support/images.ts';
+
+const OWNER = 'emulator-user';
+const MAX_RECEIVE_COUNT = 3;
+const endpoint = inject('emulatorEndpoint');
+const clients: EmulatorClients = emulatorClients(endpoint);
+let resources: PipelineResources;
+let handle: DatabaseHandle;
+let repository: FileRepository;
+let processor: typeof import('../../functions/processor.ts').handler;
+let uploadApi: typeof import('../../functions/upload-api.ts').handler;
+
+const toRecord = (message: Message): SQSRecord => ({
+  messageId: message.MessageId ?? '',
+  receiptHandle: message.ReceiptHandle ?? '',
+  body: message.Body ?? '',
+  attributes: {
+    ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? '1',
+    SentTimestamp: '0',
+    SenderId: 'test',
+    ApproximateFirstReceiveTimestamp: '0',
+  },
+  messageAttributes: {},
+  md5OfBody: message.MD5OfBody ?? '',
+  eventSource: 'aws:sqs',
+  eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:ingest',
+  awsRegion: REGION,
+});
+
+/** What Lambda's SQS poller does: run the batch, delete what succeeded, leave the rest. */
+const deliver = async (messages: Message[]): Promise<string[]> => {
+  const response = await processor(
+    { Records: messages.map(toRecord) },
+    lambdaContext('processor'),
+  ).catch(() => ({
+    batchItemFailures: messages.map((m) => ({ itemIdentifier: m.MessageId ?? '' })),
+  }));
+  const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+  for (const message of messages) {
+    if (!failed.has(message.MessageId ?? '')) {
+      await clients.sqs.send(
+        new DeleteMessageCommand({
+          QueueUrl: resources.ingestQueueUrl,
+          ReceiptHandle: message.ReceiptHandle,
+        }),
+      );
+    }
+  }
+  return [...failed];
+};
+
+const publishedEvents = async (expected: number, timeoutMs = 8000) =>
+  (await receive(clients.sqs, resources.captureQueueUrl, expected, timeoutMs)).map((m) => {
+    const event = JSON.parse(m.Body ?? '{}');
+    return { type: event['detail-type'] as string, detail: event.detail };
+  });
+
+const putUpload = async (
+  fileId: string,
+  data: Buffer,
+  contentType: string,
+  declaredSize = data.length,
+) => {
+  const key = uploadKey(OWNER, fileId);
+  await repository.createPending({
+    fileId,
+    ownerId: OWNER,
+    filename: `${fileId}.bin`,
+    contentType,
+    size: declaredSize,
+    checksumSha256: null,
+    bucket: resources.bucket,
+    key,
+  });
+  await clients.s3.send(
+    new PutObjectCommand({
+      Bucket: resources.bucket,
+      Key: key,
+      Body: data,
+      ContentType: contentType,
+    }),
+  );
+};
+
+describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and PostgreSQL', () => {
+  beforeAll(async () => {
+    resources = await createPipelineResources(clients, MAX_RECEIVE_COUNT);
+    const database = await createTestDatabase();
+    handle = await openDatabase({ driver: 'pg', connectionString: database.url });
+    await migrate(handle.db);
+    repository = new FileRepository(handle.db);
+    vi.stubEnv('AWS_ENDPOINT_URL', endpoint);
+    vi.stubEnv('AWS_REGION', REGION);
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+    vi.stubEnv('DATABASE_URL', database.url);
+    vi.stubEnv('BUCKET_NAME', resources.bucket);
+    vi.stubEnv('EVENT_BUS_NAME', resources.busName);
+    vi.stubEnv('IDEMPOTENCY_TABLE_NAME', resources.idempotencyTable);
+    vi.stubEnv('MAX_RECEIVE_COUNT', String(MAX_RECEIVE_COUNT));
+    processor = (await import('../../functions/processor.ts')).handler;
+    uploadApi = (await import('../../functions/upload-api.ts')).handler;
+  });
+
+  afterAll(async () => {
+    await handle?.close();
+    vi.unstubAllEnvs();
+  });
+
+  it('takes an upload from presigned POST to PROCESSED, with derivatives and a file.processed event', async () => {
+    const jpeg = await makeJpeg(1600, 1200);
+    const response = await uploadApi(
+      apiEvent({
+        method: 'POST',
+        path: '/uploads',
+        ownerId: OWNER,
+        body: JSON.stringify({
+          filename: 'été 🌸 photo.jpg',
+          contentType: 'image/jpeg',
+          size: jpeg.length,
+        }),
+      }),
+      lambdaContext('upload-api'),
+    );
+    expect(response.statusCode).toBe(201);
+    const { fileId, upload } = JSON.parse(response.body);
+    const form = new FormData();
+    for (const [name, value] of Object.entries(upload.fields as Record<string, string>))
+      form.append(name, value);
+    form.append('file', new Blob([jpeg], { type: 'image/jpeg' }), 'photo.jpg');
+    const posted = await fetch(upload.url, { method: 'POST', body: form });
+    expect(posted.status).toBeLessThan(300);
+
+    const [message] = await receive(clients.sqs, resources.ingestQueueUrl, 1);
+    expect(message).toBeDefined();
+    expect(await deliver([message as Message])).toEqual([]);
+
+    const file = await repository.get(fileId);
+    expect(file).toMatchObject({
+      status: 'PROCESSED',
+      size: jpeg.length,
+      contentType: 'image/jpeg',
+      filename: 'été 🌸 photo.jpg',
+    });
+    expect(file?.metadata.image).toMatchObject({ width: 1600, height: 1200 });
+    for (const derivative of file?.derivatives ?? []) {
+      const object = await clients.s3.send(
+        new GetObjectCommand({ Bucket: resources.bucket, Key: derivative.key }),
+      );
+      const bytes = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
+      const meta = await sharp(bytes).metadata();
+      expect([meta.width, meta.height]).toEqual([derivative.width, derivative.height]);
+    }
+    expect(file?.derivatives.map((d) => d.width)).toEqual([256, 1024]);
+    const events = await publishedEvents(1);
+    expect(events).toEqual([
+      {
+        type: 'file.processed',
+        detail: expect.objectContaining({
+          fileId,
+          ownerId: OWNER,
+          status: 'PROCESSED',
+          sha256: file?.sha256,
+        }),
+      },
+    ]);
+
+    // The same S3 event three more times: still one record, no second event.
+    for (let i = 0; i < 3; i++) {
+      await clients.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: resources.ingestQueueUrl,
+          MessageBody: message?.Body ?? '',
+        }),
+      );
+    }
+    const replays = await receive(clients.sqs, resources.ingestQueueUrl, 3);
+    expect(replays).toHaveLength(3);
+    expect(await deliver(replays)).toEqual([]);
+    expect(await publishedEvents(1, 3000)).toEqual([]);
+    const items = await clients.dynamo.send(
+      new ScanCommand({ TableName: resources.idempotencyTable }),
+    );
+    expect(items.Items?.filter((item) => item.status?.S === 'COMPLETED')).toHaveLength(1);
+    expect((await repository.get(fileId))?.updatedAt).toEqual(file?.updatedAt);
+  });
+
+  it('ends every hostile file of one batch in its own clear status', async () => {
+    const jpeg = await makeJpeg(400, 300);
+    const cases = [
+      {
+        id: crypto.randomUUID(),
+        data: Buffer.alloc(0),
+        type: 'image/jpeg',
+        size: 10,
+        status: 'FAILED',
+        reason: /empty/,
+      },
+      {
+        id: crypto.randomUUID(),
+        data: jpeg.subarray(0, jpeg.length >> 1),
+        type: 'image/jpeg',
+        status: 'FAILED',
+        reason: /could not be decoded/,
+      },
+      {
+        id: crypto.randomUUID(),
+        data: HTML_PAGE,
+        type: 'image/jpeg',
+        status: 'REJECTED',
+        reason: /HTML document/,
+      },
+      {
+        id: crypto.randomUUID(),
+        data: makeElf(),
+        type: 'text/plain',
+        status: 'REJECTED',
+        reason: /ELF executable/,
+      },
+      {
+        id: crypto.randomUUID(),
+        data: makePngHeaderOnly(100_000, 100_000),
+        type: 'image/png',
+        status: 'FAILED',
+        reason: /100000 × 100000/,
+      },
+      {
+        id: crypto.randomUUID(),
+        data: jpeg,
+        type: 'image/jpeg',
+        status: 'PROCESSED',
+        reason: null,
+      },
+    ];
+    for (const c of cases) await putUpload(c.id, c.data, c.type, c.size);
+    const messages = await receive(clients.sqs, resources.ingestQueueUrl, cases.length);
+    expect(messages).toHaveLength(cases.length);
+    expect(await deliver(messages)).toEqual([]);
+    for (const c of cases) {
+      const file = await repository.get(c.id);
+      expect(file?.status, c.type).toBe(c.status);
+      if (c.reason) expect(file?.reason).toMatch(c.reason);
+    }
+    const events = await publishedEvents(cases.length);
+    expect(events.map((e) => e.type).sort()).toEqual([
+      'file.failed',
+      'file.failed',
+      'file.failed',
+      'file.processed',
+      'file.rejected',
+      'file.rejected',
+    ]);
+  });
+
+  it('retries a message it cannot understand until the queue parks it in the DLQ', async () => {
+    await clients.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: resources.ingestQueueUrl,
+        MessageBody: '{"not":"an S3 event"}',
+      }),
+    );
+    let attempts = 0;
+    for (let round = 0; round < 10; round++) {
+      const messages = await receive(clients.sqs, resources.ingestQueueUrl, 1, 3000);
+      if (messages.length === 0) break;
+      attempts++;
+      expect(await deliver(messages)).toHaveLength(1);
+    }
+    expect(attempts).toBe(MAX_RECEIVE_COUNT);
+    const parked = await receive(clients.sqs, resources.deadLetterQueueUrl, 1);
+    expect(parked.map((m) => m.Body)).toEqual(['{"not":"an S3 event"}']);
+  });
+});

@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import {
+  CreateBucketCommand,
+  PutBucketNotificationConfigurationCommand,
+  PutBucketVersioningCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+
+export const REGION = 'us-east-1';
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+export const emulatorClients = (endpoint: string) => ({
+  s3: new S3Client({ endpoint, region: REGION, credentials, forcePathStyle: true }),
+  sqs: new SQSClient({ endpoint, region: REGION, credentials }),
+  eventBridge: new EventBridgeClient({ endpoint, region: REGION, credentials }),
+  dynamo: new DynamoDBClient({ endpoint, region: REGION, credentials }),
+});
+
+export type EmulatorClients = ReturnType<typeof emulatorClients>;
+
+export interface PipelineResources {
+  readonly bucket: string;
+  readonly ingestQueueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  readonly busName: string;
+  /** A queue that receives every event on the custom bus, so a test can see what was published. */
+  readonly captureQueueUrl: string;
+  readonly idempotencyTable: string;
+}
+
+const queueArn = async (sqs: SQSClient, url: string): Promise<string> => {
+  const attributes = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+  );
+  const arn = attributes.Attributes?.QueueArn;
+  if (!arn) throw new Error(`No ARN for ${url}`);
+  return arn;
+};
+
+/**
+ * The pipeline's AWS resources, as the ingest and processing constructs make them, created
+ * straight through the SDK so the processor can be tested without a deployment.
+ */
+export const createPipelineResources = async (
+  clients: EmulatorClients,
+  maxReceiveCount = 3,
+): Promise<PipelineResources> => {
+  const id = randomBytes(4).toString('hex');
+  const bucket = `syncflow-test-${id}`;
+  const busName = `syncflow-files-${id}`;
+  const idempotencyTable = `syncflow-idempotency-${id}`;
+  await clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await clients.s3.send(
+    new PutBucketVersioningCommand({
+      Bucket: bucket,
+      VersioningConfiguration: { Status: 'Enabled' },
+    }),
+  );
+  await clients.s3.send(
+    new PutBucketNotificationConfigurationCommand({
+      Bucket: bucket,
+      NotificationConfiguration: { EventBridgeConfiguration: {} },
+    }),
+  );
+  const dlq = await clients.sqs.send(new CreateQueueCommand({ QueueName: `ingest-dlq-${id}` }));
+  const deadLetterQueueUrl = dlq.QueueUrl ?? '';
+  const ingest = await clients.sqs.send(
+    new CreateQueueCommand({
+      QueueName: `ingest-${id}`,
+      Attributes: {
+        VisibilityTimeout: '1',
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: await queueArn(clients.sqs, deadLetterQueueUrl),
+          maxReceiveCount,
+        }),
+      },
+    }),
+  );
+  const ingestQueueUrl = ingest.QueueUrl ?? '';
+  await clients.eventBridge.send(
+    new PutRuleCommand({
+      Name: `ingest-${id}`,
+      EventPattern: JSON.stringify({
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
+        detail: { bucket: { name: [bucket] }, object: { key: [{ prefix: 'uploads/' }] } },
+      }),
+    }),
+  );
+  await clients.eventBridge.send(
+    new PutTargetsCommand({
+      Rule: `ingest-${id}`,
+      Targets: [{ Id: 'ingest', Arn: await queueArn(clients.sqs, ingestQueueUrl) }],
+    }),
+  );
+  await clients.eventBridge.send(new CreateEventBusCommand({ Name: busName }));
+  const capture = await clients.sqs.send(new CreateQueueCommand({ QueueName: `capture-${id}` }));
+  const captureQueueUrl = capture.QueueUrl ?? '';
+  await clients.eventBridge.send(
+    new PutRuleCommand({
+      Name: `capture-${id}`,
+      EventBusName: busName,
+      EventPattern: JSON.stringify({ source: ['syncflow.files'] }),
+    }),
+  );
+  await clients.eventBridge.send(
+    new PutTargetsCommand({
+      Rule: `capture-${id}`,
+      EventBusName: busName,
+      Targets: [{ Id: 'capture', Arn: await queueArn(clients.sqs, captureQueueUrl) }],
+    }),
+  );
+  await clients.dynamo.send(
+    new CreateTableCommand({
+      TableName: idempotencyTable,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+    }),
+  );
+  return { bucket, ingestQueueUrl, deadLetterQueueUrl, busName, captureQueueUrl, idempotencyTable };
+};
+
+/** Receives until `count` messages arrived or `timeoutMs` passed; returns what arrived. */
+export const receive = async (
+  sqs: SQSClient,
+  queueUrl: string,
+  count: number,
+  timeoutMs = 15_000,
+): Promise<Message[]> => {
+  const messages: Message[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (messages.length < count && Date.now() < deadline) {
+    const response = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: Math.min(10, count - messages.length),
+        WaitTimeSeconds: 1,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+      }),
+    );
+    messages.push(...(response.Messages ?? []));
+  }
+  return messages;
+};
