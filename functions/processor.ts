@@ -32,11 +32,11 @@ const LIMITS: PipelineLimits = {
   maxPixels: intEnv('MAX_IMAGE_PIXELS', DEFAULT_PIPELINE_LIMITS.maxPixels),
 };
 
-const store = new ObjectStore(s3Client);
-const events = new FileEventPublisher(eventBridgeClient, BUS_NAME);
+const store = new ObjectStore(s3Client());
+const events = new FileEventPublisher(eventBridgeClient(), BUS_NAME);
 const persistenceStore = new DynamoDBPersistenceLayer({
   tableName: IDEMPOTENCY_TABLE,
-  awsSdkV3Client: dynamoDbClient,
+  awsSdkV3Client: dynamoDbClient(),
 });
 /** One key per object version: replays of its event find the stored result and stop. */
 const idempotencyConfig = new IdempotencyConfig({
@@ -62,12 +62,8 @@ export const parseIngestMessage = (record: SQSRecord): IdempotencyInput => {
   return { ...ref, version: objectVersionOf(ref) };
 };
 
-const deps = async (): Promise<ProcessDeps> => ({
-  repository: await fileRepository(),
-  store,
-  events,
-  limits: LIMITS,
-});
+// Opened during init (a failure fails the cold start), so no request waits for the driver.
+const deps: ProcessDeps = { repository: await fileRepository(), store, events, limits: LIMITS };
 
 const handleRecord = async (record: SQSRecord): Promise<void> => {
   const input = parseIngestMessage(record);
@@ -79,7 +75,7 @@ const handleRecord = async (record: SQSRecord): Promise<void> => {
   const processOnce = makeIdempotent(
     async (ref: IdempotencyInput) => {
       ran = true;
-      const outcome = await processUpload(await deps(), ref);
+      const outcome = await processUpload(deps, ref);
       return outcome.kind === 'done'
         ? { kind: outcome.kind, status: outcome.file.status, size: outcome.file.size }
         : { kind: outcome.kind, reason: outcome.reason };
@@ -114,7 +110,7 @@ const handleRecord = async (record: SQSRecord): Promise<void> => {
     const attempts = Number(record.attributes.ApproximateReceiveCount ?? '1');
     if (attempts >= MAX_RECEIVE_COUNT) {
       logger.error('Giving up on the file; the message goes to the DLQ', { error, attempts });
-      await failAfterRetries(await deps(), input, attempts, error).catch((failError: unknown) =>
+      await failAfterRetries(deps, input, attempts, error).catch((failError: unknown) =>
         logger.error('Could not record the failure', { error: failError }),
       );
     } else {

@@ -20,7 +20,9 @@ const LIMITS: UploadLimits = {
   uploadUrlTtlSeconds: intEnv('UPLOAD_URL_TTL_SECONDS', 900),
 };
 const MAX_BODY_BYTES = 16 * 1024;
-const store = new ObjectStore(s3Client);
+const store = new ObjectStore(s3Client());
+// Opened during init (a failure fails the cold start), so no request waits for the driver.
+const repository = await fileRepository();
 
 /** `POST /uploads`: validates the request, records the file as PENDING_UPLOAD, returns a presigned POST. */
 export const createUpload = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
@@ -29,7 +31,6 @@ export const createUpload = async (event: APIGatewayProxyEvent): Promise<APIGate
   logger.appendKeys({ fileId: upload.fileId });
   metrics.addMetadata('fileId', upload.fileId);
   const key = uploadKey(ownerId, upload.fileId);
-  const repository = await fileRepository();
   await repository.createPending({
     fileId: upload.fileId,
     ownerId,

@@ -52,6 +52,7 @@ export class Api extends Construct {
       architecture: stage.architecture,
       logRetention: props.logRetention,
       retainLogs: stage.retainData,
+      database: props.metadata.kind,
     };
     this.userPool = new UserPool(this, 'Users', {
       selfSignUpEnabled: false,

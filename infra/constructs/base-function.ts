@@ -6,6 +6,7 @@ import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-l
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { BUNDLING, unusedDriverModules } from '../bundling.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // The sharp the lock file pinned, so the bundle carries the version the tests ran.
@@ -28,6 +29,8 @@ export interface SyncFlowFunctionProps {
   readonly withSharp?: boolean;
   /** Name of the service in logs, traces and metrics. */
   readonly serviceName: string;
+  /** Which database driver the stage uses; the other one is left out of the bundle. */
+  readonly database: 'aurora' | 'postgres';
 }
 
 /**
@@ -63,16 +66,16 @@ export class SyncFlowFunction extends NodejsFunction {
       },
       bundling: {
         format: OutputFormat.ESM,
-        // node20: the emulator runs bundles on this machine's Node.js 20.
-        target: 'node20',
+        target: BUNDLING.target,
         minify: true,
         sourceMap: true,
-        mainFields: ['module', 'main'],
-        // ESM bundles of CommonJS dependencies still call require().
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        // PGlite is the embedded database for tests and tools; no function opens it.
-        externalModules: ['@electric-sql/pglite', ...(props.withSharp ? ['sharp'] : [])],
+        mainFields: [...BUNDLING.mainFields],
+        banner: BUNDLING.banner,
+        externalModules: [
+          ...BUNDLING.external,
+          ...unusedDriverModules(props.database),
+          ...(props.withSharp ? BUNDLING.nativeModules : []),
+        ],
         ...(props.withSharp && {
           commandHooks: {
             beforeBundling: () => [],

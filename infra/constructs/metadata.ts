@@ -37,9 +37,12 @@ export class Metadata extends Construct {
   readonly vpc?: Vpc;
   /** Environment that tells a function how to reach the database. */
   readonly environment: Record<string, string>;
+  /** Which kind of database the functions talk to (and so which driver they bundle). */
+  readonly kind: DatabaseSetting['kind'];
 
   constructor(scope: Construct, id: string, props: MetadataProps) {
     super(scope, id);
+    this.kind = props.database.kind;
     if (props.database.kind === 'aurora') {
       const { minCapacity, maxCapacity } = props.database;
       if (minCapacity < 0 || maxCapacity < Math.max(minCapacity, 1)) {
@@ -109,6 +112,7 @@ export class Metadata extends Construct {
     const migrator = new SyncFlowFunction(this, 'Migrator', {
       entry: 'migrate',
       serviceName: 'migrate',
+      database: this.kind,
       architecture: props.architecture,
       logRetention: props.logRetention,
       retainLogs: props.retainData,

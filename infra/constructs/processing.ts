@@ -51,6 +51,7 @@ export class Processing extends Construct {
     this.processor = new SyncFlowFunction(this, 'Processor', {
       entry: 'processor',
       serviceName: 'processor',
+      database: props.metadata.kind,
       architecture: props.architecture,
       logRetention: props.logRetention,
       retainLogs: props.retainData,

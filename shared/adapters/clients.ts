@@ -4,12 +4,23 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { tracer } from '../observability/powertools.ts';
 
 /**
- * SDK clients, one per process, captured by the tracer so every call shows in X-Ray.
- * AWS_ENDPOINT_URL (set by the local stage) points them at the emulator; S3 then needs
+ * SDK clients, made once per process on first use and captured by the tracer so every call
+ * shows in X-Ray. They are made lazily so that a function bundles and loads only the clients it
+ * calls. AWS_ENDPOINT_URL (the local stage) points them at the emulator; S3 then needs
  * path-style addressing, since the emulator has no per-bucket host names.
  */
-const local = Boolean(process.env.AWS_ENDPOINT_URL);
+const once = <T>(make: () => T): (() => T) => {
+  let value: T | undefined;
+  return () => {
+    value ??= make();
+    return value;
+  };
+};
 
-export const s3Client = tracer.captureAWSv3Client(new S3Client({ forcePathStyle: local }));
-export const eventBridgeClient = tracer.captureAWSv3Client(new EventBridgeClient({}));
-export const dynamoDbClient = tracer.captureAWSv3Client(new DynamoDBClient({}));
+export const s3Client = once(() =>
+  tracer.captureAWSv3Client(
+    new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }),
+  ),
+);
+export const eventBridgeClient = once(() => tracer.captureAWSv3Client(new EventBridgeClient({})));
+export const dynamoDbClient = once(() => tracer.captureAWSv3Client(new DynamoDBClient({})));

@@ -1,4 +1,4 @@
-import { RDSDataClient } from '@aws-sdk/client-rds-data';
+import type { RDSDataClient } from '@aws-sdk/client-rds-data';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { type Schema, schema } from './schema.ts';
 
@@ -49,6 +49,7 @@ export const openDatabase = async (config: DatabaseConfig): Promise<DatabaseHand
   switch (config.driver) {
     case 'data-api': {
       const { drizzle } = await import('drizzle-orm/aws-data-api/pg');
+      const { RDSDataClient } = await import('@aws-sdk/client-rds-data');
       const client = config.client ?? new RDSDataClient({});
       const db = drizzle(client, {
         schema,

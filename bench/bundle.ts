@@ -1,0 +1,93 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { BUNDLING, unusedDriverModules } from '../infra/bundling.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const OUT = join(ROOT, 'bench', '.out');
+const FUNCTIONS = ['upload-api', 'processor', 'authorizer', 'migrate'];
+const IMPORTS = 10;
+
+/** Settings the functions read at import; any value will do for timing the import. */
+const FUNCTION_ENV = {
+  AWS_REGION: 'us-east-1',
+  BUCKET_NAME: 'bench',
+  EVENT_BUS_NAME: 'bench',
+  IDEMPOTENCY_TABLE_NAME: 'bench',
+  USER_POOL_ID: 'us-east-1_bench',
+  USER_POOL_CLIENT_ID: 'bench',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+  // As in AWS: the functions open the Data API driver during init (it connects on first query).
+  DB_CLUSTER_ARN: 'arn:aws:rds:us-east-1:123456789012:cluster:bench',
+  DB_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:bench',
+  DB_NAME: 'syncflow',
+};
+
+const bundle = async (entry: string, outfile: string): Promise<number> => {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: BUNDLING.format,
+    target: BUNDLING.target,
+    mainFields: [...BUNDLING.mainFields],
+    banner: { js: BUNDLING.banner },
+    // As deployed to AWS: the Aurora stages' bundles, without node-postgres.
+    external: [...BUNDLING.external, ...BUNDLING.nativeModules, ...unusedDriverModules('aurora')],
+    minify: true,
+    logLevel: 'silent',
+  });
+  return statSync(outfile).size;
+};
+
+/** Median wall time of importing `file` in a fresh Node.js process, over IMPORTS processes. */
+const importMs = (file: string): number => {
+  const script = `const t=performance.now();await import(${JSON.stringify(file)});process.stdout.write(String(performance.now()-t));`;
+  const times: number[] = [];
+  for (let i = 0; i < IMPORTS; i++) {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: ROOT,
+      env: { ...process.env, ...FUNCTION_ENV },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    times.push(Number(out));
+  }
+  times.sort((a, b) => a - b);
+  return ((times[4] ?? 0) + (times[5] ?? 0)) / 2;
+};
+
+/**
+ * Each function bundled as it is deployed: size (sharp's native library excluded, it is not in
+ * the bundle) and the median cold import time, against importing a bundle of bare
+ * @aws-sdk/client-s3 the same way.
+ */
+export const benchBundles = async (): Promise<Record<string, unknown>[]> => {
+  mkdirSync(OUT, { recursive: true });
+  const baselineEntry = join(OUT, 'baseline-s3.ts');
+  writeFileSync(
+    baselineEntry,
+    "import { S3Client } from '@aws-sdk/client-s3';\nexport const client = new S3Client({});\n",
+  );
+  const baselineFile = join(OUT, 'baseline-s3.mjs');
+  await bundle(baselineEntry, baselineFile);
+  const baselineMs = importMs(baselineFile);
+  const results: Record<string, unknown>[] = [];
+  for (const name of FUNCTIONS) {
+    const outfile = join(OUT, `${name}.mjs`);
+    const bytes = await bundle(join(ROOT, 'functions', `${name}.ts`), outfile);
+    const initMs = importMs(outfile);
+    results.push({
+      bench: 'bundle',
+      function: name,
+      size_kib: Math.round(bytes / 1024),
+      init_ms: Number(initMs.toFixed(1)),
+      baseline_init_ms: Number(baselineMs.toFixed(1)),
+      ratio: Number((initMs / baselineMs).toFixed(3)),
+      goal: name === 'processor' ? 'ratio <= 1.5' : 'size_kib <= 1024, ratio <= 1.5',
+    });
+  }
+  return results;
+};

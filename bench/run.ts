@@ -1,0 +1,16 @@
+import { benchBundles } from './bundle.ts';
+import { benchPipelineJpeg } from './pipeline-jpeg.ts';
+import { benchStream } from './stream.ts';
+
+/** `npm run bench [-- name...]`: one JSON object per line on stdout. */
+const all: Record<string, () => Promise<unknown> | unknown> = {
+  'pipeline-jpeg-12mp': () => benchPipelineJpeg(),
+  'stream-1gib': () => benchStream(),
+  bundle: () => benchBundles(),
+};
+const wanted = process.argv.slice(2);
+for (const [name, run] of Object.entries(all)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  const result = await run();
+  for (const line of Array.isArray(result) ? result : [result]) console.log(JSON.stringify(line));
+}

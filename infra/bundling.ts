@@ -1,0 +1,27 @@
+/**
+ * How every function is bundled, shared by the CDK constructs and the bundle benchmark so the
+ * benchmark measures what is deployed.
+ */
+export const BUNDLING = {
+  format: 'esm',
+  // node20: the emulator runs bundles on this machine's Node.js 20; AWS runs them on 24.
+  target: 'node20',
+  mainFields: ['module', 'main'],
+  // ESM bundles of CommonJS dependencies still call require().
+  banner:
+    "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+  // PGlite is the embedded database of tests and tools; no function opens it.
+  external: ['@electric-sql/pglite'],
+  // sharp is native: it is installed beside the bundle for the target CPU instead.
+  nativeModules: ['sharp'],
+} as const;
+
+/**
+ * The database driver a stage does not use stays out of its bundles: a smaller bundle is a
+ * faster cold start. Opening the other driver then fails with "Cannot find package", which only
+ * a stage misconfigured by hand could reach.
+ */
+export const unusedDriverModules = (database: 'aurora' | 'postgres'): string[] =>
+  database === 'aurora'
+    ? ['pg', 'pg-native', 'drizzle-orm/node-postgres']
+    : ['@aws-sdk/client-rds-data', 'drizzle-orm/aws-data-api/pg'];
