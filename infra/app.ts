@@ -12,9 +12,11 @@ const app = new App();
 const stageName = app.node.tryGetContext('stage') ?? 'dev';
 const corsOrigins = app.node.tryGetContext('corsOrigins');
 const databaseUrl = app.node.tryGetContext('databaseUrl');
+const emulatorEndpoint = app.node.tryGetContext('emulatorEndpoint');
 const stage = stageConfig(stageName, {
   ...(typeof corsOrigins === 'string' && { corsOrigins }),
   ...(typeof databaseUrl === 'string' && { databaseUrl }),
+  ...(typeof emulatorEndpoint === 'string' && { emulatorEndpoint }),
 });
 new SyncFlowStack(app, `SyncFlow-${stage.name}`, {
   stage,

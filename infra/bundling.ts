@@ -10,8 +10,9 @@ export const BUNDLING = {
   // ESM bundles of CommonJS dependencies still call require().
   banner:
     "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-  // PGlite is the embedded database of tests and tools; no function opens it.
-  external: ['@electric-sql/pglite'],
+  // PGlite is the embedded database of tests and tools; no function opens it. Its drizzle driver
+  // goes too: bundled, its static import of PGlite would be hoisted into the function's init.
+  external: ['@electric-sql/pglite', 'drizzle-orm/pglite'],
   // sharp is native: it is installed beside the bundle for the target CPU instead.
   nativeModules: ['sharp'],
 } as const;

@@ -45,6 +45,7 @@ export class SyncFlowStack extends Stack {
     this.storage = new Storage(this, 'Storage', {
       corsOrigins: stage.corsOrigins,
       retainData: stage.retainData,
+      autoDeleteObjects: stage.autoDeleteObjects,
     });
     const processorTimeout = Duration.seconds(stage.processorTimeoutSeconds);
     this.ingest = new Ingest(this, 'Ingest', {
@@ -52,7 +53,10 @@ export class SyncFlowStack extends Stack {
       processorTimeout,
       maxReceiveCount: stage.maxReceiveCount,
     });
-    this.events = new FileEvents(this, 'Events', { retainData: stage.retainData });
+    this.events = new FileEvents(this, 'Events', {
+      retainData: stage.retainData,
+      archiveDays: stage.eventArchiveDays,
+    });
     this.metadata = new Metadata(this, 'Metadata', {
       database: stage.database,
       retainData: stage.retainData,

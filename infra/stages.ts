@@ -10,6 +10,8 @@ export interface StageConfig {
   readonly name: string;
   /** Keep buckets, tables and the database when the stack goes (prod), or delete them (dev, local). */
   readonly retainData: boolean;
+  /** Empty buckets on stack deletion (a CDK custom resource) so a stage that does not retain data can go. */
+  readonly autoDeleteObjects: boolean;
   readonly architecture: 'arm64' | 'x86_64';
   /** Browser origins allowed to upload straight to the bucket. */
   readonly corsOrigins: readonly string[];
@@ -24,6 +26,13 @@ export interface StageConfig {
   readonly maxReceiveCount: number;
   readonly logRetentionDays: number;
   readonly database: DatabaseSetting;
+  /** Days the custom bus's archive keeps `file.*` events for replay; 0 for no archive. */
+  readonly eventArchiveDays: number;
+  /**
+   * Where the user pool's signing keys are served, when not at Cognito's own address: the
+   * emulator serves them at `{endpoint}/{poolId}/.well-known/jwks.json`.
+   */
+  readonly keysEndpoint?: string;
   /** Requests per second and burst for the REST API. */
   readonly apiThrottle: { readonly rate: number; readonly burst: number };
 }
@@ -42,22 +51,26 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     ...common,
     name: 'dev',
     retainData: false,
+    autoDeleteObjects: true,
     architecture: 'arm64',
     corsOrigins: ['http://localhost:5173', 'http://127.0.0.1:5173'],
     processorMaxConcurrency: 5,
     logRetentionDays: 14,
     database: { kind: 'aurora', minCapacity: 0, maxCapacity: 2 },
+    eventArchiveDays: 7,
     apiThrottle: { rate: 50, burst: 100 },
   },
   prod: {
     ...common,
     name: 'prod',
     retainData: true,
+    autoDeleteObjects: false,
     architecture: 'arm64',
     corsOrigins: [],
     processorMaxConcurrency: 20,
     logRetentionDays: 90,
     database: { kind: 'aurora', minCapacity: 0.5, maxCapacity: 16 },
+    eventArchiveDays: 30,
     apiThrottle: { rate: 500, burst: 1000 },
   },
   // The emulator runs functions on this machine's node: x86_64, and PostgreSQL instead of Aurora
@@ -66,23 +79,29 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     ...common,
     name: 'local',
     retainData: false,
+    // CDK's auto-delete handler expects the AWS SDK preinstalled, which the emulator lacks (the
+    // deploy would hang); the local stack is reset with the emulator instead.
+    autoDeleteObjects: false,
     architecture: 'x86_64',
     corsOrigins: ['*'],
     maxUploadBytes: 2 * 1024 ** 3,
     processorMaxConcurrency: 2,
     logRetentionDays: 1,
     database: { kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5433/postgres' },
+    // MiniStack's CloudFormation has no AWS::Events::Archive.
+    eventArchiveDays: 0,
+    keysEndpoint: 'http://127.0.0.1:4566',
     apiThrottle: { rate: 100, burst: 200 },
   },
 };
 
 /**
  * The configuration of a stage, with `overrides` (from `-c` context) applied: `corsOrigins`
- * (comma-separated), `databaseUrl` for the local stage.
+ * (comma-separated), `databaseUrl` and `emulatorEndpoint` for the local stage.
  */
 export const stageConfig = (
   name: string,
-  overrides: { corsOrigins?: string; databaseUrl?: string } = {},
+  overrides: { corsOrigins?: string; databaseUrl?: string; emulatorEndpoint?: string } = {},
 ): StageConfig => {
   const base = STAGES[name];
   if (!base) {
@@ -107,6 +126,9 @@ export const stageConfig = (
       );
     }
     config = { ...config, database: { kind: 'postgres', url: overrides.databaseUrl } };
+  }
+  if (overrides.emulatorEndpoint !== undefined) {
+    config = { ...config, keysEndpoint: overrides.emulatorEndpoint };
   }
   return config;
 };

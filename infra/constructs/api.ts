@@ -94,6 +94,9 @@ export class Api extends Construct {
       environment: {
         USER_POOL_ID: this.userPool.userPoolId,
         USER_POOL_CLIENT_ID: this.userPoolClient.userPoolClientId,
+        ...(stage.keysEndpoint && {
+          JWKS_URI: `${stage.keysEndpoint}/${this.userPool.userPoolId}/.well-known/jwks.json`,
+        }),
       },
     });
     const authorizer = new TokenAuthorizer(this, 'TokenAuthorizer', {

@@ -80,10 +80,17 @@ export class SyncFlowFunction extends NodejsFunction {
           commandHooks: {
             beforeBundling: () => [],
             beforeInstall: () => [],
-            // sharp is native: install the build for the function's OS and CPU, not this machine's.
-            afterBundling: (_input: string, output: string) => [
-              `cd ${output} && npm install --no-save --no-package-lock --os=linux --cpu=${cpu} --libc=glibc sharp@${SHARP_VERSION}`,
-            ],
+            // sharp is native: the build for the function's OS and CPU, not this machine's, is
+            // installed once into .syncflow/sharp/ (with a package.json of its own, so npm never
+            // walks up into the project's node_modules) and copied beside each bundle.
+            afterBundling: (_input: string, output: string) => {
+              const cache = join(ROOT, '.syncflow', 'sharp', `${SHARP_VERSION}-linux-${cpu}`);
+              const install = `npm install --no-save --no-package-lock --no-audit --no-fund --os=linux --cpu=${cpu} --libc=glibc sharp@${SHARP_VERSION}`;
+              return [
+                `if [ ! -d "${cache}/node_modules/sharp" ]; then mkdir -p "${cache}" && cd "${cache}" && echo '{"private":true}' > package.json && ${install}; fi`,
+                `cp -R "${cache}/node_modules" "${output}/"`,
+              ];
+            },
           },
         }),
       },

@@ -4,19 +4,26 @@ import { Construct } from 'constructs';
 
 /**
  * The custom bus of the public `file.*` events (source `syncflow.files`). Users attach their own
- * rules to it; an archive keeps a week of events so they can be replayed.
+ * rules to it; an archive keeps them for the stage's
+ * `eventArchiveDays` so they can be replayed.
  */
 export class FileEvents extends Construct {
   readonly bus: EventBus;
 
-  constructor(scope: Construct, id: string, props: { readonly retainData: boolean }) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { readonly retainData: boolean /** 0 for none. */; readonly archiveDays: number },
+  ) {
     super(scope, id);
     this.bus = new EventBus(this, 'Bus', { description: 'SyncFlow file.* events' });
     this.bus.applyRemovalPolicy(props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
-    this.bus.archive('Archive', {
-      description: 'A week of file.* events, for replay',
-      eventPattern: { source: ['syncflow.files'] },
-      retention: Duration.days(7),
-    });
+    if (props.archiveDays > 0) {
+      this.bus.archive('Archive', {
+        description: 'file.* events kept for replay',
+        eventPattern: { source: ['syncflow.files'] },
+        retention: Duration.days(props.archiveDays),
+      });
+    }
   }
 }

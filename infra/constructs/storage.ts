@@ -13,6 +13,8 @@ export interface StorageProps {
   readonly corsOrigins: readonly string[];
   /** Keep the buckets when the stack is deleted. */
   readonly retainData: boolean;
+  /** Empty the buckets when the stack is deleted (only when not retained). */
+  readonly autoDeleteObjects: boolean;
 }
 
 /**
@@ -28,7 +30,7 @@ export class Storage extends Construct {
     super(scope, id);
     const removal = props.retainData
       ? { removalPolicy: RemovalPolicy.RETAIN }
-      : { removalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: true };
+      : { removalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: props.autoDeleteObjects };
     this.accessLogs = new Bucket(this, 'AccessLogs', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       encryption: BucketEncryption.S3_MANAGED,

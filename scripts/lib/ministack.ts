@@ -3,9 +3,17 @@ import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The emulator's pinned version and what CDK's Python custom resources need beside it. */
+/**
+ * The emulator's pinned version and what it needs beside it: boto3 for CDK's Python custom
+ * resources, cryptography for real RS256 Cognito tokens (without it MiniStack signs with a
+ * dummy key that no verifier accepts).
+ */
 export const MINISTACK_VERSION = '1.5.33';
-export const BOTO3_VERSION = '1.43.106';
+const PINNED: Readonly<Record<string, string>> = {
+  ministack: MINISTACK_VERSION,
+  boto3: '1.43.106',
+  cryptography: '50.0.2',
+};
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const STATE_DIR = join(PROJECT_ROOT, '.syncflow');
@@ -17,37 +25,34 @@ const MINISTACK_BIN = join(VENV, 'bin', 'ministack');
  * reuses it afterwards (a version change reinstalls).
  */
 export const ensureMinistack = (log: (line: string) => void = () => {}): string => {
-  const installed = (): string | undefined => {
-    if (!existsSync(MINISTACK_BIN)) return undefined;
+  const wanted = Object.entries(PINNED).map(([name, version]) => `${name}==${version}`);
+  const installed = (): string[] => {
+    if (!existsSync(MINISTACK_BIN)) return [];
     try {
-      return execFileSync(
-        join(VENV, 'bin', 'python'),
-        ['-c', 'import importlib.metadata as m; print(m.version("ministack"))'],
-        {
-          encoding: 'utf8',
-        },
-      ).trim();
+      const script = `import importlib.metadata as m\nfor n in ${JSON.stringify(Object.keys(PINNED))}:\n  print(n + "==" + m.version(n))`;
+      return execFileSync(join(VENV, 'bin', 'python'), ['-c', script], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      })
+        .trim()
+        .split('\n');
     } catch {
-      return undefined;
+      return [];
     }
   };
-  if (installed() === MINISTACK_VERSION) return MINISTACK_BIN;
+  if (installed().join(' ') === wanted.join(' ')) return MINISTACK_BIN;
   mkdirSync(STATE_DIR, { recursive: true });
   if (!existsSync(join(VENV, 'bin', 'python'))) {
     log(`Creating ${VENV}`);
     execFileSync('python3', ['-m', 'venv', VENV], { stdio: 'inherit' });
   }
-  log(`Installing ministack==${MINISTACK_VERSION} and boto3==${BOTO3_VERSION} into ${VENV}`);
+  log(`Installing ${wanted.join(' ')} into ${VENV}`);
   execFileSync(
     join(VENV, 'bin', 'pip'),
-    [
-      'install',
-      '--quiet',
-      '--disable-pip-version-check',
-      `ministack==${MINISTACK_VERSION}`,
-      `boto3==${BOTO3_VERSION}`,
-    ],
-    { stdio: 'inherit' },
+    ['install', '--quiet', '--disable-pip-version-check', ...wanted],
+    {
+      stdio: 'inherit',
+    },
   );
   return MINISTACK_BIN;
 };
@@ -71,7 +76,9 @@ export const startMinistack = async (options: {
 }): Promise<RunningEmulator> => {
   const bin = ensureMinistack();
   const out = openSync(options.logFile, 'a');
+  // A process group of its own: the Lambda workers it spawns go when the group is stopped.
   const child = spawn(bin, [], {
+    detached: true,
     stdio: ['ignore', out, out],
     env: {
       ...process.env,
@@ -97,7 +104,7 @@ export const startMinistack = async (options: {
       // not listening yet
     }
     if (Date.now() > deadline) {
-      child.kill('SIGTERM');
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
       throw new Error(`MiniStack did not answer within 60 s; see ${options.logFile}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -109,10 +116,18 @@ export const startMinistack = async (options: {
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const signalGroup = (signal: NodeJS.Signals): void => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, signal);
+        } catch {
+          // the group is already gone
+        }
+      };
+      signalGroup('SIGTERM');
+      const timer = setTimeout(() => signalGroup('SIGKILL'), 5_000);
       await exited;
       clearTimeout(timer);
+      signalGroup('SIGKILL');
     },
   };
 };

@@ -1,4 +1,6 @@
 import { JwtVerifier } from 'aws-jwt-verify';
+import type { Fetcher } from 'aws-jwt-verify/https';
+import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 
 export interface TokenVerifierConfig {
   readonly userPoolId: string;
@@ -15,17 +17,28 @@ export interface VerifiedUser {
 }
 
 /**
+ * Fetches the pool's keys with the runtime's fetch, which, unlike the library's own fetcher,
+ * also speaks plain HTTP: the emulator serves its keys on http://127.0.0.1.
+ */
+const keysFetcher: Fetcher = {
+  fetch: async (uri) => {
+    const response = await fetch(uri, { signal: AbortSignal.timeout(3000) });
+    if (!response.ok) throw new Error(`Fetching ${uri} failed: ${response.status}`);
+    return response.arrayBuffer();
+  },
+};
+
+/**
  * Verifies Cognito access or ID tokens against the pool's published keys: signature, expiry,
  * issuer, token use and app client. Keys are fetched once and cached for the process.
  */
 export const createTokenVerifier = (config: TokenVerifierConfig) => {
   const issuer =
     config.issuer ?? `https://cognito-idp.${config.region}.amazonaws.com/${config.userPoolId}`;
-  const verifier = JwtVerifier.create({
-    issuer,
-    jwksUri: config.jwksUri ?? `${issuer}/.well-known/jwks.json`,
-    audience: null,
-  });
+  const verifier = JwtVerifier.create(
+    { issuer, jwksUri: config.jwksUri ?? `${issuer}/.well-known/jwks.json`, audience: null },
+    { jwksCache: new SimpleJwksCache({ fetcher: keysFetcher }) },
+  );
   return async (token: string): Promise<VerifiedUser> => {
     const payload = await verifier.verify(token);
     const tokenUse = payload.token_use;

@@ -41,6 +41,10 @@ export const databaseConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): Dat
     };
   }
   if (env.DATABASE_URL) return { driver: 'pg', connectionString: env.DATABASE_URL };
+  if (env.AWS_LAMBDA_FUNCTION_NAME) {
+    // An embedded database inside a function would silently lose every write.
+    throw new Error('A function needs DB_CLUSTER_ARN (Data API) or DATABASE_URL; neither is set');
+  }
   return env.PGLITE_DIR ? { driver: 'pglite', dataDir: env.PGLITE_DIR } : { driver: 'pglite' };
 };
 
