@@ -1,0 +1,211 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  AdminCreateUserCommand,
+  AdminSetUserPasswordCommand,
+  CognitoIdentityProviderClient,
+  InitiateAuthCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
+import { PROJECT_ROOT, type RunningEmulator, STATE_DIR, startMinistack } from './ministack.ts';
+import { type RunningPglite, startPgliteServer } from './pglite-server.ts';
+
+/**
+ * The whole stack on this machine with no AWS account, for `npm start` and the end-to-end tests:
+ * MiniStack on 127.0.0.1, PostgreSQL (embedded PGlite served on 127.0.0.1, or a given URL), the
+ * real CDK app deployed with `-c stage=local` into the emulator, a demo user, and what a client
+ * needs written to .syncflow/local.json.
+ */
+const REGION = 'us-east-1';
+const ACCOUNT = '000000000000';
+const STEP_TIMEOUT_MS = 10 * 60_000;
+const DEMO_USER = { email: 'demo@syncflow.local', password: 'Demo-password-1!' };
+
+/** What `.syncflow/local.json` holds: how other tools and tests find the running stack. */
+export interface LocalStackInfo {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly restUrl: string;
+  readonly userPoolId: string;
+  readonly userPoolClientId: string;
+  readonly databaseUrl: string;
+  readonly demoUser: { readonly email: string; readonly password: string };
+  readonly token: string;
+  readonly outputs: Readonly<Record<string, string>>;
+}
+
+export interface LocalStack {
+  readonly info: LocalStackInfo;
+  stop(): Promise<void>;
+}
+
+export const LOCAL_JSON = join(STATE_DIR, 'local.json');
+
+/** Runs a command with inherited output, failing after `STEP_TIMEOUT_MS` instead of hanging. */
+const run = (
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  quiet: boolean,
+): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'],
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      reject(
+        new Error(
+          `${command} ${args.join(' ')} took over ${STEP_TIMEOUT_MS / 60_000} minutes; stopped`,
+        ),
+      );
+    }, STEP_TIMEOUT_MS);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`${command} ${args.join(' ')} exited with ${code}`));
+    });
+  });
+
+/**
+ * Starts MiniStack and PostgreSQL, deploys SyncFlow-local into the emulator and signs in a demo
+ * user. On failure everything started is stopped again.
+ */
+export const startLocalStack = async (options: {
+  emulatorPort: number;
+  pgPort: number;
+  databaseUrl?: string;
+  log?: (message: string) => void;
+  /** Hide the CDK tools' progress output. */
+  quiet?: boolean;
+}): Promise<LocalStack> => {
+  const log = options.log ?? (() => {});
+  const quiet = options.quiet ?? false;
+  let emulator: RunningEmulator | undefined;
+  let pglite: RunningPglite | undefined;
+  const stop = async (): Promise<void> => {
+    await emulator?.stop().catch(() => {});
+    await pglite?.stop().catch(() => {});
+  };
+  try {
+    return { info: await deploy(), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  async function deploy(): Promise<LocalStackInfo> {
+    const EMULATOR_PORT = options.emulatorPort;
+    const PG_PORT = options.pgPort;
+    mkdirSync(STATE_DIR, { recursive: true });
+    log(`Starting MiniStack on 127.0.0.1:${EMULATOR_PORT} (log: .syncflow/ministack.log)`);
+    emulator = await startMinistack({
+      port: EMULATOR_PORT,
+      logFile: join(STATE_DIR, 'ministack.log'),
+      region: REGION,
+      dataDir: join(STATE_DIR, 's3'),
+    });
+    let databaseUrl = options.databaseUrl;
+    if (!databaseUrl) {
+      log(
+        `Starting embedded PostgreSQL (PGlite) on 127.0.0.1:${PG_PORT}, data in .syncflow/pglite`,
+      );
+      pglite = await startPgliteServer({ port: PG_PORT, dataDir: join(STATE_DIR, 'pglite') });
+      databaseUrl = pglite.url;
+    }
+    const awsEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      AWS_ENDPOINT_URL: emulator.endpoint,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_REGION: REGION,
+      AWS_DEFAULT_REGION: REGION,
+      CDK_DEFAULT_ACCOUNT: ACCOUNT,
+      CDK_DEFAULT_REGION: REGION,
+    };
+    log('Bootstrapping CDK in the emulator');
+    await run('npx', ['cdk', 'bootstrap', `aws://${ACCOUNT}/${REGION}`, '--quiet'], awsEnv, quiet);
+    log('Deploying SyncFlow-local (the same constructs and handlers as in AWS)');
+    const outputsFile = join(STATE_DIR, 'outputs.json');
+    await run(
+      'npx',
+      [
+        'cdk',
+        'deploy',
+        '-c',
+        'stage=local',
+        '-c',
+        `databaseUrl=${databaseUrl}`,
+        '-c',
+        `emulatorEndpoint=${emulator.endpoint}`,
+        '--require-approval',
+        'never',
+        '--outputs-file',
+        outputsFile,
+        '--progress',
+        'events',
+      ],
+      awsEnv,
+      quiet,
+    );
+    const outputs = (
+      JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, Record<string, string>>
+    )['SyncFlow-local'];
+    if (!outputs) throw new Error(`No SyncFlow-local outputs in ${outputsFile}`);
+    const userPoolId = outputs.UserPoolId ?? '';
+    const clientId = outputs.UserPoolClientId ?? '';
+    const restApiId = outputs.RestApiId ?? '';
+    const cognito = new CognitoIdentityProviderClient({
+      endpoint: emulator.endpoint,
+      region: REGION,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    await cognito
+      .send(
+        new AdminCreateUserCommand({
+          UserPoolId: userPoolId,
+          Username: DEMO_USER.email,
+          MessageAction: 'SUPPRESS',
+          UserAttributes: [
+            { Name: 'email', Value: DEMO_USER.email },
+            { Name: 'email_verified', Value: 'true' },
+          ],
+        }),
+      )
+      .catch((error: Error) => {
+        if (error.name !== 'UsernameExistsException') throw error;
+      });
+    await cognito.send(
+      new AdminSetUserPasswordCommand({
+        UserPoolId: userPoolId,
+        Username: DEMO_USER.email,
+        Password: DEMO_USER.password,
+        Permanent: true,
+      }),
+    );
+    const auth = await cognito.send(
+      new InitiateAuthCommand({
+        ClientId: clientId,
+        AuthFlow: 'USER_PASSWORD_AUTH',
+        AuthParameters: { USERNAME: DEMO_USER.email, PASSWORD: DEMO_USER.password },
+      }),
+    );
+    // The emulator's data plane: REST at /_aws/execute-api/{apiId}/{stage}/ (DESIGN.md).
+    const restUrl = `${emulator.endpoint}/_aws/execute-api/${restApiId}/local/`;
+    const local: LocalStackInfo = {
+      endpoint: emulator.endpoint,
+      region: REGION,
+      restUrl,
+      userPoolId,
+      userPoolClientId: clientId,
+      databaseUrl,
+      demoUser: { email: DEMO_USER.email, password: DEMO_USER.password },
+      token: auth.AuthenticationResult?.IdToken ?? '',
+      outputs,
+    };
+    writeFileSync(LOCAL_JSON, `${JSON.stringify(local, null, 2)}\n`);
+    return local;
+  }
+};
