@@ -42,6 +42,19 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          env: quiet,
+          globalSetup: ['test/support/global-e2e.ts'],
+          // Starting the stack deploys it into the emulator; files then go through real queues.
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });
