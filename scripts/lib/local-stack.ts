@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AdminCreateUserCommand,
@@ -40,6 +40,18 @@ export interface LocalStack {
 }
 
 export const LOCAL_JSON = join(STATE_DIR, 'local.json');
+
+/** The stack `npm start` left running, if .syncflow/local.json names one that still answers. */
+export const findRunningLocalStack = async (): Promise<LocalStackInfo | undefined> => {
+  if (!existsSync(LOCAL_JSON)) return undefined;
+  const info = JSON.parse(readFileSync(LOCAL_JSON, 'utf8')) as LocalStackInfo;
+  try {
+    const health = await fetch(`${info.restUrl}health`, { signal: AbortSignal.timeout(3000) });
+    return health.ok ? info : undefined;
+  } catch {
+    return undefined;
+  }
+};
 
 /** Runs a command with inherited output, failing after `STEP_TIMEOUT_MS` instead of hanging. */
 const run = (

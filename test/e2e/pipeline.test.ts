@@ -1,16 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { createHash } from 'node:crypto';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  SendMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import pg from 'pg';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { receive } from '../support/emulator-resources.ts';
+import { listenToBus, receive } from '../support/emulator-resources.ts';
 import { objectCreatedEvent } from '../support/events.ts';
 import { HTML_PAGE, makeJpeg } from '../support/images.ts';
 
@@ -103,30 +98,7 @@ const waitForDrained = async (queueUrl: string, timeoutMs = 60_000): Promise<voi
 describe(`end to end on the ${process.env.SYNCFLOW_TARGET ?? 'local'} stack`, () => {
   beforeAll(async () => {
     await db.connect();
-    // Listen on the public bus the way a user's own rule would.
-    const id = randomBytes(4).toString('hex');
-    const queue = await sqs.send(new CreateQueueCommand({ QueueName: `e2e-events-${id}` }));
-    eventsQueueUrl = queue.QueueUrl ?? '';
-    const arn = (
-      await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: eventsQueueUrl, AttributeNames: ['QueueArn'] }),
-      )
-    ).Attributes?.QueueArn;
-    const busName = stack.outputs.EventBusName;
-    await eventBridge.send(
-      new PutRuleCommand({
-        Name: `e2e-${id}`,
-        EventBusName: busName,
-        EventPattern: JSON.stringify({ source: ['syncflow.files'] }),
-      }),
-    );
-    await eventBridge.send(
-      new PutTargetsCommand({
-        Rule: `e2e-${id}`,
-        EventBusName: busName,
-        Targets: [{ Id: 'events', Arn: arn }],
-      }),
-    );
+    eventsQueueUrl = await listenToBus({ sqs, eventBridge }, stack.outputs.EventBusName ?? '');
   });
 
   afterAll(async () => {

@@ -157,3 +157,31 @@ export const receive = async (
   }
   return messages;
 };
+
+/**
+ * A queue that receives every `syncflow.files` event on the bus, through a rule of its own, the
+ * way a user's rule would: lets tests and benchmarks see what the stack published.
+ */
+export const listenToBus = async (
+  clients: Pick<EmulatorClients, 'sqs' | 'eventBridge'>,
+  busName: string,
+): Promise<string> => {
+  const id = randomBytes(4).toString('hex');
+  const queue = await clients.sqs.send(new CreateQueueCommand({ QueueName: `bus-listener-${id}` }));
+  const queueUrl = queue.QueueUrl ?? '';
+  await clients.eventBridge.send(
+    new PutRuleCommand({
+      Name: `bus-listener-${id}`,
+      EventBusName: busName,
+      EventPattern: JSON.stringify({ source: ['syncflow.files'] }),
+    }),
+  );
+  await clients.eventBridge.send(
+    new PutTargetsCommand({
+      Rule: `bus-listener-${id}`,
+      EventBusName: busName,
+      Targets: [{ Id: 'listener', Arn: await queueArn(clients.sqs, queueUrl) }],
+    }),
+  );
+  return queueUrl;
+};

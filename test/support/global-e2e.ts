@@ -1,7 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import {
-  LOCAL_JSON,
+  findRunningLocalStack,
   type LocalStack,
   type LocalStackInfo,
   startLocalStack,
@@ -16,18 +15,6 @@ declare module 'vitest' {
 
 let started: LocalStack | undefined;
 
-/** The stack `npm start` left running, if it still answers. */
-const runningLocalStack = async (): Promise<LocalStackInfo | undefined> => {
-  if (!existsSync(LOCAL_JSON)) return undefined;
-  const info = JSON.parse(readFileSync(LOCAL_JSON, 'utf8')) as LocalStackInfo;
-  try {
-    const health = await fetch(`${info.restUrl}health`, { signal: AbortSignal.timeout(3000) });
-    return health.ok ? info : undefined;
-  } catch {
-    return undefined;
-  }
-};
-
 /**
  * The stack the end-to-end suite runs against, chosen by SYNCFLOW_TARGET. `local` (the default)
  * reuses a running `npm start` or starts a stack of its own on free loopback ports.
@@ -37,7 +24,7 @@ export async function setup(project: TestProject): Promise<void> {
   if (target !== 'local') {
     throw new Error(`SYNCFLOW_TARGET=${target} is not supported yet; only "local" is`);
   }
-  const running = await runningLocalStack();
+  const running = await findRunningLocalStack();
   if (running) {
     project.provide('stack', running);
     return;
