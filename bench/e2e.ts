@@ -1,0 +1,146 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import {
+  findRunningLocalStack,
+  type LocalStack,
+  type LocalStackInfo,
+  startLocalStack,
+} from '../scripts/lib/local-stack.ts';
+import { runPipeline } from '../shared/processing/pipeline.ts';
+import { listenToBus, receive } from '../test/support/emulator-resources.ts';
+import { chunked, makeJpeg } from '../test/support/images.ts';
+import { freePort } from '../test/support/ports.ts';
+
+/**
+ * `npm run bench:e2e`: the deployed local stack, measured from outside as a user sees it.
+ * Reuses a running `npm start`, or starts a stack of its own.
+ */
+const quantile = (values: number[], q: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+};
+
+const uploadFile = async (stack: LocalStackInfo, data: Buffer, name: string): Promise<string> => {
+  const response = await fetch(`${stack.restUrl}uploads`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ filename: name, contentType: 'image/jpeg', size: data.length }),
+  });
+  if (response.status !== 201) throw new Error(`POST /uploads answered ${response.status}`);
+  const body = (await response.json()) as {
+    fileId: string;
+    upload: { url: string; fields: Record<string, string> };
+  };
+  const form = new FormData();
+  for (const [key, value] of Object.entries(body.upload.fields)) form.append(key, value);
+  form.append('file', new Blob([data], { type: 'image/jpeg' }), name);
+  const posted = await fetch(body.upload.url, { method: 'POST', body: form });
+  if (posted.status >= 300) throw new Error(`presigned POST answered ${posted.status}`);
+  return body.fileId;
+};
+
+/** Reads the bus listener until every wanted file's event arrived; returns when each was seen. */
+const collectEvents = async (
+  sqs: SQSClient,
+  queueUrl: string,
+  wanted: Set<string>,
+  seen: Map<string, number>,
+  timeoutMs: number,
+) => {
+  const deadline = Date.now() + timeoutMs;
+  while ([...wanted].some((id) => !seen.has(id)) && Date.now() < deadline) {
+    for (const message of await receive(sqs, queueUrl, 10, 1000)) {
+      const event = JSON.parse(message.Body ?? '{}') as { detail?: { fileId?: string } };
+      const id = event.detail?.fileId;
+      if (id && wanted.has(id) && !seen.has(id)) seen.set(id, performance.now());
+    }
+  }
+};
+
+const main = async (): Promise<void> => {
+  const running = await findRunningLocalStack();
+  const started: LocalStack | undefined = running
+    ? undefined
+    : await startLocalStack({
+        emulatorPort: await freePort(),
+        pgPort: await freePort(),
+        quiet: true,
+      });
+  const stack = running ?? started?.info;
+  if (!stack) throw new Error('No local stack');
+  try {
+    const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+    const sqs = new SQSClient({ endpoint: stack.endpoint, region: stack.region, credentials });
+    const eventBridge = new EventBridgeClient({
+      endpoint: stack.endpoint,
+      region: stack.region,
+      credentials,
+    });
+    const queueUrl = await listenToBus({ sqs, eventBridge }, stack.outputs.EventBusName ?? '');
+    const image = await makeJpeg(640, 480);
+
+    // Latency: one file at a time, from the end of its upload to its file.processed event.
+    const latencies: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const fileId = await uploadFile(stack, image, `latency-${i}.jpg`);
+      const uploaded = performance.now();
+      const seen = new Map<string, number>();
+      await collectEvents(sqs, queueUrl, new Set([fileId]), seen, 60_000);
+      const at = seen.get(fileId);
+      if (at === undefined) throw new Error(`no event for ${fileId} within 60 s`);
+      latencies.push(at - uploaded);
+    }
+    console.log(
+      JSON.stringify({
+        bench: 'e2e-latency',
+        files: latencies.length,
+        p50_ms: Math.round(quantile(latencies, 0.5)),
+        p95_ms: Math.round(quantile(latencies, 0.95)),
+        goal: 'p50_ms <= 1500',
+      }),
+    );
+
+    // Throughput: 200 files, 8 uploads in flight, until the last file.processed event.
+    const total = 200;
+    const inFlight = 8;
+    const ids = new Set<string>();
+    const seen = new Map<string, number>();
+    const start = performance.now();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < total) {
+        const n = next++;
+        ids.add(await uploadFile(stack, image, `throughput-${n}.jpg`));
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, worker));
+    await collectEvents(sqs, queueUrl, ids, seen, 300_000);
+    const last = Math.max(...seen.values());
+    const filesPerS = seen.size / ((last - start) / 1000);
+
+    // The same pipeline in this process, one file after another, for comparison.
+    const inProcessStart = performance.now();
+    for (let i = 0; i < 50; i++) {
+      await runPipeline(chunked(image), {
+        contentType: 'image/jpeg',
+        size: image.length,
+        checksumSha256: null,
+      });
+    }
+    const inProcess = 50 / ((performance.now() - inProcessStart) / 1000);
+    console.log(
+      JSON.stringify({
+        bench: 'e2e-throughput',
+        files: total,
+        processed: seen.size,
+        in_flight: inFlight,
+        files_per_s: Number(filesPerS.toFixed(2)),
+        in_process_files_per_s: Number(inProcess.toFixed(2)),
+      }),
+    );
+  } finally {
+    await started?.stop();
+  }
+};
+
+await main();
