@@ -1,4 +1,6 @@
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { type LocalStack, startLocalStack } from './lib/local-stack.ts';
+import { tailFunctionLogs } from './lib/log-tail.ts';
 
 /**
  * `npm start`: the whole stack on this machine, with no AWS account (scripts/lib/local-stack.ts),
@@ -35,6 +37,15 @@ try {
     `             -d '{"filename":"a.txt","contentType":"text/plain","size":5}' ${restUrl}uploads`,
   );
   log('Everything a client needs is in .syncflow/local.json. Ctrl-C stops it all.');
+  log("Functions' logs follow.");
+  tailFunctionLogs(
+    new CloudWatchLogsClient({
+      endpoint: stack.info.endpoint,
+      region: stack.info.region,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    }),
+    (line) => console.log(line),
+  );
 } catch (error) {
   console.error(`[syncflow] ${error instanceof Error ? error.message : String(error)}`);
   shutdown(1);
