@@ -9,21 +9,19 @@ import {
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { database, fileRepository } from '#shared/adapters/db/instance.ts';
 import { migrate } from '#shared/adapters/db/migrate.ts';
 import { uploadKey } from '#shared/domain/keys.ts';
 import { lambdaContext, objectCreatedEvent, sqsRecord } from '../../support/events.ts';
+import { stubFunctionEnv } from '../../support/function-env.ts';
 import { HTML_PAGE, makeJpeg } from '../../support/images.ts';
 
-vi.stubEnv('EVENT_BUS_NAME', 'files-bus');
-vi.stubEnv('IDEMPOTENCY_TABLE_NAME', 'idempotency');
-vi.stubEnv('MAX_RECEIVE_COUNT', '3');
-vi.stubEnv('AWS_REGION', 'eu-west-1');
-vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
-vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-vi.stubEnv('POWERTOOLS_TRACE_ENABLED', 'false');
-vi.stubEnv('DATABASE_URL', '');
+stubFunctionEnv({
+  EVENT_BUS_NAME: 'files-bus',
+  IDEMPOTENCY_TABLE_NAME: 'idempotency',
+  MAX_RECEIVE_COUNT: '3',
+});
 
 const s3 = mockClient(S3Client);
 const eventBridge = mockClient(EventBridgeClient);

@@ -1,17 +1,12 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { database } from '#shared/adapters/db/instance.ts';
 import { migrate } from '#shared/adapters/db/migrate.ts';
 import { apiEvent, lambdaContext } from '../../support/events.ts';
+import { stubFunctionEnv } from '../../support/function-env.ts';
 
-vi.stubEnv('BUCKET_NAME', 'uploads-bucket');
-vi.stubEnv('MAX_UPLOAD_BYTES', '1048576');
-vi.stubEnv('AWS_REGION', 'eu-west-1');
-vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
-vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-vi.stubEnv('POWERTOOLS_TRACE_ENABLED', 'false');
-vi.stubEnv('DATABASE_URL', '');
+stubFunctionEnv({ BUCKET_NAME: 'uploads-bucket', MAX_UPLOAD_BYTES: '1048576' });
 mockClient(S3Client);
 
 const { handler } = await import('../../../functions/upload-api.ts');
