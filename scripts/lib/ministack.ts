@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
  * dummy key that no verifier accepts).
  */
 export const MINISTACK_VERSION = '1.5.33';
-const PINNED: Readonly<Record<string, string>> = {
+export const PINNED_PACKAGES: Readonly<Record<string, string>> = {
   ministack: MINISTACK_VERSION,
   boto3: '1.43.106',
   cryptography: '50.0.2',
@@ -25,11 +25,11 @@ const MINISTACK_BIN = join(VENV, 'bin', 'ministack');
  * reuses it afterwards (a version change reinstalls).
  */
 export const ensureMinistack = (log: (line: string) => void = () => {}): string => {
-  const wanted = Object.entries(PINNED).map(([name, version]) => `${name}==${version}`);
+  const wanted = Object.entries(PINNED_PACKAGES).map(([name, version]) => `${name}==${version}`);
   const installed = (): string[] => {
     if (!existsSync(MINISTACK_BIN)) return [];
     try {
-      const script = `import importlib.metadata as m\nfor n in ${JSON.stringify(Object.keys(PINNED))}:\n  print(n + "==" + m.version(n))`;
+      const script = `import importlib.metadata as m\nfor n in ${JSON.stringify(Object.keys(PINNED_PACKAGES))}:\n  print(n + "==" + m.version(n))`;
       return execFileSync(join(VENV, 'bin', 'python'), ['-c', script], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'ignore'],
