@@ -1,5 +1,9 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  makeIdempotent,
+} from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -108,7 +112,12 @@ const handleRecord = async (record: SQSRecord): Promise<void> => {
     }
   } catch (error) {
     const attempts = Number(record.attributes.ApproximateReceiveCount ?? '1');
-    if (attempts >= MAX_RECEIVE_COUNT) {
+    if (error instanceof IdempotencyAlreadyInProgressError) {
+      // Another invocation is processing this very object now: it will write the outcome.
+      logger.info('The same object is being processed elsewhere; the message will be retried', {
+        attempts,
+      });
+    } else if (attempts >= MAX_RECEIVE_COUNT) {
       logger.error('Giving up on the file; the message goes to the DLQ', { error, attempts });
       await failAfterRetries(deps, input, attempts, error).catch((failError: unknown) =>
         logger.error('Could not record the failure', { error: failError }),

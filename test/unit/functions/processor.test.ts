@@ -140,6 +140,28 @@ describe('processor handler', () => {
     expect((await (await fileRepository()).get(fileId))?.status).toBe('PENDING_UPLOAD');
   });
 
+  it('leaves a file alone on its last attempt when another invocation is processing it', async () => {
+    const fileId = await upload(Buffer.from('hello'), 'text/plain');
+    dynamo.on(PutItemCommand).rejects(
+      new ConditionalCheckFailedException({
+        message: 'exists',
+        $metadata: {},
+        Item: {
+          id: { S: 'any' },
+          status: { S: 'INPROGRESS' },
+          expiration: { N: String(Math.floor(Date.now() / 1000) + 3600) },
+          in_progress_expiration: { N: String(Date.now() + 60_000) },
+        },
+      }),
+    );
+    const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5), 3);
+    await expect(handler({ Records: [record] }, lambdaContext('processor'))).rejects.toThrow(
+      /All records failed/,
+    );
+    expect((await (await fileRepository()).get(fileId))?.status).toBe('PENDING_UPLOAD');
+    expect(sentEvents()).toEqual([]);
+  });
+
   it('retries a transient failure, and on the last attempt records FAILED with the reason', async () => {
     const fileId = await upload(Buffer.from('hello'), 'text/plain');
     s3.on(GetObjectCommand).rejects(new Error('S3 is having a bad day'));
