@@ -2,10 +2,8 @@ import { and, asc, desc, eq, gte, inArray, like, lte, ne, type SQL, sql } from '
 import type { FileQuery, PageAfter } from '../domain/file-query.ts';
 import {
   canMoveTo,
-  type Derivative,
   type EndStatus,
   FILE_STATUSES,
-  type FileMetadata,
   type FileRecord,
   type FileStatus,
 } from '../domain/file-record.ts';
@@ -24,17 +22,17 @@ export interface NewFile {
   readonly key: string;
 }
 
-/** What the processor found, written when a file reaches its end state. */
-export interface ProcessingOutcome {
+/**
+ * What the processor found, written when a file reaches its end state: the record's own fields
+ * (`sha256` is null only when the object could not be read at all).
+ */
+export interface ProcessingOutcome
+  extends Pick<
+    FileRecord,
+    'size' | 'contentType' | 'sha256' | 'metadata' | 'derivatives' | 'reason'
+  > {
   readonly status: EndStatus;
   readonly objectVersion: string;
-  readonly size: number;
-  readonly contentType: string;
-  /** Null only when the object could not be read at all. */
-  readonly sha256: string | null;
-  readonly metadata: FileMetadata;
-  readonly derivatives: readonly Derivative[];
-  readonly reason: string | null;
 }
 
 export interface Page {

@@ -49,6 +49,22 @@ const upload = async (data: Buffer, contentType: string): Promise<string> => {
   return fileId;
 };
 
+/** What DynamoDB answers Powertools when an idempotency record for the key is already stored. */
+const idempotencyRecordExists = (
+  status: 'COMPLETED' | 'INPROGRESS',
+  extra: Record<string, { S: string } | { N: string }>,
+) =>
+  new ConditionalCheckFailedException({
+    message: 'exists',
+    $metadata: {},
+    Item: {
+      id: { S: 'any' },
+      status: { S: status },
+      expiration: { N: String(Math.floor(Date.now() / 1000) + 3600) },
+      ...extra,
+    },
+  });
+
 const sentEvents = () =>
   eventBridge.commandCalls(PutEventsCommand).map((call) => {
     const entry = call.args[0].input.Entries?.[0];
@@ -122,15 +138,8 @@ describe('processor handler', () => {
     const fileId = await upload(Buffer.from('hello'), 'text/plain');
     const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5));
     dynamo.on(PutItemCommand).rejects(
-      new ConditionalCheckFailedException({
-        message: 'exists',
-        $metadata: {},
-        Item: {
-          id: { S: 'any' },
-          status: { S: 'COMPLETED' },
-          expiration: { N: String(Math.floor(Date.now() / 1000) + 3600) },
-          data: { S: JSON.stringify({ kind: 'done', status: 'PROCESSED', size: 5 }) },
-        },
+      idempotencyRecordExists('COMPLETED', {
+        data: { S: JSON.stringify({ kind: 'done', status: 'PROCESSED', size: 5 }) },
       }),
     );
     const response = await handler({ Records: [record] }, lambdaContext('processor'));
@@ -142,18 +151,13 @@ describe('processor handler', () => {
 
   it('leaves a file alone on its last attempt when another invocation is processing it', async () => {
     const fileId = await upload(Buffer.from('hello'), 'text/plain');
-    dynamo.on(PutItemCommand).rejects(
-      new ConditionalCheckFailedException({
-        message: 'exists',
-        $metadata: {},
-        Item: {
-          id: { S: 'any' },
-          status: { S: 'INPROGRESS' },
-          expiration: { N: String(Math.floor(Date.now() / 1000) + 3600) },
+    dynamo
+      .on(PutItemCommand)
+      .rejects(
+        idempotencyRecordExists('INPROGRESS', {
           in_progress_expiration: { N: String(Date.now() + 60_000) },
-        },
-      }),
-    );
+        }),
+      );
     const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5), 3);
     await expect(handler({ Records: [record] }, lambdaContext('processor'))).rejects.toThrow(
       /All records failed/,
