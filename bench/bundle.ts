@@ -6,7 +6,7 @@ import { BUNDLING, unusedDriverModules } from '../infra/bundling.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const OUT = join(ROOT, 'bench', '.out');
-const FUNCTIONS = ['upload-api', 'processor', 'authorizer', 'migrate'];
+const FUNCTIONS = ['upload-api', 'files-api', 'processor', 'authorizer', 'migrate'];
 const IMPORTS = 10;
 
 /** Settings the functions read at import; any value will do for timing the import. */

@@ -22,7 +22,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import { UPLOAD_PREFIX } from '../../shared/domain/keys.ts';
+import { DERIVED_PREFIX, UPLOAD_PREFIX } from '../../shared/domain/keys.ts';
 import type { StageConfig } from '../stages.ts';
 import { SyncFlowFunction } from './base-function.ts';
 import type { Metadata } from './metadata.ts';
@@ -36,7 +36,8 @@ export interface ApiProps {
 
 /**
  * The REST API and its users: a Cognito user pool, a token authorizer that verifies the pool's
- * tokens (enforced in AWS and in the emulator alike), `POST /uploads`, and `GET /health`.
+ * tokens (enforced in AWS and in the emulator alike), `POST /uploads`, `GET /files/{fileId}` and
+ * `GET /health`.
  */
 export class Api extends Construct {
   readonly restApi: RestApi;
@@ -44,6 +45,7 @@ export class Api extends Construct {
   readonly userPoolClient: UserPoolClient;
   readonly authorizerFunction: SyncFlowFunction;
   readonly uploadApi: SyncFlowFunction;
+  readonly filesApi: SyncFlowFunction;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -120,6 +122,17 @@ export class Api extends Construct {
     props.bucket.grantPut(this.uploadApi, `${UPLOAD_PREFIX}*`);
     props.metadata.grantDataAccess(this.uploadApi);
 
+    this.filesApi = new SyncFlowFunction(this, 'FilesApi', {
+      ...common,
+      entry: 'files-api',
+      serviceName: 'files-api',
+      environment: { ...props.metadata.environment },
+    });
+    // Download URLs are presigned GETs of the original and its derivatives: read rights on both.
+    props.bucket.grantRead(this.filesApi, `${UPLOAD_PREFIX}*`);
+    props.bucket.grantRead(this.filesApi, `${DERIVED_PREFIX}*`);
+    props.metadata.grantDataAccess(this.filesApi);
+
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.logRetention,
       removalPolicy: stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
@@ -156,6 +169,11 @@ export class Api extends Construct {
     this.restApi.root
       .addResource('uploads')
       .addMethod('POST', new LambdaIntegration(this.uploadApi), { requestValidator: validator });
+
+    this.restApi.root
+      .addResource('files')
+      .addResource('{fileId}')
+      .addMethod('GET', new LambdaIntegration(this.filesApi));
 
     this.restApi.root.addResource('health').addMethod(
       'GET',

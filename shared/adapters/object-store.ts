@@ -22,12 +22,6 @@ export interface PresignedPost {
   readonly fields: Record<string, string>;
 }
 
-/** RFC 6266 `Content-Disposition` with an ASCII fallback and the UTF-8 name. */
-export const contentDisposition = (kind: 'inline' | 'attachment', filename: string): string => {
-  const fallback = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  return `${kind}; filename="${fallback}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
-};
-
 /** S3, as the functions use it. The client is injected; tests give a mocked or emulator one. */
 export class ObjectStore {
   constructor(private readonly s3: S3Client) {}

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DeleteMessageCommand,
   GetQueueAttributesCommand,
@@ -145,14 +145,26 @@ describe(`end to end on the ${process.env.SYNCFLOW_TARGET ?? 'local'} stack`, ()
       sha256: createHash('sha256').update(jpeg).digest('hex'),
     });
     expect(file.metadata.image).toMatchObject({ width: 1600, height: 1200 });
+    // What the API says of it, and its downloads through the short-lived URLs, as a browser would.
+    const api = await fetch(`${stack.restUrl}files/${fileId}`, {
+      headers: { authorization: `Bearer ${stack.token}` },
+    });
+    expect(api.status).toBe(200);
+    const described = (await api.json()) as {
+      status: string;
+      filename: string;
+      download: { url: string };
+      derivatives: { url: string }[];
+    };
+    expect(described).toMatchObject({ status: 'PROCESSED', filename });
+    const original = await fetch(described.download.url);
+    expect(original.status).toBe(200);
+    expect(Buffer.from(await original.arrayBuffer()).equals(jpeg)).toBe(true);
     const sizes: number[][] = [];
-    for (const derivative of file.derivatives) {
-      const object = await s3.send(
-        new GetObjectCommand({ Bucket: file.bucket, Key: derivative.key }),
-      );
-      const meta = await sharp(
-        Buffer.from((await object.Body?.transformToByteArray()) ?? []),
-      ).metadata();
+    for (const derivative of described.derivatives) {
+      const response = await fetch(derivative.url);
+      expect(response.status).toBe(200);
+      const meta = await sharp(Buffer.from(await response.arrayBuffer())).metadata();
       sizes.push([meta.width ?? 0, meta.height ?? 0]);
     }
     expect(sizes).toEqual([

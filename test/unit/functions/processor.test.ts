@@ -151,13 +151,11 @@ describe('processor handler', () => {
 
   it('leaves a file alone on its last attempt when another invocation is processing it', async () => {
     const fileId = await upload(Buffer.from('hello'), 'text/plain');
-    dynamo
-      .on(PutItemCommand)
-      .rejects(
-        idempotencyRecordExists('INPROGRESS', {
-          in_progress_expiration: { N: String(Date.now() + 60_000) },
-        }),
-      );
+    dynamo.on(PutItemCommand).rejects(
+      idempotencyRecordExists('INPROGRESS', {
+        in_progress_expiration: { N: String(Date.now() + 60_000) },
+      }),
+    );
     const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5), 3);
     await expect(handler({ Records: [record] }, lambdaContext('processor'))).rejects.toThrow(
       /All records failed/,

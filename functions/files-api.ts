@@ -1,0 +1,94 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { s3Client } from '#shared/adapters/clients.ts';
+import { fileRepository } from '#shared/adapters/db/instance.ts';
+import { intEnv } from '#shared/adapters/env.ts';
+import { httpErrors, json, ownerOf } from '#shared/adapters/http.ts';
+import { ObjectStore } from '#shared/adapters/object-store.ts';
+import { contentDisposition, downloadDisposition } from '#shared/domain/downloads.ts';
+import { HttpError } from '#shared/domain/errors.ts';
+import type { FileRecord } from '#shared/domain/file-record.ts';
+import { isFileId } from '#shared/domain/keys.ts';
+import { logger, metrics, tracer } from '#shared/observability/powertools.ts';
+
+const DOWNLOAD_TTL_SECONDS = intEnv('DOWNLOAD_URL_TTL_SECONDS', 300);
+const store = new ObjectStore(s3Client());
+// Opened during init (a failure fails the cold start), so no request waits for the driver.
+const repository = await fileRepository();
+
+/** Statuses in which the original object is in the bucket. */
+const HAS_OBJECT = new Set(['PROCESSING', 'PROCESSED', 'FAILED', 'REJECTED']);
+
+const describe = async (file: FileRecord) => {
+  const expiresAt = new Date(Date.now() + DOWNLOAD_TTL_SECONDS * 1000).toISOString();
+  const original = downloadDisposition(file.status, file.contentType);
+  const download = HAS_OBJECT.has(file.status)
+    ? {
+        url: await store.presignGet({
+          bucket: file.bucket,
+          key: file.key,
+          contentType: original.contentType,
+          disposition: contentDisposition(original.kind, file.filename),
+          expiresInSeconds: DOWNLOAD_TTL_SECONDS,
+        }),
+        expiresAt,
+      }
+    : null;
+  const derivatives = await Promise.all(
+    file.derivatives.map(async (d) => ({
+      name: d.name,
+      contentType: d.contentType,
+      width: d.width,
+      height: d.height,
+      size: d.size,
+      url: await store.presignGet({
+        bucket: file.bucket,
+        key: d.key,
+        contentType: d.contentType,
+        disposition: contentDisposition('inline', d.name),
+        expiresInSeconds: DOWNLOAD_TTL_SECONDS,
+      }),
+      expiresAt,
+    })),
+  );
+  return {
+    fileId: file.fileId,
+    filename: file.filename,
+    status: file.status,
+    size: file.size,
+    contentType: file.contentType,
+    declaredContentType: file.declaredContentType,
+    sha256: file.sha256,
+    metadata: file.metadata,
+    reason: file.reason,
+    createdAt: file.createdAt.toISOString(),
+    updatedAt: file.updatedAt.toISOString(),
+    processedAt: file.processedAt?.toISOString() ?? null,
+    download,
+    derivatives,
+  };
+};
+
+/**
+ * `GET /files/{fileId}`: the caller's file with its metadata and short-lived download URLs.
+ * Another user's file, a deleted one and one that never existed all answer the same 404.
+ */
+export const getFile = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  const ownerId = ownerOf(event);
+  const fileId = event.pathParameters?.fileId ?? '';
+  const notFound = new HttpError('NOT_FOUND', `No file ${JSON.stringify(fileId)}`);
+  if (!isFileId(fileId)) throw notFound;
+  logger.appendKeys({ fileId });
+  const file = await repository.getForOwner(ownerId, fileId);
+  if (!file || file.status === 'DELETED') throw notFound;
+  return json(200, await describe(file));
+};
+
+export const handler = middy(getFile)
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
+  .use(httpErrors());

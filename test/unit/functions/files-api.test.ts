@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import { S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { database, fileRepository } from '#shared/adapters/db/instance.ts';
+import { migrate } from '#shared/adapters/db/migrate.ts';
+import { uploadKey } from '#shared/domain/keys.ts';
+import { apiEvent, lambdaContext } from '../../support/events.ts';
+import { stubFunctionEnv } from '../../support/function-env.ts';
+
+stubFunctionEnv({ DOWNLOAD_URL_TTL_SECONDS: '300' });
+mockClient(S3Client);
+const { handler } = await import('../../../functions/files-api.ts');
+
+const get = (fileId: string, ownerId: string) =>
+  handler(
+    apiEvent({ method: 'GET', path: `/files/${fileId}`, ownerId, pathParameters: { fileId } }),
+    lambdaContext('files-api'),
+  );
+
+const create = async (
+  ownerId: string,
+  filename: string,
+  status: 'PROCESSED' | 'REJECTED',
+  contentType: string,
+) => {
+  const repository = await fileRepository();
+  const fileId = randomUUID();
+  await repository.createPending({
+    fileId,
+    ownerId,
+    filename,
+    contentType,
+    size: 10,
+    checksumSha256: null,
+    bucket: 'uploads-bucket',
+    key: uploadKey(ownerId, fileId),
+  });
+  await repository.finish(fileId, {
+    status,
+    objectVersion: 'v1',
+    size: 10,
+    contentType,
+    sha256: 'a'.repeat(64),
+    metadata: {},
+    derivatives:
+      status === 'PROCESSED' && contentType.startsWith('image/')
+        ? [
+            {
+              name: 'thumbnail.webp',
+              key: `derived/${ownerId}/${fileId}/thumbnail.webp`,
+              contentType: 'image/webp',
+              width: 256,
+              height: 192,
+              size: 5,
+            },
+          ]
+        : [],
+    reason: status === 'REJECTED' ? 'The bytes are HTML' : null,
+  });
+  return fileId;
+};
+
+const query = (url: string) => new URL(url).searchParams;
+
+describe('GET /files/{fileId}', () => {
+  beforeAll(async () => {
+    await migrate((await database()).db);
+  });
+
+  it('returns the record with short-lived URLs that serve an image inline under its real name', async () => {
+    const fileId = await create('alice', 'Été 🌸 "photo".jpg', 'PROCESSED', 'image/jpeg');
+    const response = await get(fileId, 'alice');
+    expect(response.statusCode).toBe(200);
+    const body = JSON.parse(response.body);
+    expect(body).toMatchObject({
+      fileId,
+      status: 'PROCESSED',
+      filename: 'Été 🌸 "photo".jpg',
+      contentType: 'image/jpeg',
+    });
+    const original = query(body.download.url);
+    expect(original.get('X-Amz-Expires')).toBe('300');
+    expect(original.get('response-content-type')).toBe('image/jpeg');
+    expect(original.get('response-content-disposition')).toBe(
+      `inline; filename="_t_ _ _photo_.jpg"; filename*=UTF-8''%C3%89t%C3%A9%20%F0%9F%8C%B8%20%22photo%22.jpg`,
+    );
+    expect(body.derivatives).toEqual([
+      expect.objectContaining({
+        name: 'thumbnail.webp',
+        width: 256,
+        height: 192,
+        url: expect.stringContaining('thumbnail.webp'),
+      }),
+    ]);
+  });
+
+  it('serves anything a browser could run, or anything not processed, as an opaque attachment', async () => {
+    const html = await create('alice', 'page.html', 'REJECTED', 'text/html');
+    const rejected = JSON.parse((await get(html, 'alice')).body);
+    expect(query(rejected.download.url).get('response-content-type')).toBe(
+      'application/octet-stream',
+    );
+    expect(query(rejected.download.url).get('response-content-disposition')).toMatch(
+      /^attachment;/,
+    );
+    const svg = await create('alice', 'logo.svg', 'PROCESSED', 'image/svg+xml');
+    const processedSvg = JSON.parse((await get(svg, 'alice')).body);
+    expect(query(processedSvg.download.url).get('response-content-disposition')).toMatch(
+      /^attachment;/,
+    );
+  });
+
+  it("answers another user's file exactly like one that does not exist", async () => {
+    const fileId = await create('alice', 'secret.jpg', 'PROCESSED', 'image/jpeg');
+    const other = await get(fileId, 'mallory');
+    const missing = await get(randomUUID(), 'mallory');
+    expect(other.statusCode).toBe(404);
+    expect(missing.statusCode).toBe(404);
+    expect(JSON.parse(other.body).error.code).toBe('NOT_FOUND');
+    expect((await get('../../etc/passwd', 'mallory')).statusCode).toBe(404);
+  });
+});
