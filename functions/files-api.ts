@@ -5,16 +5,34 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { s3Client } from '#shared/adapters/clients.ts';
 import { fileRepository } from '#shared/adapters/db/instance.ts';
-import { intEnv } from '#shared/adapters/env.ts';
+import { intEnv, requireEnv } from '#shared/adapters/env.ts';
 import { httpErrors, json, ownerOf } from '#shared/adapters/http.ts';
 import { ObjectStore } from '#shared/adapters/object-store.ts';
 import { contentDisposition, downloadDisposition } from '#shared/domain/downloads.ts';
 import { HttpError } from '#shared/domain/errors.ts';
+import { encodeCursor, parseFileQuery } from '#shared/domain/file-query-params.ts';
 import type { FileRecord } from '#shared/domain/file-record.ts';
 import { isFileId } from '#shared/domain/keys.ts';
 import { logger, metrics, tracer } from '#shared/observability/powertools.ts';
 
 const DOWNLOAD_TTL_SECONDS = intEnv('DOWNLOAD_URL_TTL_SECONDS', 300);
+
+/**
+ * The key that signs list cursors: a Secrets Manager secret made by the stack, read once at
+ * init; CURSOR_KEY gives one directly (tests).
+ */
+const loadCursorKey = async (): Promise<Buffer> => {
+  if (process.env.CURSOR_KEY) return Buffer.from(process.env.CURSOR_KEY, 'utf8');
+  const secretArn = requireEnv('CURSOR_KEY_SECRET_ARN');
+  const { GetSecretValueCommand, SecretsManagerClient } = await import(
+    '@aws-sdk/client-secrets-manager'
+  );
+  const client = tracer.captureAWSv3Client(new SecretsManagerClient({}));
+  const secret = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+  if (!secret.SecretString) throw new Error(`Secret ${secretArn} has no string value`);
+  return Buffer.from(secret.SecretString, 'utf8');
+};
+const cursorKey = await loadCursorKey();
 const store = new ObjectStore(s3Client());
 // Opened during init (a failure fails the cold start), so no request waits for the driver.
 const repository = await fileRepository();
@@ -87,7 +105,32 @@ export const getFile = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
   return json(200, await describe(file));
 };
 
-export const handler = middy(getFile)
+/** `GET /files`: one page of the caller's files, filtered and sorted, by keyset. */
+export const listFiles = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  const ownerId = ownerOf(event);
+  const query = parseFileQuery(ownerId, event.queryStringParameters ?? {}, cursorKey);
+  const page = await repository.list(query);
+  const { limit: _limit, after: _after, ...bound } = query;
+  return json(200, {
+    items: page.items.map((file) => ({
+      fileId: file.fileId,
+      filename: file.filename,
+      status: file.status,
+      size: file.size,
+      contentType: file.contentType,
+      reason: file.reason,
+      createdAt: file.createdAt.toISOString(),
+      updatedAt: file.updatedAt.toISOString(),
+    })),
+    nextCursor: page.after ? encodeCursor(cursorKey, bound, page.after) : null,
+  });
+};
+
+/** One function serves the files routes; API Gateway's resource path picks the route. */
+export const route = (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> =>
+  event.resource === '/files' ? listFiles(event) : getFile(event);
+
+export const handler = middy(route)
   .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))

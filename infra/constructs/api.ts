@@ -20,6 +20,7 @@ import {
 } from 'aws-cdk-lib/aws-cognito';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { DERIVED_PREFIX, UPLOAD_PREFIX } from '../../shared/domain/keys.ts';
@@ -36,8 +37,8 @@ export interface ApiProps {
 
 /**
  * The REST API and its users: a Cognito user pool, a token authorizer that verifies the pool's
- * tokens (enforced in AWS and in the emulator alike), `POST /uploads`, `GET /files/{fileId}` and
- * `GET /health`.
+ * tokens (enforced in AWS and in the emulator alike), `POST /uploads`, `GET /files`,
+ * `GET /files/{fileId}` and `GET /health`.
  */
 export class Api extends Construct {
   readonly restApi: RestApi;
@@ -122,12 +123,25 @@ export class Api extends Construct {
     props.bucket.grantPut(this.uploadApi, `${UPLOAD_PREFIX}*`);
     props.metadata.grantDataAccess(this.uploadApi);
 
+    const cursorKey = new Secret(this, 'CursorKey', {
+      description: 'Signs the cursors of GET /files',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      removalPolicy: stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    NagSuppressions.addResourceSuppressions(cursorKey, [
+      {
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Rotating the cursor key only invalidates the cursors handed out before; rotate it by hand when wanted.',
+      },
+    ]);
     this.filesApi = new SyncFlowFunction(this, 'FilesApi', {
       ...common,
       entry: 'files-api',
       serviceName: 'files-api',
-      environment: { ...props.metadata.environment },
+      environment: { ...props.metadata.environment, CURSOR_KEY_SECRET_ARN: cursorKey.secretArn },
     });
+    cursorKey.grantRead(this.filesApi);
     // Download URLs are presigned GETs of the original and its derivatives: read rights on both.
     props.bucket.grantRead(this.filesApi, `${UPLOAD_PREFIX}*`);
     props.bucket.grantRead(this.filesApi, `${DERIVED_PREFIX}*`);
@@ -170,10 +184,9 @@ export class Api extends Construct {
       .addResource('uploads')
       .addMethod('POST', new LambdaIntegration(this.uploadApi), { requestValidator: validator });
 
-    this.restApi.root
-      .addResource('files')
-      .addResource('{fileId}')
-      .addMethod('GET', new LambdaIntegration(this.filesApi));
+    const files = this.restApi.root.addResource('files');
+    files.addMethod('GET', new LambdaIntegration(this.filesApi));
+    files.addResource('{fileId}').addMethod('GET', new LambdaIntegration(this.filesApi));
 
     this.restApi.root.addResource('health').addMethod(
       'GET',

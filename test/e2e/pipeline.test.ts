@@ -263,6 +263,28 @@ describe(`end to end on the ${process.env.SYNCFLOW_TARGET ?? 'local'} stack`, ()
     }
   });
 
+  it("lists the caller's files through the API, filtered and paged with a cursor", async () => {
+    const headers = { authorization: `Bearer ${stack.token}` };
+    const page = async (query: string) => {
+      const response = await fetch(`${stack.restUrl}files?${query}`, { headers });
+      expect(response.status).toBe(200);
+      return (await response.json()) as {
+        items: { filename: string; status: string }[];
+        nextCursor: string | null;
+      };
+    };
+    const first = await page('status=PROCESSED&contentType=image/*&limit=1');
+    expect(first.items).toHaveLength(1);
+    expect(first.items[0]?.status).toBe('PROCESSED');
+    const named = await page(`q=${encodeURIComponent('Été à la mer')}`);
+    expect(named.items.map((f) => f.filename)).toContain('Été à la mer 🌊 — photo (1).jpg');
+    const tampered = await fetch(
+      `${stack.restUrl}files?cursor=${encodeURIComponent(`${first.nextCursor}x`)}`,
+      { headers },
+    );
+    expect(tampered.status).toBe(400);
+  });
+
   it('refuses requests without a valid token', async () => {
     const body = JSON.stringify({ filename: 'a.txt', contentType: 'text/plain', size: 1 });
     const none = await fetch(`${stack.restUrl}uploads`, {

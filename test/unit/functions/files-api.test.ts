@@ -8,7 +8,7 @@ import { uploadKey } from '#shared/domain/keys.ts';
 import { apiEvent, lambdaContext } from '../../support/events.ts';
 import { stubFunctionEnv } from '../../support/function-env.ts';
 
-stubFunctionEnv({ DOWNLOAD_URL_TTL_SECONDS: '300' });
+stubFunctionEnv({ DOWNLOAD_URL_TTL_SECONDS: '300', CURSOR_KEY: 'unit-test-cursor-key' });
 mockClient(S3Client);
 const { handler } = await import('../../../functions/files-api.ts');
 
@@ -119,5 +119,46 @@ describe('GET /files/{fileId}', () => {
     expect(missing.statusCode).toBe(404);
     expect(JSON.parse(other.body).error.code).toBe('NOT_FOUND');
     expect((await get('../../etc/passwd', 'mallory')).statusCode).toBe(404);
+  });
+});
+
+describe('GET /files', () => {
+  const list = (ownerId: string, query: Record<string, string>) =>
+    handler(
+      apiEvent({ method: 'GET', path: '/files', ownerId, query }),
+      lambdaContext('files-api'),
+    );
+
+  it("pages through the caller's files only, with an opaque cursor", async () => {
+    const owner = `lister-${randomUUID().slice(0, 8)}`;
+    const ids = new Set<string>();
+    for (let i = 0; i < 5; i++)
+      ids.add(await create(owner, `f${i}.txt`, 'PROCESSED', 'text/plain'));
+    await create(`${owner}-other`, 'not-mine.txt', 'PROCESSED', 'text/plain');
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const response = await list(owner, { limit: '2', ...(cursor && { cursor }) });
+      expect(response.statusCode).toBe(200);
+      const body = JSON.parse(response.body) as {
+        items: { fileId: string }[];
+        nextCursor: string | null;
+      };
+      seen.push(...body.items.map((item) => item.fileId));
+      cursor = body.nextCursor;
+    } while (cursor);
+    expect(new Set(seen)).toEqual(ids);
+    expect(seen).toHaveLength(5);
+  });
+
+  it('answers a tampered cursor and bad parameters with 400 JSON errors', async () => {
+    const tampered = await list('alice', { cursor: 'eyJ4IjoxfQ.AAAA' });
+    expect(tampered.statusCode).toBe(400);
+    expect(JSON.parse(tampered.body).error).toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringMatching(/cursor/),
+    });
+    expect((await list('alice', { limit: '1000' })).statusCode).toBe(400);
+    expect((await list('alice', { sort: 'size; DROP TABLE files' })).statusCode).toBe(400);
   });
 });
