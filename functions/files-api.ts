@@ -3,16 +3,17 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { s3Client } from '#shared/adapters/clients.ts';
+import { eventBridgeClient, s3Client } from '#shared/adapters/clients.ts';
 import { fileRepository } from '#shared/adapters/db/instance.ts';
 import { intEnv, requireEnv } from '#shared/adapters/env.ts';
-import { httpErrors, json, ownerOf } from '#shared/adapters/http.ts';
+import { FileEventPublisher } from '#shared/adapters/event-publisher.ts';
+import { httpErrors, json, noContent, ownerOf } from '#shared/adapters/http.ts';
 import { ObjectStore } from '#shared/adapters/object-store.ts';
 import { contentDisposition, downloadDisposition } from '#shared/domain/downloads.ts';
 import { HttpError } from '#shared/domain/errors.ts';
 import { encodeCursor, parseFileQuery } from '#shared/domain/file-query-params.ts';
 import type { FileRecord } from '#shared/domain/file-record.ts';
-import { isFileId } from '#shared/domain/keys.ts';
+import { derivedPrefix, isFileId } from '#shared/domain/keys.ts';
 import { logger, metrics, tracer } from '#shared/observability/powertools.ts';
 
 const DOWNLOAD_TTL_SECONDS = intEnv('DOWNLOAD_URL_TTL_SECONDS', 300);
@@ -34,6 +35,7 @@ const loadCursorKey = async (): Promise<Buffer> => {
 };
 const cursorKey = await loadCursorKey();
 const store = new ObjectStore(s3Client());
+const events = new FileEventPublisher(eventBridgeClient(), requireEnv('EVENT_BUS_NAME'));
 // Opened during init (a failure fails the cold start), so no request waits for the driver.
 const repository = await fileRepository();
 
@@ -95,14 +97,43 @@ const describe = async (file: FileRecord) => {
  * Another user's file, a deleted one and one that never existed all answer the same 404.
  */
 export const getFile = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  const file = await callersFile(event);
+  if (file.status === 'DELETED') throw notFound(file.fileId);
+  return json(200, await describe(file));
+};
+
+const notFound = (fileId: string): HttpError =>
+  new HttpError('NOT_FOUND', `No file ${JSON.stringify(fileId)}`);
+
+/** The caller's file named by the path, or the 404 that also stands for another user's file. */
+const callersFile = async (event: APIGatewayProxyEvent): Promise<FileRecord> => {
   const ownerId = ownerOf(event);
   const fileId = event.pathParameters?.fileId ?? '';
-  const notFound = new HttpError('NOT_FOUND', `No file ${JSON.stringify(fileId)}`);
-  if (!isFileId(fileId)) throw notFound;
+  if (!isFileId(fileId)) throw notFound(fileId);
   logger.appendKeys({ fileId });
   const file = await repository.getForOwner(ownerId, fileId);
-  if (!file || file.status === 'DELETED') throw notFound;
-  return json(200, await describe(file));
+  if (!file) throw notFound(fileId);
+  return file;
+};
+
+/**
+ * `DELETE /files/{fileId}`: marks the file DELETED first (so no late processing revives it),
+ * removes every version of the original and of its derivatives, and publishes `file.deleted`.
+ * Deleting again answers 204 and finishes a removal an earlier call could not complete.
+ */
+export const deleteFile = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  const file = await callersFile(event);
+  const newlyDeleted = await repository.markDeleted(file.ownerId, file.fileId);
+  const removed = await store.deleteEverything(file.bucket, [
+    file.key,
+    derivedPrefix(file.ownerId, file.fileId),
+  ]);
+  if (newlyDeleted) {
+    const deleted = await repository.get(file.fileId);
+    if (deleted) await events.publish('file.deleted', deleted);
+  }
+  logger.info('File deleted', { objectVersionsRemoved: removed, newlyDeleted });
+  return noContent();
 };
 
 /** `GET /files`: one page of the caller's files, filtered and sorted, by keyset. */
@@ -127,8 +158,10 @@ export const listFiles = async (event: APIGatewayProxyEvent): Promise<APIGateway
 };
 
 /** One function serves the files routes; API Gateway's resource path picks the route. */
-export const route = (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> =>
-  event.resource === '/files' ? listFiles(event) : getFile(event);
+export const route = (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  if (event.resource === '/files') return listFiles(event);
+  return event.httpMethod === 'DELETE' ? deleteFile(event) : getFile(event);
+};
 
 export const handler = middy(route)
   .use(captureLambdaHandler(tracer))

@@ -79,6 +79,7 @@ export class SyncFlowStack extends Stack {
     this.api = new Api(this, 'Api', {
       stage,
       bucket: this.storage.bucket,
+      bus: this.events.bus,
       metadata: this.metadata,
       logRetention,
     });

@@ -18,6 +18,7 @@ import {
   UserPool,
   type UserPoolClient,
 } from 'aws-cdk-lib/aws-cognito';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -31,6 +32,8 @@ import type { Metadata } from './metadata.ts';
 export interface ApiProps {
   readonly stage: StageConfig;
   readonly bucket: IBucket;
+  /** The bus of the public `file.*` events (`file.deleted` is published from here). */
+  readonly bus: IEventBus;
   readonly metadata: Metadata;
   readonly logRetention: RetentionDays;
 }
@@ -139,12 +142,20 @@ export class Api extends Construct {
       ...common,
       entry: 'files-api',
       serviceName: 'files-api',
-      environment: { ...props.metadata.environment, CURSOR_KEY_SECRET_ARN: cursorKey.secretArn },
+      environment: {
+        ...props.metadata.environment,
+        CURSOR_KEY_SECRET_ARN: cursorKey.secretArn,
+        EVENT_BUS_NAME: props.bus.eventBusName,
+      },
     });
     cursorKey.grantRead(this.filesApi);
-    // Download URLs are presigned GETs of the original and its derivatives: read rights on both.
-    props.bucket.grantRead(this.filesApi, `${UPLOAD_PREFIX}*`);
-    props.bucket.grantRead(this.filesApi, `${DERIVED_PREFIX}*`);
+    props.bus.grantPutEventsTo(this.filesApi);
+    // Download URLs are presigned GETs of the original and its derivatives, and a delete removes
+    // every version of both: read and delete rights on both prefixes, nothing else.
+    for (const prefix of [UPLOAD_PREFIX, DERIVED_PREFIX]) {
+      props.bucket.grantRead(this.filesApi, `${prefix}*`);
+      props.bucket.grantDelete(this.filesApi, `${prefix}*`);
+    }
     props.metadata.grantDataAccess(this.filesApi);
 
     const accessLogs = new LogGroup(this, 'AccessLogs', {
@@ -186,7 +197,9 @@ export class Api extends Construct {
 
     const files = this.restApi.root.addResource('files');
     files.addMethod('GET', new LambdaIntegration(this.filesApi));
-    files.addResource('{fileId}').addMethod('GET', new LambdaIntegration(this.filesApi));
+    const file = files.addResource('{fileId}');
+    file.addMethod('GET', new LambdaIntegration(this.filesApi));
+    file.addMethod('DELETE', new LambdaIntegration(this.filesApi));
 
     this.restApi.root.addResource('health').addMethod(
       'GET',

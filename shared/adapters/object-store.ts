@@ -1,7 +1,7 @@
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
-  ListObjectsV2Command,
+  ListObjectVersionsCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -94,28 +94,43 @@ export class ObjectStore {
     );
   }
 
-  /** Deletes the given keys and everything under the given prefix. */
-  async deleteAll(bucket: string, keys: readonly string[], prefix?: string): Promise<number> {
-    const all = [...keys];
-    if (prefix) {
-      let token: string | undefined;
+  /**
+   * Deletes every version of every object under each prefix (the bucket is versioned: a plain
+   * delete would only hide the data behind a delete marker). Returns how many versions went.
+   */
+  async deleteEverything(bucket: string, prefixes: readonly string[]): Promise<number> {
+    let deleted = 0;
+    for (const prefix of prefixes) {
+      let keyMarker: string | undefined;
+      let versionMarker: string | undefined;
       do {
         const page = await this.s3.send(
-          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+          new ListObjectVersionsCommand({
+            Bucket: bucket,
+            Prefix: prefix,
+            KeyMarker: keyMarker,
+            VersionIdMarker: versionMarker,
+          }),
         );
-        for (const item of page.Contents ?? []) if (item.Key) all.push(item.Key);
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
+        const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]
+          .filter((v) => v.Key !== undefined)
+          .map((v) => ({ Key: v.Key as string, ...(v.VersionId && { VersionId: v.VersionId }) }));
+        if (objects.length > 0) {
+          const result = await this.s3.send(
+            new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }),
+          );
+          if (result.Errors && result.Errors.length > 0) {
+            const first = result.Errors[0];
+            throw new Error(
+              `S3 kept ${result.Errors.length} objects under ${prefix}: ${first?.Code} ${first?.Message}`,
+            );
+          }
+          deleted += objects.length;
+        }
+        keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+        versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+      } while (keyMarker);
     }
-    for (let i = 0; i < all.length; i += 1000) {
-      const batch = all.slice(i, i + 1000);
-      await this.s3.send(
-        new DeleteObjectsCommand({
-          Bucket: bucket,
-          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
-        }),
-      );
-    }
-    return all.length;
+    return deleted;
   }
 }

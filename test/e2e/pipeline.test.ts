@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DeleteMessageCommand,
   GetQueueAttributesCommand,
@@ -219,6 +219,20 @@ describe(`end to end on the ${process.env.SYNCFLOW_TARGET ?? 'local'} stack`, ()
     );
     expect((await eventsFor(fileId, 1, 15_000)).map((e) => e['detail-type'])).toEqual([
       'file.rejected',
+    ]);
+
+    // Deleting it removes every stored version, answers 404 afterwards, and says so on the bus.
+    const headers = { authorization: `Bearer ${stack.token}` };
+    const url = `${stack.restUrl}files/${fileId}`;
+    expect((await fetch(url, { method: 'DELETE', headers })).status).toBe(204);
+    expect((await fetch(url, { method: 'DELETE', headers })).status).toBe(204);
+    expect((await fetch(url, { headers })).status).toBe(404);
+    const versions = await s3.send(
+      new ListObjectVersionsCommand({ Bucket: file.bucket, Prefix: file.object_key }),
+    );
+    expect([...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])]).toEqual([]);
+    expect((await eventsFor(fileId, 1, 15_000)).map((e) => e['detail-type'])).toEqual([
+      'file.deleted',
     ]);
   });
 

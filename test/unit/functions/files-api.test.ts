@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { S3Client } from '@aws-sdk/client-s3';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { database, fileRepository } from '#shared/adapters/db/instance.ts';
@@ -8,8 +9,13 @@ import { uploadKey } from '#shared/domain/keys.ts';
 import { apiEvent, lambdaContext } from '../../support/events.ts';
 import { stubFunctionEnv } from '../../support/function-env.ts';
 
-stubFunctionEnv({ DOWNLOAD_URL_TTL_SECONDS: '300', CURSOR_KEY: 'unit-test-cursor-key' });
-mockClient(S3Client);
+stubFunctionEnv({
+  DOWNLOAD_URL_TTL_SECONDS: '300',
+  CURSOR_KEY: 'unit-test-cursor-key',
+  EVENT_BUS_NAME: 'files-bus',
+});
+const s3 = mockClient(S3Client);
+const eventBridge = mockClient(EventBridgeClient);
 const { handler } = await import('../../../functions/files-api.ts');
 
 const get = (fileId: string, ownerId: string) =>
@@ -160,5 +166,52 @@ describe('GET /files', () => {
     });
     expect((await list('alice', { limit: '1000' })).statusCode).toBe(400);
     expect((await list('alice', { sort: 'size; DROP TABLE files' })).statusCode).toBe(400);
+  });
+});
+
+describe('DELETE /files/{fileId}', () => {
+  const remove = (fileId: string, ownerId: string) =>
+    handler(
+      apiEvent({ method: 'DELETE', path: `/files/${fileId}`, ownerId, pathParameters: { fileId } }),
+      lambdaContext('files-api'),
+    );
+
+  it('removes every version of the original and its derivatives, marks DELETED, publishes once', async () => {
+    s3.reset();
+    eventBridge.reset();
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0 });
+    s3.on(ListObjectVersionsCommand).callsFake((input: { Prefix: string }) => ({
+      Versions: [
+        {
+          Key: input.Prefix.startsWith('uploads/') ? input.Prefix : `${input.Prefix}thumbnail.webp`,
+          VersionId: 'v1',
+        },
+      ],
+      DeleteMarkers: [],
+      IsTruncated: false,
+    }));
+    s3.on(DeleteObjectsCommand).resolves({});
+    const fileId = await create('alice', 'gone.jpg', 'PROCESSED', 'image/jpeg');
+
+    expect((await remove(fileId, 'mallory')).statusCode).toBe(404);
+    expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
+
+    expect((await remove(fileId, 'alice')).statusCode).toBe(204);
+    const deletedKeys = s3
+      .commandCalls(DeleteObjectsCommand)
+      .flatMap((call) => call.args[0].input.Delete?.Objects ?? [])
+      .map((o) => `${o.Key}@${o.VersionId}`);
+    expect(deletedKeys).toEqual([
+      `uploads/alice/${fileId}@v1`,
+      `derived/alice/${fileId}/thumbnail.webp@v1`,
+    ]);
+    expect((await (await fileRepository()).get(fileId))?.status).toBe('DELETED');
+    expect((await get(fileId, 'alice')).statusCode).toBe(404);
+
+    expect((await remove(fileId, 'alice')).statusCode).toBe(204);
+    const published = eventBridge
+      .commandCalls(PutEventsCommand)
+      .map((c) => c.args[0].input.Entries?.[0]?.DetailType);
+    expect(published).toEqual(['file.deleted']);
   });
 });
