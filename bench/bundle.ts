@@ -45,21 +45,36 @@ const bundle = async (entry: string, outfile: string): Promise<number> => {
   return statSync(outfile).size;
 };
 
-/** Median wall time of importing `file` in a fresh Node.js process, over IMPORTS processes. */
-const importMs = (file: string): number => {
+/** Wall time of importing `file` once in a fresh Node.js process. */
+const importOnce = (file: string): number => {
   const script = `const t=performance.now();await import(${JSON.stringify(file)});process.stdout.write(String(performance.now()-t));`;
-  const times: number[] = [];
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: ROOT,
+    env: { ...process.env, ...FUNCTION_ENV },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return Number(out);
+};
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  return ((sorted[Math.floor(middle - 0.5)] ?? 0) + (sorted[Math.ceil(middle - 0.5)] ?? 0)) / 2;
+};
+
+/**
+ * Median import times of a function's bundle and of the baseline, IMPORTS fresh processes each,
+ * taken in turns so that a slow spell of this noisy machine slows both alike.
+ */
+const importMs = (file: string, baseline: string): { own: number; base: number } => {
+  const own: number[] = [];
+  const base: number[] = [];
   for (let i = 0; i < IMPORTS; i++) {
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-      cwd: ROOT,
-      env: { ...process.env, ...FUNCTION_ENV },
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    times.push(Number(out));
+    base.push(importOnce(baseline));
+    own.push(importOnce(file));
   }
-  times.sort((a, b) => a - b);
-  return ((times[4] ?? 0) + (times[5] ?? 0)) / 2;
+  return { own: median(own), base: median(base) };
 };
 
 /**
@@ -76,12 +91,11 @@ export const benchBundles = async (): Promise<Record<string, unknown>[]> => {
   );
   const baselineFile = join(OUT, 'baseline-s3.mjs');
   await bundle(baselineEntry, baselineFile);
-  const baselineMs = importMs(baselineFile);
   const results: Record<string, unknown>[] = [];
   for (const name of FUNCTIONS) {
     const outfile = join(OUT, `${name}.mjs`);
     const bytes = await bundle(join(ROOT, 'functions', `${name}.ts`), outfile);
-    const initMs = importMs(outfile);
+    const { own: initMs, base: baselineMs } = importMs(outfile, baselineFile);
     results.push({
       bench: 'bundle',
       function: name,

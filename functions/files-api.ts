@@ -9,6 +9,7 @@ import { intEnv, requireEnv } from '#shared/adapters/env.ts';
 import { FileEventPublisher } from '#shared/adapters/event-publisher.ts';
 import { httpErrors, json, noContent, ownerOf } from '#shared/adapters/http.ts';
 import { ObjectStore } from '#shared/adapters/object-store.ts';
+import { presignDownload } from '#shared/adapters/presign.ts';
 import { contentDisposition, downloadDisposition } from '#shared/domain/downloads.ts';
 import { HttpError } from '#shared/domain/errors.ts';
 import { encodeCursor, parseFileQuery } from '#shared/domain/file-query-params.ts';
@@ -47,7 +48,7 @@ const describe = async (file: FileRecord) => {
   const original = downloadDisposition(file.status, file.contentType);
   const download = HAS_OBJECT.has(file.status)
     ? {
-        url: await store.presignGet({
+        url: await presignDownload(s3Client(), {
           bucket: file.bucket,
           key: file.key,
           contentType: original.contentType,
@@ -64,7 +65,7 @@ const describe = async (file: FileRecord) => {
       width: d.width,
       height: d.height,
       size: d.size,
-      url: await store.presignGet({
+      url: await presignDownload(s3Client(), {
         bucket: file.bucket,
         key: d.key,
         contentType: d.contentType,

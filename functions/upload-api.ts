@@ -7,7 +7,7 @@ import { s3Client } from '#shared/adapters/clients.ts';
 import { fileRepository } from '#shared/adapters/db/instance.ts';
 import { intEnv, listEnv, requireEnv } from '#shared/adapters/env.ts';
 import { httpErrors, json, ownerOf, parseJsonBody } from '#shared/adapters/http.ts';
-import { ObjectStore } from '#shared/adapters/object-store.ts';
+import { presignUpload } from '#shared/adapters/presign.ts';
 import { DEFAULT_ALLOWED_CONTENT_TYPES } from '#shared/domain/content-types.ts';
 import { uploadKey } from '#shared/domain/keys.ts';
 import { type UploadLimits, validateUploadRequest } from '#shared/domain/upload-request.ts';
@@ -20,7 +20,7 @@ const LIMITS: UploadLimits = {
   uploadUrlTtlSeconds: intEnv('UPLOAD_URL_TTL_SECONDS', 900),
 };
 const MAX_BODY_BYTES = 16 * 1024;
-const store = new ObjectStore(s3Client());
+const s3 = s3Client();
 // Opened during init (a failure fails the cold start), so no request waits for the driver.
 const repository = await fileRepository();
 
@@ -42,7 +42,7 @@ export const createUpload = async (event: APIGatewayProxyEvent): Promise<APIGate
     key,
   });
   const expiresAt = new Date(Date.now() + LIMITS.uploadUrlTtlSeconds * 1000);
-  const post = await store.presignPost({
+  const post = await presignUpload(s3, {
     bucket: BUCKET,
     key,
     contentType: upload.contentType,

@@ -17,10 +17,15 @@ const once = <T>(make: () => T): (() => T) => {
   };
 };
 
-export const s3Client = once(() =>
+// Marked pure so that a bundle leaves out every client its function never asks for.
+export const s3Client = /* @__PURE__ */ once(() =>
   tracer.captureAWSv3Client(
     new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }),
   ),
 );
-export const eventBridgeClient = once(() => tracer.captureAWSv3Client(new EventBridgeClient({})));
-export const dynamoDbClient = once(() => tracer.captureAWSv3Client(new DynamoDBClient({})));
+export const eventBridgeClient = /* @__PURE__ */ once(() =>
+  tracer.captureAWSv3Client(new EventBridgeClient({})),
+);
+export const dynamoDbClient = /* @__PURE__ */ once(() =>
+  tracer.captureAWSv3Client(new DynamoDBClient({})),
+);

@@ -5,8 +5,6 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 /** An object being read: its body as a stream, read once. */
 export interface ObjectBody {
@@ -14,12 +12,6 @@ export interface ObjectBody {
   readonly contentLength?: number;
   readonly versionId?: string;
   readonly etag?: string;
-}
-
-export interface PresignedPost {
-  readonly method: 'POST';
-  readonly url: string;
-  readonly fields: Record<string, string>;
 }
 
 /** S3, as the functions use it. The client is injected; tests give a mocked or emulator one. */
@@ -47,50 +39,6 @@ export class ObjectStore {
   async put(bucket: string, key: string, body: Buffer, contentType: string): Promise<void> {
     await this.s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
-    );
-  }
-
-  /**
-   * A browser-ready presigned POST whose policy pins the key, the exact length and the content
-   * type, so the upload can be nothing but what was asked for.
-   */
-  async presignPost(input: {
-    bucket: string;
-    key: string;
-    contentType: string;
-    size: number;
-    expiresInSeconds: number;
-  }): Promise<PresignedPost> {
-    const { url, fields } = await createPresignedPost(this.s3, {
-      Bucket: input.bucket,
-      Key: input.key,
-      Conditions: [
-        ['content-length-range', input.size, input.size],
-        ['eq', '$Content-Type', input.contentType],
-      ],
-      Fields: { 'Content-Type': input.contentType },
-      Expires: input.expiresInSeconds,
-    });
-    return { method: 'POST', url, fields };
-  }
-
-  /** A short-lived download URL that sets the type and disposition the browser will obey. */
-  presignGet(input: {
-    bucket: string;
-    key: string;
-    contentType: string;
-    disposition: string;
-    expiresInSeconds: number;
-  }): Promise<string> {
-    return getSignedUrl(
-      this.s3,
-      new GetObjectCommand({
-        Bucket: input.bucket,
-        Key: input.key,
-        ResponseContentType: input.contentType,
-        ResponseContentDisposition: input.disposition,
-      }),
-      { expiresIn: input.expiresInSeconds },
     );
   }
 
