@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { eventBridgeClient, s3Client } from '#shared/adapters/clients.ts';
+import { eventBridgeClient, s3Client, sqsClient } from '#shared/adapters/clients.ts';
 import { fileRepository } from '#shared/adapters/db/instance.ts';
 import { intEnv, requireEnv } from '#shared/adapters/env.ts';
 import { FileEventPublisher } from '#shared/adapters/event-publisher.ts';
@@ -16,8 +18,10 @@ import { encodeCursor, parseFileQuery } from '#shared/domain/file-query-params.t
 import type { FileRecord } from '#shared/domain/file-record.ts';
 import { derivedPrefix, isFileId } from '#shared/domain/keys.ts';
 import { logger, metrics, tracer } from '#shared/observability/powertools.ts';
+import { reprocessMessage } from '#shared/processing/ingest-message.ts';
 
 const DOWNLOAD_TTL_SECONDS = intEnv('DOWNLOAD_URL_TTL_SECONDS', 300);
+const INGEST_QUEUE_URL = requireEnv('INGEST_QUEUE_URL');
 
 /**
  * The key that signs list cursors: a Secrets Manager secret made by the stack, read once at
@@ -137,6 +141,46 @@ export const deleteFile = async (event: APIGatewayProxyEvent): Promise<APIGatewa
   return noContent();
 };
 
+/**
+ * `POST /files/{fileId}/reprocess`: queues the file's current object for the processor again and
+ * answers 202; the outcome arrives as a new `file.*` event. The file goes back to UPLOADED first,
+ * so the processor, which never redoes a finished version, takes it up.
+ */
+export const reprocessFile = async (
+  event: APIGatewayProxyEvent,
+): Promise<APIGatewayProxyResult> => {
+  const file = await callersFile(event);
+  if (file.status === 'DELETED') throw notFound(file.fileId);
+  if (file.status === 'PENDING_UPLOAD') {
+    throw new HttpError(
+      'CONFLICT',
+      'The file has not been uploaded yet; there is nothing to process',
+    );
+  }
+  if (file.status === 'PROCESSING') {
+    throw new HttpError('CONFLICT', 'The file is being processed now; ask again once it has ended');
+  }
+  const object = await store.head(file.bucket, file.key);
+  if (!object) {
+    throw new HttpError('CONFLICT', 'The uploaded object is no longer in the bucket');
+  }
+  const queued = await repository.queueReprocess(file.ownerId, file.fileId);
+  if (!queued) {
+    throw new HttpError('CONFLICT', 'The file changed status meanwhile; read it and ask again');
+  }
+  const reprocessId = randomUUID();
+  await sqsClient().send(
+    new SendMessageCommand({
+      QueueUrl: INGEST_QUEUE_URL,
+      MessageBody: JSON.stringify(
+        reprocessMessage({ bucket: file.bucket, key: file.key, ...object }, reprocessId),
+      ),
+    }),
+  );
+  logger.info('Reprocess queued', { reprocessId, previousStatus: file.status });
+  return json(202, { fileId: file.fileId, status: queued.status, reprocessId });
+};
+
 /** `GET /files`: one page of the caller's files, filtered and sorted, by keyset. */
 export const listFiles = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   const ownerId = ownerOf(event);
@@ -161,6 +205,7 @@ export const listFiles = async (event: APIGatewayProxyEvent): Promise<APIGateway
 /** One function serves the files routes; API Gateway's resource path picks the route. */
 export const route = (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   if (event.resource === '/files') return listFiles(event);
+  if (event.resource === '/files/{fileId}/reprocess') return reprocessFile(event);
   return event.httpMethod === 'DELETE' ? deleteFile(event) : getFile(event);
 };
 

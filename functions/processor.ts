@@ -8,7 +8,6 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { S3EventNotificationEventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/s3';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -19,11 +18,10 @@ import { FileEventPublisher } from '#shared/adapters/event-publisher.ts';
 import { ObjectStore } from '#shared/adapters/object-store.ts';
 import { parseUploadKey } from '#shared/domain/keys.ts';
 import { logger, MetricName, metrics, tracer } from '#shared/observability/powertools.ts';
+import { type IngestWork, parseIngestMessage } from '#shared/processing/ingest-message.ts';
 import { DEFAULT_PIPELINE_LIMITS, type PipelineLimits } from '#shared/processing/pipeline.ts';
 import {
   failAfterRetries,
-  type ObjectRef,
-  objectVersionOf,
   type ProcessDeps,
   processUpload,
 } from '#shared/processing/process-upload.ts';
@@ -42,7 +40,10 @@ const persistenceStore = new DynamoDBPersistenceLayer({
   tableName: IDEMPOTENCY_TABLE,
   awsSdkV3Client: dynamoDbClient(),
 });
-/** One key per object version: replays of its event find the stored result and stop. */
+/**
+ * One key per object version: replays of its event find the stored result and stop. A reprocess
+ * request's version carries its request id (see ingest-message.ts), so it runs once.
+ */
 const idempotencyConfig = new IdempotencyConfig({
   eventKeyJmesPath: '[bucket, key, version]',
   expiresAfterSeconds: intEnv('IDEMPOTENCY_TTL_SECONDS', 7 * 24 * 3600),
@@ -50,34 +51,22 @@ const idempotencyConfig = new IdempotencyConfig({
 // Records run one after another: each may hold a decoded image, and memory is what bounds us.
 const batch = new BatchProcessor(EventType.SQS);
 
-interface IdempotencyInput extends ObjectRef {
-  readonly version: string;
-}
-
-/** The S3 object an ingest message speaks of; throws on a message we cannot read (it is retried, then parked in the DLQ). */
-export const parseIngestMessage = (record: SQSRecord): IdempotencyInput => {
-  const event = S3EventNotificationEventBridgeSchema.parse(JSON.parse(record.body));
-  const ref: ObjectRef = {
-    bucket: event.detail.bucket.name,
-    key: event.detail.object.key,
-    ...(event.detail.object['version-id'] && { versionId: event.detail.object['version-id'] }),
-    ...(event.detail.object.etag && { etag: event.detail.object.etag }),
-  };
-  return { ...ref, version: objectVersionOf(ref) };
-};
-
 // Opened during init (a failure fails the cold start), so no request waits for the driver.
 const deps: ProcessDeps = { repository: await fileRepository(), store, events, limits: LIMITS };
 
 const handleRecord = async (record: SQSRecord): Promise<void> => {
-  const input = parseIngestMessage(record);
+  const input = parseIngestMessage(record.body);
   const fileId = parseUploadKey(input.key)?.fileId;
-  logger.appendKeys({ fileId, messageId: record.messageId });
+  logger.appendKeys({
+    fileId,
+    messageId: record.messageId,
+    ...(input.reprocessId && { reprocessId: input.reprocessId }),
+  });
   metrics.addMetadata('fileId', fileId ?? 'unknown');
   const started = Date.now();
   let ran = false;
   const processOnce = makeIdempotent(
-    async (ref: IdempotencyInput) => {
+    async (ref: IngestWork) => {
       ran = true;
       const outcome = await processUpload(deps, ref);
       return outcome.kind === 'done'
@@ -127,7 +116,7 @@ const handleRecord = async (record: SQSRecord): Promise<void> => {
     }
     throw error;
   } finally {
-    logger.removeKeys(['fileId', 'messageId']);
+    logger.removeKeys(['fileId', 'messageId', 'reprocessId']);
   }
 };
 

@@ -81,6 +81,7 @@ export class SyncFlowStack extends Stack {
       bucket: this.storage.bucket,
       bus: this.events.bus,
       metadata: this.metadata,
+      ingestQueue: this.ingest.queue,
       logRetention,
     });
 

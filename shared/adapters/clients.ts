@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { tracer } from '../observability/powertools.ts';
 
 /**
@@ -29,3 +30,4 @@ export const eventBridgeClient = /* @__PURE__ */ once(() =>
 export const dynamoDbClient = /* @__PURE__ */ once(() =>
   tracer.captureAWSv3Client(new DynamoDBClient({})),
 );
+export const sqsClient = /* @__PURE__ */ once(() => tracer.captureAWSv3Client(new SQSClient({})));

@@ -6,6 +6,7 @@ import {
   FILE_STATUSES,
   type FileRecord,
   type FileStatus,
+  REPROCESSABLE_STATUSES,
 } from '../domain/file-record.ts';
 import type { Database } from './db/connect.ts';
 import { type FileRow, files } from './db/schema.ts';
@@ -139,6 +140,26 @@ export class FileRepository {
         processedAt: now,
       })
       .where(and(eq(files.fileId, fileId), inArray(files.status, movableFrom(outcome.status))))
+      .returning();
+    return row ? toRecord(row) : undefined;
+  }
+
+  /**
+   * Puts a finished file back to UPLOADED for a reprocess, keeping its last results until the
+   * processor replaces them. Returns undefined when its status does not allow it (the caller
+   * reads why).
+   */
+  async queueReprocess(ownerId: string, fileId: string): Promise<FileRecord | undefined> {
+    const [row] = await this.db
+      .update(files)
+      .set({ status: 'UPLOADED', updatedAt: new Date() })
+      .where(
+        and(
+          eq(files.fileId, fileId),
+          eq(files.ownerId, ownerId),
+          inArray(files.status, [...REPROCESSABLE_STATUSES]),
+        ),
+      )
       .returning();
     return row ? toRecord(row) : undefined;
   }

@@ -1,6 +1,7 @@
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectVersionsCommand,
   PutObjectCommand,
   type S3Client,
@@ -34,6 +35,25 @@ export class ObjectStore {
       ...(response.VersionId && { versionId: response.VersionId }),
       ...(response.ETag && { etag: response.ETag }),
     };
+  }
+
+  /** The current version of an object, or undefined when there is none (404). */
+  async head(
+    bucket: string,
+    key: string,
+  ): Promise<{ readonly versionId?: string; readonly etag?: string } | undefined> {
+    try {
+      const response = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return {
+        ...(response.VersionId && { versionId: response.VersionId }),
+        ...(response.ETag && { etag: response.ETag }),
+      };
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata
+        ?.httpStatusCode;
+      if (status === 404 || (error as Error).name === 'NotFound') return undefined;
+      throw error;
+    }
   }
 
   async put(bucket: string, key: string, body: Buffer, contentType: string): Promise<void> {

@@ -90,3 +90,10 @@ export const canMoveTo = (from: FileStatus, to: FileStatus): boolean => {
       return false;
   }
 };
+
+/**
+ * Statuses from which `POST /files/{fileId}/reprocess` may queue a file again: its object is in
+ * the bucket and no processor holds it. UPLOADED is a reprocess already queued; asking again
+ * queues another (harmless: the second finds the work done). PROCESSING is refused (409).
+ */
+export const REPROCESSABLE_STATUSES = ['UPLOADED', 'PROCESSED', 'FAILED', 'REJECTED'] as const;

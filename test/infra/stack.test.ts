@@ -177,9 +177,35 @@ describe('api', () => {
       HttpMethod: 'GET',
       AuthorizationType: 'NONE',
     });
+    const methods = Object.values(dev.template.findResources('AWS::ApiGateway::Method')).map(
+      (m) => m.Properties as { HttpMethod: string; AuthorizationType: string },
+    );
+    const routes = methods.filter((m) => m.HttpMethod !== 'OPTIONS');
+    // POST /uploads, GET /files, GET|DELETE /files/{fileId}, POST .../reprocess; GET /health.
+    expect(routes.filter((m) => m.AuthorizationType === 'CUSTOM')).toHaveLength(5);
+    expect(routes.filter((m) => m.AuthorizationType !== 'CUSTOM')).toEqual([
+      expect.objectContaining({ HttpMethod: 'GET', AuthorizationType: 'NONE' }),
+    ]);
+    dev.template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'reprocess' });
     dev.template.hasResourceProperties('AWS::ApiGateway::Stage', { TracingEnabled: true });
     dev.template.hasResourceProperties('AWS::Cognito::UserPool', {
       AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+    });
+  });
+
+  it('lets the files API send reprocess requests to the ingest queue and nowhere else', () => {
+    const queue = dev.stack.resolve(dev.stack.ingest.queue.queueArn);
+    const role = dev.stack.resolve(dev.stack.api.filesApi.role?.roleName);
+    dev.template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [role],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['sqs:SendMessage']),
+            Resource: queue,
+          }),
+        ]),
+      },
     });
   });
 });

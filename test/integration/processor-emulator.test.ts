@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, type Message, SendMessageCommand } from '@aws-sdk/client-sqs';
@@ -30,6 +31,7 @@ let handle: DatabaseHandle;
 let repository: FileRepository;
 let processor: typeof import('../../functions/processor.ts').handler;
 let uploadApi: typeof import('../../functions/upload-api.ts').handler;
+let filesApi: typeof import('../../functions/files-api.ts').handler;
 
 const toRecord = (message: Message): SQSRecord => ({
   messageId: message.MessageId ?? '',
@@ -120,7 +122,10 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
     vi.stubEnv('IDEMPOTENCY_TABLE_NAME', resources.idempotencyTable);
     vi.stubEnv('MAX_RECEIVE_COUNT', String(MAX_RECEIVE_COUNT));
     processor = (await import('../../functions/processor.ts')).handler;
+    vi.stubEnv('INGEST_QUEUE_URL', resources.ingestQueueUrl);
+    vi.stubEnv('CURSOR_KEY', 'integration-cursor-key');
     uploadApi = (await import('../../functions/upload-api.ts')).handler;
+    filesApi = (await import('../../functions/files-api.ts')).handler;
   });
 
   afterAll(async () => {
@@ -204,6 +209,55 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
     );
     expect(items.Items?.filter((item) => item.status?.S === 'COMPLETED')).toHaveLength(1);
     expect((await repository.get(fileId))?.updatedAt).toEqual(file?.updatedAt);
+  });
+
+  it('reprocesses a file on request, once per request, while replayed S3 events stay stopped', async () => {
+    const fileId = randomUUID();
+    const jpeg = await makeJpeg(640, 480);
+    await putUpload(fileId, jpeg, 'image/jpeg');
+    const [created] = await receive(clients.sqs, resources.ingestQueueUrl, 1);
+    expect(await deliver([created as Message])).toEqual([]);
+    expect(await publishedEvents(1)).toHaveLength(1);
+    const first = await repository.get(fileId);
+
+    const reprocess = () =>
+      filesApi(
+        apiEvent({
+          method: 'POST',
+          path: `/files/${fileId}/reprocess`,
+          ownerId: OWNER,
+          pathParameters: { fileId },
+        }),
+        lambdaContext('files-api'),
+      );
+    const accepted = await reprocess();
+    expect(accepted.statusCode).toBe(202);
+    expect(JSON.parse(accepted.body)).toMatchObject({ fileId, status: 'UPLOADED' });
+    expect((await repository.get(fileId))?.status).toBe('UPLOADED');
+
+    const [request] = await receive(clients.sqs, resources.ingestQueueUrl, 1);
+    expect(JSON.parse(request?.Body ?? '{}')).toMatchObject({
+      type: 'syncflow.reprocess',
+      bucket: resources.bucket,
+      key: uploadKey(OWNER, fileId),
+    });
+    expect(await deliver([request as Message])).toEqual([]);
+    const again = await repository.get(fileId);
+    expect(again).toMatchObject({ status: 'PROCESSED', sha256: first?.sha256 });
+    expect(again?.processedAt?.getTime()).toBeGreaterThan(first?.processedAt?.getTime() ?? 0);
+    expect(await publishedEvents(1)).toEqual([
+      { type: 'file.processed', detail: expect.objectContaining({ fileId, status: 'PROCESSED' }) },
+    ]);
+
+    // The reprocess request delivered twice more, and the original S3 event again: no new run.
+    for (const body of [request?.Body, request?.Body, created?.Body]) {
+      await clients.sqs.send(
+        new SendMessageCommand({ QueueUrl: resources.ingestQueueUrl, MessageBody: body ?? '' }),
+      );
+    }
+    expect(await deliver(await receive(clients.sqs, resources.ingestQueueUrl, 3))).toEqual([]);
+    expect(await publishedEvents(1, 3000)).toEqual([]);
+    expect((await repository.get(fileId))?.updatedAt).toEqual(again?.updatedAt);
   });
 
   it('ends every hostile file of one batch in its own clear status', async () => {

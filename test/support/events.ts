@@ -73,11 +73,18 @@ export const apiEvent = (input: {
   headers?: Record<string, string>;
   pathParameters?: Record<string, string>;
   query?: Record<string, string>;
+  /** API Gateway's resource path; by default the path with each path parameter put back as `{name}`. */
+  resource?: string;
 }): APIGatewayProxyEvent =>
   ({
     httpMethod: input.method,
     path: input.path,
-    resource: input.path,
+    resource:
+      input.resource ??
+      Object.entries(input.pathParameters ?? {}).reduce(
+        (path, [name, value]) => path.replace(value, `{${name}}`),
+        input.path,
+      ),
     body: input.body ?? null,
     isBase64Encoded: false,
     headers: { 'content-type': 'application/json', ...input.headers },

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectsCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  NotFound,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { database, fileRepository } from '#shared/adapters/db/instance.ts';
@@ -13,9 +20,11 @@ stubFunctionEnv({
   DOWNLOAD_URL_TTL_SECONDS: '300',
   CURSOR_KEY: 'unit-test-cursor-key',
   EVENT_BUS_NAME: 'files-bus',
+  INGEST_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/ingest',
 });
 const s3 = mockClient(S3Client);
 const eventBridge = mockClient(EventBridgeClient);
+const sqs = mockClient(SQSClient);
 const { handler } = await import('../../../functions/files-api.ts');
 
 const get = (fileId: string, ownerId: string) =>
@@ -169,6 +178,51 @@ describe('GET /files', () => {
   });
 });
 
+describe('hostile requests to the files routes', () => {
+  const list = (query: Record<string, string>) =>
+    handler(
+      apiEvent({ method: 'GET', path: '/files', ownerId: 'alice', query }),
+      lambdaContext('files-api'),
+    );
+
+  it.each<[string, Record<string, string>, RegExp]>([
+    ['a huge limit', { limit: '1000000000000000000000' }, /limit/],
+    ['a negative limit', { limit: '-1' }, /limit/],
+    ['a fractional limit', { limit: '2.5' }, /limit/],
+    ['a limit that is not a number', { limit: '20; DROP TABLE files' }, /limit/],
+    ['an unknown sort key', { sort: 'ownerId' }, /sort/],
+    ['two sort keys', { sort: '-createdAt,size' }, /sort/],
+    ['an unknown status', { status: "PROCESSED' OR '1'='1" }, /status/],
+    ['a date that is not one', { createdFrom: 'yesterday' }, /createdFrom/],
+    ['an unknown parameter', { ownerId: 'mallory' }, /ownerId/],
+    ['an overlong q', { q: 'x'.repeat(300) }, /q/],
+    ['a garbage cursor', { cursor: '%00%ff\u0000' }, /cursor/],
+    ['a huge cursor', { cursor: 'A'.repeat(20_000) }, /cursor/],
+  ])('answers %s with a 400 naming the parameter', async (_name, query, names) => {
+    const response = await list(query);
+    expect(response.statusCode).toBe(400);
+    const { error } = JSON.parse(response.body);
+    expect(error.code).toBe('BAD_REQUEST');
+    expect(error.message).toMatch(names);
+  });
+
+  it('takes SQL and LIKE metacharacters in q literally', async () => {
+    for (const q of ["' OR 1=1 --", '%', '_', '\\', '"; DELETE FROM files; --']) {
+      const response = await list({ q });
+      expect(response.statusCode).toBe(200);
+      expect(JSON.parse(response.body).items).toEqual([]);
+    }
+  });
+
+  it('answers a malformed or foreign file id with the same 404', async () => {
+    for (const fileId of ['not-a-uuid', "1' OR '1'='1", '%2e%2e%2f', 'a'.repeat(5000)]) {
+      const response = await get(fileId, 'alice');
+      expect(response.statusCode).toBe(404);
+      expect(JSON.parse(response.body).error.code).toBe('NOT_FOUND');
+    }
+  });
+});
+
 describe('DELETE /files/{fileId}', () => {
   const remove = (fileId: string, ownerId: string) =>
     handler(
@@ -213,5 +267,78 @@ describe('DELETE /files/{fileId}', () => {
       .commandCalls(PutEventsCommand)
       .map((c) => c.args[0].input.Entries?.[0]?.DetailType);
     expect(published).toEqual(['file.deleted']);
+  });
+});
+
+describe('POST /files/{fileId}/reprocess', () => {
+  const reprocess = (fileId: string, ownerId: string) =>
+    handler(
+      apiEvent({
+        method: 'POST',
+        path: `/files/${fileId}/reprocess`,
+        ownerId,
+        pathParameters: { fileId },
+      }),
+      lambdaContext('files-api'),
+    );
+
+  it('puts the file back to UPLOADED and queues its current object version for the processor', async () => {
+    s3.reset();
+    sqs.reset();
+    s3.on(HeadObjectCommand).resolves({ VersionId: 'v7', ETag: '"abc"' });
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'm1' });
+    const fileId = await create('alice', 'again.jpg', 'REJECTED', 'image/jpeg');
+
+    const response = await reprocess(fileId, 'alice');
+    expect(response.statusCode).toBe(202);
+    const body = JSON.parse(response.body);
+    expect(body).toEqual({ fileId, status: 'UPLOADED', reprocessId: expect.any(String) });
+    const [send] = sqs.commandCalls(SendMessageCommand);
+    expect(send?.args[0].input.QueueUrl).toMatch(/ingest$/);
+    expect(JSON.parse(send?.args[0].input.MessageBody ?? '')).toEqual({
+      type: 'syncflow.reprocess',
+      reprocessId: body.reprocessId,
+      bucket: 'uploads-bucket',
+      key: `uploads/alice/${fileId}`,
+      versionId: 'v7',
+      etag: '"abc"',
+    });
+    expect((await (await fileRepository()).get(fileId))?.status).toBe('UPLOADED');
+  });
+
+  it("refuses another user's file, one not uploaded, one being processed and one whose object is gone", async () => {
+    s3.reset();
+    sqs.reset();
+    s3.on(HeadObjectCommand).resolves({ VersionId: 'v1' });
+    const repository = await fileRepository();
+    const done = await create('alice', 'mine.jpg', 'PROCESSED', 'image/jpeg');
+    expect((await reprocess(done, 'mallory')).statusCode).toBe(404);
+
+    const pending = randomUUID();
+    await repository.createPending({
+      fileId: pending,
+      ownerId: 'alice',
+      filename: 'later.txt',
+      contentType: 'text/plain',
+      size: 1,
+      checksumSha256: null,
+      bucket: 'uploads-bucket',
+      key: uploadKey('alice', pending),
+    });
+    const notYet = await reprocess(pending, 'alice');
+    expect(notYet.statusCode).toBe(409);
+    expect(JSON.parse(notYet.body).error.message).toMatch(/not been uploaded/);
+
+    await repository.startProcessing(pending, 'v1');
+    const busy = await reprocess(pending, 'alice');
+    expect(busy.statusCode).toBe(409);
+    expect(JSON.parse(busy.body).error.message).toMatch(/being processed/);
+
+    s3.on(HeadObjectCommand).rejects(new NotFound({ message: 'Not Found', $metadata: {} }));
+    const gone = await reprocess(done, 'alice');
+    expect(gone.statusCode).toBe(409);
+    expect(JSON.parse(gone.body).error.message).toMatch(/no longer in the bucket/);
+    expect((await repository.get(done))?.status).toBe('PROCESSED');
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
   });
 });

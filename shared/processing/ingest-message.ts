@@ -1,0 +1,83 @@
+import { S3EventNotificationEventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/s3';
+import { type ObjectRef, objectVersionOf } from './process-upload.ts';
+
+/** Marks a message the files API sent for `POST /files/{fileId}/reprocess`. */
+export const REPROCESS_MESSAGE_TYPE = 'syncflow.reprocess';
+
+/**
+ * What the processor's idempotency key is made of: one key per object version, so that every
+ * replay of an S3 event is stopped. An explicit reprocess adds its request id to the version,
+ * which lets it through once, while duplicate deliveries of that same request are still stopped.
+ */
+export interface IngestWork extends ObjectRef {
+  readonly version: string;
+  readonly reprocessId?: string;
+}
+
+/** The body the files API puts on the ingest queue to have a file processed again. */
+export interface ReprocessMessage {
+  readonly type: typeof REPROCESS_MESSAGE_TYPE;
+  readonly reprocessId: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId?: string;
+  readonly etag?: string;
+}
+
+export const reprocessMessage = (ref: ObjectRef, reprocessId: string): ReprocessMessage => ({
+  type: REPROCESS_MESSAGE_TYPE,
+  reprocessId,
+  bucket: ref.bucket,
+  key: ref.key,
+  ...(ref.versionId && { versionId: ref.versionId }),
+  ...(ref.etag && { etag: ref.etag }),
+});
+
+const optionalString = (value: unknown, name: string): string | undefined => {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') throw new Error(`${name} must be a string`);
+  return value;
+};
+
+const requiredString = (value: unknown, name: string): string => {
+  const text = optionalString(value, name);
+  if (text === undefined) throw new Error(`${name} is missing`);
+  return text;
+};
+
+const parseReprocess = (body: Record<string, unknown>): IngestWork => {
+  const reprocessId = requiredString(body.reprocessId, 'reprocessId');
+  const versionId = optionalString(body.versionId, 'versionId');
+  const etag = optionalString(body.etag, 'etag');
+  const ref: ObjectRef = {
+    bucket: requiredString(body.bucket, 'bucket'),
+    key: requiredString(body.key, 'key'),
+    ...(versionId && { versionId }),
+    ...(etag && { etag }),
+  };
+  return { ...ref, reprocessId, version: `${objectVersionOf(ref)}#reprocess:${reprocessId}` };
+};
+
+/**
+ * The work an ingest message asks for: an S3 "Object Created" event as EventBridge delivers it,
+ * or a reprocess request. Throws on anything else; such a message is retried, then parked in
+ * the DLQ.
+ */
+export const parseIngestMessage = (body: string): IngestWork => {
+  const parsed: unknown = JSON.parse(body);
+  if (
+    typeof parsed === 'object' &&
+    parsed !== null &&
+    (parsed as Record<string, unknown>).type === REPROCESS_MESSAGE_TYPE
+  ) {
+    return parseReprocess(parsed as Record<string, unknown>);
+  }
+  const event = S3EventNotificationEventBridgeSchema.parse(parsed);
+  const ref: ObjectRef = {
+    bucket: event.detail.bucket.name,
+    key: event.detail.object.key,
+    ...(event.detail.object['version-id'] && { versionId: event.detail.object['version-id'] }),
+    ...(event.detail.object.etag && { etag: event.detail.object.etag }),
+  };
+  return { ...ref, version: objectVersionOf(ref) };
+};
