@@ -76,68 +76,73 @@ const main = async (): Promise<void> => {
       region: stack.region,
       credentials,
     });
-    const queueUrl = await listenToBus({ sqs, eventBridge }, stack.outputs.EventBusName ?? '');
-    const image = await makeJpeg(640, 480);
+    const listener = await listenToBus({ sqs, eventBridge }, stack.outputs.EventBusName ?? '');
+    const { queueUrl } = listener;
+    try {
+      const image = await makeJpeg(640, 480);
 
-    // Latency: one file at a time, from the end of its upload to its file.processed event.
-    const latencies: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const fileId = await uploadFile(stack, image, `latency-${i}.jpg`);
-      const uploaded = performance.now();
-      const seen = new Map<string, number>();
-      await collectEvents(sqs, queueUrl, new Set([fileId]), seen, 60_000);
-      const at = seen.get(fileId);
-      if (at === undefined) throw new Error(`no event for ${fileId} within 60 s`);
-      latencies.push(at - uploaded);
-    }
-    console.log(
-      JSON.stringify({
-        bench: 'e2e-latency',
-        files: latencies.length,
-        p50_ms: Math.round(quantile(latencies, 0.5)),
-        p95_ms: Math.round(quantile(latencies, 0.95)),
-        goal: 'p50_ms <= 1500',
-      }),
-    );
-
-    // Throughput: 200 files, 8 uploads in flight, until the last file.processed event.
-    const total = 200;
-    const inFlight = 8;
-    const ids = new Set<string>();
-    const seen = new Map<string, number>();
-    const start = performance.now();
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < total) {
-        const n = next++;
-        ids.add(await uploadFile(stack, image, `throughput-${n}.jpg`));
+      // Latency: one file at a time, from the end of its upload to its file.processed event.
+      const latencies: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const fileId = await uploadFile(stack, image, `latency-${i}.jpg`);
+        const uploaded = performance.now();
+        const seen = new Map<string, number>();
+        await collectEvents(sqs, queueUrl, new Set([fileId]), seen, 60_000);
+        const at = seen.get(fileId);
+        if (at === undefined) throw new Error(`no event for ${fileId} within 60 s`);
+        latencies.push(at - uploaded);
       }
-    };
-    await Promise.all(Array.from({ length: inFlight }, worker));
-    await collectEvents(sqs, queueUrl, ids, seen, 300_000);
-    const last = Math.max(...seen.values());
-    const filesPerS = seen.size / ((last - start) / 1000);
+      console.log(
+        JSON.stringify({
+          bench: 'e2e-latency',
+          files: latencies.length,
+          p50_ms: Math.round(quantile(latencies, 0.5)),
+          p95_ms: Math.round(quantile(latencies, 0.95)),
+          goal: 'p50_ms <= 1500',
+        }),
+      );
 
-    // The same pipeline in this process, one file after another, for comparison.
-    const inProcessStart = performance.now();
-    for (let i = 0; i < 50; i++) {
-      await runPipeline(chunked(image), {
-        contentType: 'image/jpeg',
-        size: image.length,
-        checksumSha256: null,
-      });
+      // Throughput: 200 files, 8 uploads in flight, until the last file.processed event.
+      const total = 200;
+      const inFlight = 8;
+      const ids = new Set<string>();
+      const seen = new Map<string, number>();
+      const start = performance.now();
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < total) {
+          const n = next++;
+          ids.add(await uploadFile(stack, image, `throughput-${n}.jpg`));
+        }
+      };
+      await Promise.all(Array.from({ length: inFlight }, worker));
+      await collectEvents(sqs, queueUrl, ids, seen, 300_000);
+      const last = Math.max(...seen.values());
+      const filesPerS = seen.size / ((last - start) / 1000);
+
+      // The same pipeline in this process, one file after another, for comparison.
+      const inProcessStart = performance.now();
+      for (let i = 0; i < 50; i++) {
+        await runPipeline(chunked(image), {
+          contentType: 'image/jpeg',
+          size: image.length,
+          checksumSha256: null,
+        });
+      }
+      const inProcess = 50 / ((performance.now() - inProcessStart) / 1000);
+      console.log(
+        JSON.stringify({
+          bench: 'e2e-throughput',
+          files: total,
+          processed: seen.size,
+          in_flight: inFlight,
+          files_per_s: Number(filesPerS.toFixed(2)),
+          in_process_files_per_s: Number(inProcess.toFixed(2)),
+        }),
+      );
+    } finally {
+      await listener.remove();
     }
-    const inProcess = 50 / ((performance.now() - inProcessStart) / 1000);
-    console.log(
-      JSON.stringify({
-        bench: 'e2e-throughput',
-        files: total,
-        processed: seen.size,
-        in_flight: inFlight,
-        files_per_s: Number(filesPerS.toFixed(2)),
-        in_process_files_per_s: Number(inProcess.toFixed(2)),
-      }),
-    );
   } finally {
     await started?.stop();
   }

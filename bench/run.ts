@@ -1,4 +1,5 @@
 import { benchBundles } from './bundle.ts';
+import { benchListScale } from './list-scale.ts';
 import { benchPipelineJpeg } from './pipeline-jpeg.ts';
 import { benchStream } from './stream.ts';
 
@@ -7,6 +8,7 @@ const all: Record<string, () => Promise<unknown> | unknown> = {
   'pipeline-jpeg-12mp': () => benchPipelineJpeg(),
   'stream-1gib': () => benchStream(),
   bundle: () => benchBundles(),
+  'list-scale': () => benchListScale(),
 };
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(all)) {

@@ -17,8 +17,8 @@ import { HttpError } from '#shared/domain/errors.ts';
 import { encodeCursor, parseFileQuery } from '#shared/domain/file-query-params.ts';
 import type { FileRecord } from '#shared/domain/file-record.ts';
 import { derivedPrefix, isFileId } from '#shared/domain/keys.ts';
+import { reprocessMessage } from '#shared/domain/reprocess.ts';
 import { logger, metrics, tracer } from '#shared/observability/powertools.ts';
-import { reprocessMessage } from '#shared/processing/ingest-message.ts';
 
 const DOWNLOAD_TTL_SECONDS = intEnv('DOWNLOAD_URL_TTL_SECONDS', 300);
 const INGEST_QUEUE_URL = requireEnv('INGEST_QUEUE_URL');

@@ -9,6 +9,7 @@ import {
   MockIntegration,
   PassthroughBehavior,
   RequestValidator,
+  ResponseType,
   RestApi,
   TokenAuthorizer,
 } from 'aws-cdk-lib/aws-apigateway';
@@ -190,6 +191,31 @@ export class Api extends Construct {
           : undefined,
       defaultMethodOptions: { authorizer, authorizationType: AuthorizationType.CUSTOM },
     });
+    // What API Gateway answers by itself (no token, a refused token, throttling, an unknown
+    // route) keeps the contract's `{error: {code, message}}` body too; DEFAULT_5XX keeps its
+    // status (502, 504).
+    const gatewayErrors: [string, ResponseType, number | undefined, string][] = [
+      ['Unauthorized', ResponseType.UNAUTHORIZED, 401, 'UNAUTHORIZED'],
+      ['AccessDenied', ResponseType.ACCESS_DENIED, 403, 'FORBIDDEN'],
+      ['UnknownRoute', ResponseType.MISSING_AUTHENTICATION_TOKEN, 404, 'NOT_FOUND'],
+      ['Throttled', ResponseType.THROTTLED, 429, 'TOO_MANY_REQUESTS'],
+      ['TooLarge', ResponseType.REQUEST_TOO_LARGE, 413, 'PAYLOAD_TOO_LARGE'],
+      ['BadBody', ResponseType.BAD_REQUEST_BODY, 400, 'BAD_REQUEST'],
+      ['BadParameters', ResponseType.BAD_REQUEST_PARAMETERS, 400, 'BAD_REQUEST'],
+      ['MediaType', ResponseType.UNSUPPORTED_MEDIA_TYPE, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ['NoResource', ResponseType.RESOURCE_NOT_FOUND, 404, 'NOT_FOUND'],
+      ['Other5xx', ResponseType.DEFAULT_5XX, undefined, 'INTERNAL'],
+    ];
+    for (const [id, type, statusCode, code] of gatewayErrors) {
+      this.restApi.addGatewayResponse(id, {
+        type,
+        ...(statusCode !== undefined && { statusCode: String(statusCode) }),
+        templates: {
+          // messageString is already a quoted JSON string.
+          'application/json': `{"error":{"code":"${code}","message":$context.error.messageString}}`,
+        },
+      });
+    }
     const validator = new RequestValidator(this, 'BodyValidator', {
       restApi: this.restApi,
       validateRequestBody: true,

@@ -1,14 +1,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  AdminCreateUserCommand,
-  AdminSetUserPasswordCommand,
-  CognitoIdentityProviderClient,
-  InitiateAuthCommand,
-} from '@aws-sdk/client-cognito-identity-provider';
+import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { PROJECT_ROOT, type RunningEmulator, STATE_DIR, startMinistack } from './ministack.ts';
 import { type RunningPglite, startPgliteServer } from './pglite-server.ts';
+import { signInUser } from './users.ts';
 
 /**
  * The whole stack on this machine with no AWS account, for `npm start` and the end-to-end tests:
@@ -127,97 +123,93 @@ export const startLocalStack = async (options: {
       pglite = await startPgliteServer({ port: PG_PORT, dataDir: join(STATE_DIR, 'pglite') });
       databaseUrl = pglite.url;
     }
-    const awsEnv: NodeJS.ProcessEnv = {
-      ...process.env,
-      AWS_ENDPOINT_URL: emulator.endpoint,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_REGION: REGION,
-      AWS_DEFAULT_REGION: REGION,
-      CDK_DEFAULT_ACCOUNT: ACCOUNT,
-      CDK_DEFAULT_REGION: REGION,
-    };
-    log('Bootstrapping CDK in the emulator');
-    await run('npx', ['cdk', 'bootstrap', `aws://${ACCOUNT}/${REGION}`, '--quiet'], awsEnv, quiet);
-    log('Deploying SyncFlow-local (the same constructs and handlers as in AWS)');
-    const outputsFile = join(STATE_DIR, 'outputs.json');
-    await run(
-      'npx',
-      [
-        'cdk',
-        'deploy',
-        '-c',
-        'stage=local',
-        '-c',
-        `databaseUrl=${databaseUrl}`,
-        '-c',
-        `emulatorEndpoint=${emulator.endpoint}`,
-        '--require-approval',
-        'never',
-        '--outputs-file',
-        outputsFile,
-        '--progress',
-        'events',
-      ],
-      awsEnv,
-      quiet,
-    );
-    const outputs = (
-      JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, Record<string, string>>
-    )['SyncFlow-local'];
-    if (!outputs) throw new Error(`No SyncFlow-local outputs in ${outputsFile}`);
-    const userPoolId = outputs.UserPoolId ?? '';
-    const clientId = outputs.UserPoolClientId ?? '';
-    const restApiId = outputs.RestApiId ?? '';
-    const cognito = new CognitoIdentityProviderClient({
-      endpoint: emulator.endpoint,
-      region: REGION,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    });
-    await cognito
-      .send(
-        new AdminCreateUserCommand({
-          UserPoolId: userPoolId,
-          Username: DEMO_USER.email,
-          MessageAction: 'SUPPRESS',
-          UserAttributes: [
-            { Name: 'email', Value: DEMO_USER.email },
-            { Name: 'email_verified', Value: 'true' },
-          ],
-        }),
-      )
-      .catch((error: Error) => {
-        if (error.name !== 'UsernameExistsException') throw error;
-      });
-    await cognito.send(
-      new AdminSetUserPasswordCommand({
-        UserPoolId: userPoolId,
-        Username: DEMO_USER.email,
-        Password: DEMO_USER.password,
-        Permanent: true,
-      }),
-    );
-    const auth = await cognito.send(
-      new InitiateAuthCommand({
-        ClientId: clientId,
-        AuthFlow: 'USER_PASSWORD_AUTH',
-        AuthParameters: { USERNAME: DEMO_USER.email, PASSWORD: DEMO_USER.password },
-      }),
-    );
-    // The emulator's data plane: REST at /_aws/execute-api/{apiId}/{stage}/ (DESIGN.md).
-    const restUrl = `${emulator.endpoint}/_aws/execute-api/${restApiId}/local/`;
-    const local: LocalStackInfo = {
-      endpoint: emulator.endpoint,
-      region: REGION,
-      restUrl,
-      userPoolId,
-      userPoolClientId: clientId,
-      databaseUrl,
-      demoUser: { email: DEMO_USER.email, password: DEMO_USER.password },
-      token: auth.AuthenticationResult?.IdToken ?? '',
-      outputs,
-    };
-    writeFileSync(LOCAL_JSON, `${JSON.stringify(local, null, 2)}\n`);
-    return local;
+    return deployToEmulator({ endpoint: emulator.endpoint, databaseUrl, log, quiet });
   }
+};
+
+/**
+ * Deploys SyncFlow-local into an emulator that is already running (MiniStack, or LocalStack for
+ * the `localstack` target of the end-to-end suite), against the PostgreSQL at `databaseUrl`, signs
+ * in the demo user and writes .syncflow/local.json.
+ */
+export const deployToEmulator = async (options: {
+  endpoint: string;
+  databaseUrl: string;
+  /**
+   * Where the functions find the emulator and the database, when they run elsewhere than this
+   * process (LocalStack runs them in containers); by default the same as above.
+   */
+  functions?: { readonly endpoint: string; readonly databaseUrl: string };
+  log: (message: string) => void;
+  quiet: boolean;
+}): Promise<LocalStackInfo> => {
+  const { log, quiet } = options;
+  const awsEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    AWS_ENDPOINT_URL: options.endpoint,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: REGION,
+    AWS_DEFAULT_REGION: REGION,
+    CDK_DEFAULT_ACCOUNT: ACCOUNT,
+    CDK_DEFAULT_REGION: REGION,
+  };
+  log('Bootstrapping CDK in the emulator');
+  await run('npx', ['cdk', 'bootstrap', `aws://${ACCOUNT}/${REGION}`, '--quiet'], awsEnv, quiet);
+  log('Deploying SyncFlow-local (the same constructs and handlers as in AWS)');
+  const outputsFile = join(STATE_DIR, 'outputs.json');
+  await run(
+    'npx',
+    [
+      'cdk',
+      'deploy',
+      '-c',
+      'stage=local',
+      '-c',
+      `databaseUrl=${options.functions?.databaseUrl ?? options.databaseUrl}`,
+      '-c',
+      `emulatorEndpoint=${options.functions?.endpoint ?? options.endpoint}`,
+      '--require-approval',
+      'never',
+      '--outputs-file',
+      outputsFile,
+      '--progress',
+      'events',
+    ],
+    awsEnv,
+    quiet,
+  );
+  const outputs = (
+    JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, Record<string, string>>
+  )['SyncFlow-local'];
+  if (!outputs) throw new Error(`No SyncFlow-local outputs in ${outputsFile}`);
+  const userPoolId = outputs.UserPoolId ?? '';
+  const clientId = outputs.UserPoolClientId ?? '';
+  const restApiId = outputs.RestApiId ?? '';
+  const cognito = new CognitoIdentityProviderClient({
+    endpoint: options.endpoint,
+    region: REGION,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const token = await signInUser(
+    cognito,
+    { userPoolId, userPoolClientId: clientId },
+    DEMO_USER.email,
+    DEMO_USER.password,
+  );
+  // The emulator's data plane: REST at /_aws/execute-api/{apiId}/{stage}/ (DESIGN.md).
+  const restUrl = `${options.endpoint}/_aws/execute-api/${restApiId}/local/`;
+  const local: LocalStackInfo = {
+    endpoint: options.endpoint,
+    region: REGION,
+    restUrl,
+    userPoolId,
+    userPoolClientId: clientId,
+    databaseUrl: options.databaseUrl,
+    demoUser: { email: DEMO_USER.email, password: DEMO_USER.password },
+    token,
+    outputs,
+  };
+  writeFileSync(LOCAL_JSON, `${JSON.stringify(local, null, 2)}\n`);
+  return local;
 };

@@ -1,8 +1,6 @@
 import { S3EventNotificationEventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/s3';
-import { type ObjectRef, objectVersionOf } from './process-upload.ts';
-
-/** Marks a message the files API sent for `POST /files/{fileId}/reprocess`. */
-export const REPROCESS_MESSAGE_TYPE = 'syncflow.reprocess';
+import { type ObjectRef, objectVersionOf } from '../domain/object-ref.ts';
+import { REPROCESS_MESSAGE_TYPE } from '../domain/reprocess.ts';
 
 /**
  * What the processor's idempotency key is made of: one key per object version, so that every
@@ -13,25 +11,6 @@ export interface IngestWork extends ObjectRef {
   readonly version: string;
   readonly reprocessId?: string;
 }
-
-/** The body the files API puts on the ingest queue to have a file processed again. */
-export interface ReprocessMessage {
-  readonly type: typeof REPROCESS_MESSAGE_TYPE;
-  readonly reprocessId: string;
-  readonly bucket: string;
-  readonly key: string;
-  readonly versionId?: string;
-  readonly etag?: string;
-}
-
-export const reprocessMessage = (ref: ObjectRef, reprocessId: string): ReprocessMessage => ({
-  type: REPROCESS_MESSAGE_TYPE,
-  reprocessId,
-  bucket: ref.bucket,
-  key: ref.key,
-  ...(ref.versionId && { versionId: ref.versionId }),
-  ...(ref.etag && { etag: ref.etag }),
-});
 
 const optionalString = (value: unknown, name: string): string | undefined => {
   if (value === undefined) return undefined;

@@ -5,15 +5,8 @@ import type { ObjectStore } from '../adapters/object-store.ts';
 import type { Derivative, EndStatus, FileRecord, FileStatus } from '../domain/file-record.ts';
 import { END_STATUSES } from '../domain/file-record.ts';
 import { derivedKey, parseUploadKey } from '../domain/keys.ts';
+import { type ObjectRef, objectVersionOf } from '../domain/object-ref.ts';
 import { DEFAULT_PIPELINE_LIMITS, type PipelineLimits, runPipeline } from './pipeline.ts';
-
-/** The object an S3 event speaks of. */
-export interface ObjectRef {
-  readonly bucket: string;
-  readonly key: string;
-  readonly versionId?: string;
-  readonly etag?: string;
-}
 
 export interface ProcessDeps {
   readonly repository: FileRepository;
@@ -28,10 +21,6 @@ export type ProcessOutcome =
 
 const isEndStatus = (status: FileStatus): status is EndStatus =>
   (END_STATUSES as readonly string[]).includes(status);
-
-/** The version an outcome is recorded against: the S3 version id, else the ETag. */
-export const objectVersionOf = (ref: ObjectRef): string =>
-  ref.versionId ?? ref.etag?.replace(/"/g, '') ?? 'unversioned';
 
 /**
  * Processes one uploaded object: PROCESSING, read and analyse it once, store derivatives under

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { HeadObjectCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import {
@@ -9,95 +10,63 @@ import {
   SetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import pg from 'pg';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { listenToBus, receive } from '../support/emulator-resources.ts';
+import { deleteUser, signInUser } from '../../scripts/lib/users.ts';
+import {
+  ApiClient,
+  type FilePage,
+  type FileView,
+  uploadFile,
+  waitForFile,
+} from '../support/api-client.ts';
+import { type BusListener, listenToBus, receive } from '../support/emulator-resources.ts';
 import { objectCreatedEvent } from '../support/events.ts';
 import { HTML_PAGE, makeJpeg } from '../support/images.ts';
 
-const stack = inject('stack');
-const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
-const clientConfig = { endpoint: stack.endpoint, region: stack.region, credentials };
-const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
-const sqs = new SQSClient(clientConfig);
-const eventBridge = new EventBridgeClient(clientConfig);
-const db = new pg.Client({ connectionString: stack.databaseUrl });
-let eventsQueueUrl = '';
+const target = inject('target');
+const s3 = new S3Client({ ...target.aws, forcePathStyle: Boolean(target.aws.endpoint) });
+const sqs = new SQSClient(target.aws);
+const eventBridge = new EventBridgeClient(target.aws);
+const cognito = new CognitoIdentityProviderClient(target.aws);
+const outputs = target.outputs as Record<string, string>;
+let listener: BusListener;
+/** Two users of this run, made fresh so that they start with no files. */
+let alice: ApiClient;
+let bob: ApiClient;
+const anonymous = new ApiClient(target.restUrl, undefined);
 
-interface FileRow {
-  file_id: string;
-  owner_id: string;
-  filename: string;
-  status: string;
-  size: string;
-  content_type: string;
-  sha256: string | null;
-  reason: string | null;
-  bucket: string;
-  object_key: string;
-  metadata: { image?: { width: number; height: number } };
-  derivatives: { key: string; width: number; height: number; contentType: string }[];
-}
-
-/** What a browser does: ask for an upload, then POST the file to the presigned form. */
-const upload = async (filename: string, contentType: string, data: Buffer): Promise<string> => {
-  const response = await fetch(`${stack.restUrl}uploads`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ filename, contentType, size: data.length }),
-  });
-  expect(response.status).toBe(201);
-  const body = (await response.json()) as {
-    fileId: string;
-    upload: { url: string; fields: Record<string, string> };
-  };
-  const form = new FormData();
-  for (const [name, value] of Object.entries(body.upload.fields)) form.append(name, value);
-  form.append('file', new Blob([data], { type: contentType }), filename);
-  const posted = await fetch(body.upload.url, { method: 'POST', body: form });
-  expect(posted.status).toBeLessThan(300);
-  return body.fileId;
-};
-
-const fileRow = async (fileId: string): Promise<FileRow | undefined> =>
-  (await db.query<FileRow>('SELECT * FROM files WHERE file_id = $1', [fileId])).rows[0];
-
-const waitForEnd = async (fileId: string, timeoutMs = 60_000): Promise<FileRow> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const row = await fileRow(fileId);
-    if (row && ['PROCESSED', 'FAILED', 'REJECTED'].includes(row.status)) return row;
-    if (Date.now() > deadline)
-      throw new Error(`${fileId} still ${row?.status} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-};
+/** Events read off the bus listener, by file, until a test takes them. */
+const arrived = new Map<string, string[]>();
 
 /**
- * Every event about `fileId` seen on the bus listener within `timeoutMs`, stopping early once
- * `expected` have arrived. Events about other files are left for their own tests.
+ * The events about `fileId` seen on the bus within `timeoutMs`, stopping early once `expected`
+ * have arrived (0: wait the whole time). Every message read is deleted and kept in `arrived`,
+ * so events about other files wait there for their own tests.
  */
 const eventsFor = async (fileId: string, expected: number, timeoutMs: number) => {
-  const found: { 'detail-type': string; detail: { fileId: string } }[] = [];
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && (expected === 0 || found.length < expected)) {
-    for (const message of await receive(sqs, eventsQueueUrl, 10, 1_000)) {
+  const taken = () => arrived.get(fileId) ?? [];
+  while (Date.now() < deadline && (expected === 0 || taken().length < expected)) {
+    for (const message of await receive(sqs, listener.queueUrl, 10, 1_000)) {
       const event = JSON.parse(message.Body ?? '{}') as {
         'detail-type': string;
         detail: { fileId: string };
       };
-      if (event.detail.fileId === fileId) {
-        found.push(event);
-        await sqs.send(
-          new DeleteMessageCommand({
-            QueueUrl: eventsQueueUrl,
-            ReceiptHandle: message.ReceiptHandle,
-          }),
-        );
-      }
+      arrived.set(event.detail.fileId, [
+        ...(arrived.get(event.detail.fileId) ?? []),
+        event['detail-type'],
+      ]);
+      await sqs.send(
+        new DeleteMessageCommand({
+          QueueUrl: listener.queueUrl,
+          ReceiptHandle: message.ReceiptHandle,
+        }),
+      );
     }
   }
+  const found = taken();
+  arrived.delete(fileId);
   return found;
 };
 
@@ -122,46 +91,53 @@ const waitForDrained = async (queueUrl: string, timeoutMs = 60_000): Promise<voi
   }
 };
 
-describe(`end to end on the ${process.env.SYNCFLOW_TARGET ?? 'local'} stack`, () => {
+/** The key of a file's original, read from its presigned download URL (path- or host-style). */
+const objectKeyOf = (file: FileView): string => {
+  const path = decodeURIComponent(new URL(file.download?.url ?? '').pathname);
+  return path.slice(path.indexOf('uploads/'));
+};
+
+describe(`end to end on the ${target.name} stack`, () => {
+  const run = randomBytes(4).toString('hex');
+  const emails = [`alice-${run}@e2e.syncflow.test`, `bob-${run}@e2e.syncflow.test`] as const;
+  const pool = { userPoolId: target.userPoolId, userPoolClientId: target.userPoolClientId };
+
   beforeAll(async () => {
-    await db.connect();
-    eventsQueueUrl = await listenToBus({ sqs, eventBridge }, stack.outputs.EventBusName ?? '');
+    const password = `E2e-${randomBytes(12).toString('base64url')}-1!`;
+    alice = new ApiClient(target.restUrl, await signInUser(cognito, pool, emails[0], password));
+    bob = new ApiClient(target.restUrl, await signInUser(cognito, pool, emails[1], password));
+    listener = await listenToBus({ sqs, eventBridge }, outputs.EventBusName ?? '');
   });
 
   afterAll(async () => {
-    await db.end();
+    await listener?.remove();
+    for (const email of emails) await deleteUser(cognito, pool, email);
+  });
+
+  it('answers /health without a token', async () => {
+    const health = await anonymous.request('GET', '/health');
+    expect(health).toMatchObject({ status: 200, body: { status: 'ok' } });
   });
 
   it('takes an image from presigned POST to PROCESSED with its metadata and downloadable derivatives, once', async () => {
     const jpeg = await makeJpeg(1600, 1200);
     const filename = 'Été à la mer 🌊 — photo (1).jpg';
-    const fileId = await upload(filename, 'image/jpeg', jpeg);
-    const file = await waitForEnd(fileId);
+    const fileId = await uploadFile(alice, filename, 'image/jpeg', jpeg);
+    const file = await waitForFile(alice, fileId);
     expect(file).toMatchObject({
       status: 'PROCESSED',
       filename,
-      size: String(jpeg.length),
-      content_type: 'image/jpeg',
+      size: jpeg.length,
+      contentType: 'image/jpeg',
       sha256: createHash('sha256').update(jpeg).digest('hex'),
     });
     expect(file.metadata.image).toMatchObject({ width: 1600, height: 1200 });
-    // What the API says of it, and its downloads through the short-lived URLs, as a browser would.
-    const api = await fetch(`${stack.restUrl}files/${fileId}`, {
-      headers: { authorization: `Bearer ${stack.token}` },
-    });
-    expect(api.status).toBe(200);
-    const described = (await api.json()) as {
-      status: string;
-      filename: string;
-      download: { url: string };
-      derivatives: { url: string }[];
-    };
-    expect(described).toMatchObject({ status: 'PROCESSED', filename });
-    const original = await fetch(described.download.url);
+    // Its downloads through the short-lived URLs, as a browser would fetch them.
+    const original = await fetch(file.download?.url ?? '');
     expect(original.status).toBe(200);
     expect(Buffer.from(await original.arrayBuffer()).equals(jpeg)).toBe(true);
     const sizes: number[][] = [];
-    for (const derivative of described.derivatives) {
+    for (const derivative of file.derivatives) {
       const response = await fetch(derivative.url);
       expect(response.status).toBe(200);
       const meta = await sharp(Buffer.from(await response.arrayBuffer())).metadata();
@@ -171,20 +147,13 @@ describe(`end to end on the ${process.env.SYNCFLOW_TARGET ?? 'local'} stack`, ()
       [256, 192],
       [1024, 768],
     ]);
-    expect((await eventsFor(fileId, 1, 15_000)).map((e) => e['detail-type'])).toEqual([
-      'file.processed',
-    ]);
+    expect(await eventsFor(fileId, 1, 15_000)).toEqual(['file.processed']);
 
     // The same S3 event delivered three more times: still one record, no second event.
-    const head = await s3.send(
-      new HeadObjectCommand({ Bucket: file.bucket, Key: file.object_key }),
-    );
-    const event = objectCreatedEvent(
-      file.bucket,
-      file.object_key,
-      jpeg.length,
-      head.VersionId ?? undefined,
-    );
+    const bucket = outputs.BucketName ?? '';
+    const key = objectKeyOf(file);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    const event = objectCreatedEvent(bucket, key, jpeg.length, head.VersionId ?? undefined);
     const replay = {
       ...event,
       detail: {
@@ -195,49 +164,84 @@ describe(`end to end on the ${process.env.SYNCFLOW_TARGET ?? 'local'} stack`, ()
     for (let i = 0; i < 3; i++) {
       await sqs.send(
         new SendMessageCommand({
-          QueueUrl: stack.outputs.IngestQueueUrl,
+          QueueUrl: outputs.IngestQueueUrl,
           MessageBody: JSON.stringify(replay),
         }),
       );
     }
-    await waitForDrained(stack.outputs.IngestQueueUrl ?? '');
+    await waitForDrained(outputs.IngestQueueUrl ?? '');
     expect(await eventsFor(fileId, 0, 5_000)).toEqual([]);
-    const after = await fileRow(fileId);
-    expect(after?.status).toBe('PROCESSED');
-    expect(
-      (await db.query('SELECT count(*)::int AS n FROM files WHERE file_id = $1', [fileId])).rows[0]
-        .n,
-    ).toBe(1);
+    const after = await alice.request<FileView>('GET', `/files/${fileId}`);
+    expect(after.body).toMatchObject({ status: 'PROCESSED', processedAt: file.processedAt });
+    const listed = await alice.request<FilePage>('GET', `/files?q=${encodeURIComponent(filename)}`);
+    expect(listed.body.items.map((f) => f.fileId)).toEqual([fileId]);
+
+    // An explicit reprocess runs again and says so with a new event.
+    const reprocess = await alice.request('POST', `/files/${fileId}/reprocess`);
+    expect(reprocess).toMatchObject({ status: 202, body: { fileId, status: 'UPLOADED' } });
+    expect(await eventsFor(fileId, 1, 30_000)).toEqual(['file.processed']);
+    const again = await waitForFile(alice, fileId, (f) => f.processedAt !== file.processedAt);
+    expect(again).toMatchObject({ status: 'PROCESSED', sha256: file.sha256 });
   });
 
-  it('rejects a file whose bytes contradict its declared type, with the reason', async () => {
-    const fileId = await upload('invoice.jpg', 'image/jpeg', HTML_PAGE);
-    const file = await waitForEnd(fileId);
+  it('rejects a file whose bytes contradict its declared type, then deletes it for good', async () => {
+    const fileId = await uploadFile(alice, 'invoice.jpg', 'image/jpeg', HTML_PAGE);
+    const file = await waitForFile(alice, fileId);
     expect(file.status).toBe('REJECTED');
     expect(file.reason).toBe(
       "The file's bytes are an HTML document (text/html), but it was declared as image/jpeg.",
     );
-    expect((await eventsFor(fileId, 1, 15_000)).map((e) => e['detail-type'])).toEqual([
-      'file.rejected',
-    ]);
+    expect(await eventsFor(fileId, 1, 15_000)).toEqual(['file.rejected']);
 
     // Deleting it removes every stored version, answers 404 afterwards, and says so on the bus.
-    const headers = { authorization: `Bearer ${stack.token}` };
-    const url = `${stack.restUrl}files/${fileId}`;
-    expect((await fetch(url, { method: 'DELETE', headers })).status).toBe(204);
-    expect((await fetch(url, { method: 'DELETE', headers })).status).toBe(204);
-    expect((await fetch(url, { headers })).status).toBe(404);
+    expect((await alice.request('DELETE', `/files/${fileId}`)).status).toBe(204);
+    expect((await alice.request('DELETE', `/files/${fileId}`)).status).toBe(204);
+    expect((await alice.request('GET', `/files/${fileId}`)).status).toBe(404);
+    expect((await alice.request('POST', `/files/${fileId}/reprocess`)).status).toBe(404);
     const versions = await s3.send(
-      new ListObjectVersionsCommand({ Bucket: file.bucket, Prefix: file.object_key }),
+      new ListObjectVersionsCommand({ Bucket: outputs.BucketName, Prefix: objectKeyOf(file) }),
     );
     expect([...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])]).toEqual([]);
-    expect((await eventsFor(fileId, 1, 15_000)).map((e) => e['detail-type'])).toEqual([
-      'file.deleted',
-    ]);
+    expect(await eventsFor(fileId, 1, 15_000)).toEqual(['file.deleted']);
+  });
+
+  it("keeps each user's files from the other: list, read, download, delete, reprocess", async () => {
+    const jpeg = await makeJpeg(320, 240);
+    const mine = await uploadFile(alice, 'alice-only.jpg', 'image/jpeg', jpeg);
+    const theirs = await uploadFile(bob, 'bob-only.jpg', 'image/jpeg', jpeg);
+    await waitForFile(alice, mine);
+    await waitForFile(bob, theirs);
+    expect(await eventsFor(mine, 1, 15_000)).toEqual(['file.processed']);
+    expect(await eventsFor(theirs, 1, 15_000)).toEqual(['file.processed']);
+
+    for (const [user, own, other] of [
+      [alice, mine, theirs],
+      [bob, theirs, mine],
+    ] as const) {
+      const list = await user.request<FilePage>('GET', '/files?limit=100');
+      expect(list.body.items.map((f) => f.fileId)).toContain(own);
+      expect(list.body.items.map((f) => f.fileId)).not.toContain(other);
+      // Reading it (and so getting its download URLs), deleting it and reprocessing it all
+      // answer 404, exactly like a file that does not exist.
+      for (const [method, path] of [
+        ['GET', `/files/${other}`],
+        ['DELETE', `/files/${other}`],
+        ['POST', `/files/${other}/reprocess`],
+      ] as const) {
+        const response = await user.request<{ error: { code: string } }>(method, path);
+        expect(response.status, `${method} ${path}`).toBe(404);
+        expect(response.body.error.code).toBe('NOT_FOUND');
+      }
+    }
+    // Both files are untouched: still there, still processed, no event from the attempts.
+    expect((await alice.request<FileView>('GET', `/files/${mine}`)).body.status).toBe('PROCESSED');
+    expect((await bob.request<FileView>('GET', `/files/${theirs}`)).body.status).toBe('PROCESSED');
+    expect(await eventsFor(mine, 0, 3_000)).toEqual([]);
+    expect(await eventsFor(theirs, 0, 1_000)).toEqual([]);
   });
 
   it('retries a message the processor cannot understand, then parks it in the DLQ', async () => {
-    const queueUrl = stack.outputs.IngestQueueUrl ?? '';
+    const queueUrl = outputs.IngestQueueUrl ?? '';
     const body = JSON.stringify({ note: 'not an S3 event', id: Date.now() });
     // The deployed visibility timeout is 6 × the processor's (30 minutes); shorten it while
     // this test runs so the retries happen in seconds, and put it back afterwards.
@@ -253,7 +257,7 @@ describe(`end to end on the ${process.env.SYNCFLOW_TARGET ?? 'local'} stack`, ()
       const deadline = Date.now() + 90_000;
       let parked: Message | undefined;
       while (!parked && Date.now() < deadline) {
-        const messages = await receive(sqs, stack.outputs.DeadLetterQueueUrl ?? '', 10, 2_000);
+        const messages = await receive(sqs, outputs.DeadLetterQueueUrl ?? '', 10, 2_000);
         parked = messages.find((m) => m.Body === body);
       }
       expect(parked?.Body).toBe(body);
@@ -262,7 +266,7 @@ describe(`end to end on the ${process.env.SYNCFLOW_TARGET ?? 'local'} stack`, ()
       if (parked?.ReceiptHandle) {
         await sqs.send(
           new DeleteMessageCommand({
-            QueueUrl: stack.outputs.DeadLetterQueueUrl,
+            QueueUrl: outputs.DeadLetterQueueUrl,
             ReceiptHandle: parked.ReceiptHandle,
           }),
         );
@@ -278,41 +282,86 @@ describe(`end to end on the ${process.env.SYNCFLOW_TARGET ?? 'local'} stack`, ()
   });
 
   it("lists the caller's files through the API, filtered and paged with a cursor", async () => {
-    const headers = { authorization: `Bearer ${stack.token}` };
-    const page = async (query: string) => {
-      const response = await fetch(`${stack.restUrl}files?${query}`, { headers });
-      expect(response.status).toBe(200);
-      return (await response.json()) as {
-        items: { filename: string; status: string }[];
-        nextCursor: string | null;
-      };
-    };
-    const first = await page('status=PROCESSED&contentType=image/*&limit=1');
-    expect(first.items).toHaveLength(1);
-    expect(first.items[0]?.status).toBe('PROCESSED');
-    const named = await page(`q=${encodeURIComponent('Été à la mer')}`);
-    expect(named.items.map((f) => f.filename)).toContain('Été à la mer 🌊 — photo (1).jpg');
-    const tampered = await fetch(
-      `${stack.restUrl}files?cursor=${encodeURIComponent(`${first.nextCursor}x`)}`,
-      { headers },
+    const text = Buffer.from('hello, list\n');
+    const ids = new Set<string>();
+    for (let i = 0; i < 3; i++) ids.add(await uploadFile(bob, `page-${i}.txt`, 'text/plain', text));
+    for (const id of ids) await waitForFile(bob, id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = `contentType=text/plain&status=PROCESSED&sort=filename&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const page: { body: FilePage } = await bob.request<FilePage>('GET', `/files?${query}`);
+      seen.push(...page.body.items.map((f) => f.filename));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(['page-0.txt', 'page-1.txt', 'page-2.txt']);
+
+    const first = await bob.request<FilePage>('GET', '/files?limit=1');
+    const tampered = await bob.request<{ error: { message: string } }>(
+      'GET',
+      `/files?limit=1&cursor=${encodeURIComponent(`${first.body.nextCursor}x`)}`,
     );
     expect(tampered.status).toBe(400);
+    // A cursor is bound to its user: Alice cannot page with Bob's.
+    const foreign = await alice.request(
+      'GET',
+      `/files?limit=1&cursor=${encodeURIComponent(first.body.nextCursor ?? '')}`,
+    );
+    expect(foreign.status).toBe(400);
+  });
+
+  it('answers hostile requests with a 4xx and a clear message, never a 500', async () => {
+    const expectError = async (
+      response: Promise<{ status: number; body: unknown }>,
+      status: number,
+      message: RegExp,
+    ) => {
+      const { status: actual, body } = await response;
+      expect(actual).toBe(status);
+      expect((body as { error: { message: string } }).error.message).toMatch(message);
+    };
+    await expectError(alice.request('POST', '/uploads', { rawBody: '{"filename":' }), 400, /JSON/);
+    await expectError(alice.request('POST', '/uploads', { body: [1, 2] }), 400, /object/);
+    await expectError(
+      alice.request('POST', '/uploads', {
+        body: { filename: 'a.txt', contentType: 'text/plain', size: '12' },
+      }),
+      400,
+      /size/,
+    );
+    await expectError(
+      alice.request('POST', '/uploads', {
+        body: { filename: 'x'.repeat(200_000), contentType: 'text/plain', size: 1 },
+      }),
+      413,
+      /bytes/,
+    );
+    await expectError(
+      alice.request('POST', '/uploads', {
+        body: { filename: 'a.exe', contentType: 'application/x-msdownload', size: 1 },
+      }),
+      415,
+      /not accepted/,
+    );
+    await expectError(alice.request('GET', '/files?limit=100000000000'), 400, /limit/);
+    await expectError(alice.request('GET', '/files?sort=password'), 400, /sort/);
+    const sql = await alice.request<FilePage>(
+      'GET',
+      `/files?q=${encodeURIComponent("' OR 1=1; DROP TABLE files; --")}`,
+    );
+    expect(sql).toMatchObject({ status: 200, body: { items: [] } });
+    await expectError(alice.request('GET', '/files/not-a-file-id'), 404, /No file/);
   });
 
   it('refuses requests without a valid token', async () => {
-    const body = JSON.stringify({ filename: 'a.txt', contentType: 'text/plain', size: 1 });
-    const none = await fetch(`${stack.restUrl}uploads`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
+    const body = { filename: 'a.txt', contentType: 'text/plain', size: 1 };
+    const none = await anonymous.request<{ error: { code: string } }>('POST', '/uploads', {
       body,
     });
     expect(none.status).toBe(401);
-    const forged = `${stack.token.slice(0, -4)}AAAA`;
-    const bad = await fetch(`${stack.restUrl}uploads`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${forged}`, 'content-type': 'application/json' },
-      body,
-    });
+    expect(none.body.error.code).toBe('UNAUTHORIZED');
+    const forged = new ApiClient(target.restUrl, 'eyJhbGciOiJSUzI1NiJ9.e30.AAAA');
+    const bad = await forged.request<{ error: { code: string } }>('GET', '/files');
     expect([401, 403]).toContain(bad.status);
   });
 });

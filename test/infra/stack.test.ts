@@ -4,6 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { SyncFlowStack } from '../../infra/stack.ts';
 import { type StageConfig, stageConfig } from '../../infra/stages.ts';
+import { documentedRoutes } from '../support/openapi.ts';
 
 /** Synthesises a stage without bundling the functions (bundles are checked by `npm run bench`). */
 const synth = (stage: StageConfig) => {
@@ -191,6 +192,22 @@ describe('api', () => {
     dev.template.hasResourceProperties('AWS::Cognito::UserPool', {
       AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
     });
+  });
+
+  it('serves exactly the routes docs/openapi.yaml documents', () => {
+    const resources = dev.template.findResources('AWS::ApiGateway::Resource');
+    const pathOf = (ref: unknown): string => {
+      const id = (ref as { Ref?: string }).Ref;
+      const resource = id ? resources[id] : undefined;
+      if (!resource) return ''; // the root resource (Fn::GetAtt RootResourceId)
+      const { PathPart, ParentId } = resource.Properties as { PathPart: string; ParentId: unknown };
+      return `${pathOf(ParentId)}/${PathPart}`;
+    };
+    const routes = Object.values(dev.template.findResources('AWS::ApiGateway::Method'))
+      .map((m) => m.Properties as { HttpMethod: string; ResourceId: unknown })
+      .filter((m) => m.HttpMethod !== 'OPTIONS')
+      .map((m) => `${m.HttpMethod} ${pathOf(m.ResourceId) || '/'}`);
+    expect(routes.sort()).toEqual(documentedRoutes().sort());
   });
 
   it('lets the files API send reprocess requests to the ingest queue and nowhere else', () => {

@@ -170,4 +170,87 @@ describe.each<TestDriver>(['pg', 'pglite'])('file repository on %s', (driver) =>
     });
     expect(quote.items).toEqual([]);
   });
+
+  it('neither repeats nor skips a file when new ones arrive between pages', async () => {
+    const owner = `arrivals-${driver}`;
+    const originals = new Set<string>();
+    for (let i = 0; i < 10; i++) {
+      originals.add((await repo.createPending(newFile({ ownerId: owner }))).fileId);
+    }
+    for (const sort of ['-createdAt', 'createdAt'] as const) {
+      const seen: string[] = [];
+      let after: Awaited<ReturnType<FileRepository['list']>>['after'];
+      do {
+        const page = await repo.list({ ownerId: owner, sort, limit: 3, ...(after && { after }) });
+        seen.push(...page.items.map((f) => f.fileId));
+        after = page.after;
+        // Two uploads land while the client reads this page.
+        for (let i = 0; i < 2 && after; i++) await repo.createPending(newFile({ ownerId: owner }));
+      } while (after);
+      expect(new Set(seen).size, sort).toBe(seen.length);
+      for (const id of originals) expect(seen, sort).toContain(id);
+      // Newest first: files that arrive later sort before the cursor and are not shown.
+      if (sort === '-createdAt') expect(seen.length, sort).toBe(originals.size);
+    }
+  });
+
+  it('combines status, type and date filters, and ends on an exact last page or an empty one', async () => {
+    const owner = `mixed-${driver}`;
+    const created: string[] = [];
+    const marks: Date[] = [];
+    for (let i = 0; i < 6; i++) {
+      marks.push(new Date());
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const file = await repo.createPending(
+        newFile({
+          ownerId: owner,
+          filename: `m${i}.${i % 2 ? 'txt' : 'jpg'}`,
+          contentType: i % 2 ? 'text/plain' : 'image/jpeg',
+        }),
+      );
+      created.push(file.fileId);
+      if (i < 4) await repo.finish(file.fileId, { ...processed, contentType: file.contentType });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const base = { ownerId: owner, sort: 'filename' as const, limit: 10 };
+    const names = async (query: Partial<Parameters<FileRepository['list']>[0]>) =>
+      (await repo.list({ ...base, ...query })).items.map((f) => f.filename);
+    expect(await names({ status: 'PROCESSED' })).toEqual(['m0.jpg', 'm1.txt', 'm2.jpg', 'm3.txt']);
+    expect(await names({ status: 'PROCESSED', contentType: 'image/*' })).toEqual([
+      'm0.jpg',
+      'm2.jpg',
+    ]);
+    expect(await names({ status: 'PENDING_UPLOAD', contentType: 'text/plain' })).toEqual([
+      'm5.txt',
+    ]);
+    expect(
+      await names({ createdFrom: marks[1], createdTo: marks[3], contentType: 'image/jpeg' }),
+    ).toEqual(['m2.jpg']);
+    expect(await names({ status: 'REJECTED' })).toEqual([]);
+
+    // Six files, three a page: the second page is the last and says so; a stranger's is empty.
+    const first = await repo.list({ ...base, limit: 3 });
+    expect(first.items).toHaveLength(3);
+    expect(first.after).toBeDefined();
+    const last = await repo.list({ ...base, limit: 3, ...(first.after && { after: first.after }) });
+    expect(last.items.map((f) => f.filename)).toEqual(['m3.txt', 'm4.jpg', 'm5.txt']);
+    expect(last.after).toBeUndefined();
+    const empty = await repo.list({ ...base, ownerId: `${owner}-nobody` });
+    expect(empty).toEqual({ items: [], after: undefined });
+  });
+
+  it('puts a finished file back to UPLOADED for a reprocess, never one in flight or deleted', async () => {
+    const file = await repo.createPending(newFile());
+    expect(await repo.queueReprocess(OWNER, file.fileId)).toBeUndefined();
+    await repo.startProcessing(file.fileId, 'v1');
+    expect(await repo.queueReprocess(OWNER, file.fileId)).toBeUndefined();
+    await repo.finish(file.fileId, processed);
+    expect(await repo.queueReprocess('someone-else', file.fileId)).toBeUndefined();
+    const queued = await repo.queueReprocess(OWNER, file.fileId);
+    expect(queued).toMatchObject({ status: 'UPLOADED', sha256: processed.sha256 });
+    expect((await repo.startProcessing(file.fileId, 'v1'))?.status).toBe('PROCESSING');
+    await repo.finish(file.fileId, processed);
+    await repo.markDeleted(OWNER, file.fileId);
+    expect(await repo.queueReprocess(OWNER, file.fileId)).toBeUndefined();
+  });
 });

@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateEventBusCommand,
+  DeleteRuleCommand,
   EventBridgeClient,
   PutRuleCommand,
   PutTargetsCommand,
+  RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
 import {
   CreateBucketCommand,
@@ -14,9 +16,11 @@ import {
 } from '@aws-sdk/client-s3';
 import {
   CreateQueueCommand,
+  DeleteQueueCommand,
   GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
+  SetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 
@@ -158,30 +162,66 @@ export const receive = async (
   return messages;
 };
 
+export interface BusListener {
+  readonly queueUrl: string;
+  /** Removes the rule, its target and the queue (a test against AWS leaves nothing behind). */
+  remove(): Promise<void>;
+}
+
 /**
  * A queue that receives every `syncflow.files` event on the bus, through a rule of its own, the
- * way a user's rule would: lets tests and benchmarks see what the stack published.
+ * way a user's rule would: lets tests and benchmarks see what the stack published. The queue's
+ * policy lets only that rule send to it, as AWS requires.
  */
 export const listenToBus = async (
   clients: Pick<EmulatorClients, 'sqs' | 'eventBridge'>,
   busName: string,
-): Promise<string> => {
-  const id = randomBytes(4).toString('hex');
-  const queue = await clients.sqs.send(new CreateQueueCommand({ QueueName: `bus-listener-${id}` }));
+): Promise<BusListener> => {
+  const name = `bus-listener-${randomBytes(4).toString('hex')}`;
+  const queue = await clients.sqs.send(new CreateQueueCommand({ QueueName: name }));
   const queueUrl = queue.QueueUrl ?? '';
-  await clients.eventBridge.send(
+  const arn = await queueArn(clients.sqs, queueUrl);
+  const rule = await clients.eventBridge.send(
     new PutRuleCommand({
-      Name: `bus-listener-${id}`,
+      Name: name,
       EventBusName: busName,
       EventPattern: JSON.stringify({ source: ['syncflow.files'] }),
     }),
   );
-  await clients.eventBridge.send(
-    new PutTargetsCommand({
-      Rule: `bus-listener-${id}`,
-      EventBusName: busName,
-      Targets: [{ Id: 'listener', Arn: await queueArn(clients.sqs, queueUrl) }],
+  await clients.sqs.send(
+    new SetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      Attributes: {
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sqs:SendMessage',
+              Resource: arn,
+              Condition: { ArnEquals: { 'aws:SourceArn': rule.RuleArn } },
+            },
+          ],
+        }),
+      },
     }),
   );
-  return queueUrl;
+  await clients.eventBridge.send(
+    new PutTargetsCommand({
+      Rule: name,
+      EventBusName: busName,
+      Targets: [{ Id: 'listener', Arn: arn }],
+    }),
+  );
+  return {
+    queueUrl,
+    remove: async () => {
+      await clients.eventBridge.send(
+        new RemoveTargetsCommand({ Rule: name, EventBusName: busName, Ids: ['listener'] }),
+      );
+      await clients.eventBridge.send(new DeleteRuleCommand({ Name: name, EventBusName: busName }));
+      await clients.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+    },
+  };
 };

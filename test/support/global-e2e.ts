@@ -1,41 +1,20 @@
 import type { TestProject } from 'vitest/node';
-import {
-  findRunningLocalStack,
-  type LocalStack,
-  type LocalStackInfo,
-  startLocalStack,
-} from '../../scripts/lib/local-stack.ts';
-import { freePort } from './ports.ts';
+import type { LocalStack } from '../../scripts/lib/local-stack.ts';
+import { resolveTarget, type Target } from './targets.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    stack: LocalStackInfo;
+    target: Target;
   }
 }
 
 let started: LocalStack | undefined;
 
-/**
- * The stack the end-to-end suite runs against, chosen by SYNCFLOW_TARGET. `local` (the default)
- * reuses a running `npm start` or starts a stack of its own on free loopback ports.
- */
+/** The stack the end-to-end suite runs against, chosen by SYNCFLOW_TARGET (targets.ts). */
 export async function setup(project: TestProject): Promise<void> {
-  const target = process.env.SYNCFLOW_TARGET ?? 'local';
-  if (target !== 'local') {
-    throw new Error(`SYNCFLOW_TARGET=${target} is not supported yet; only "local" is`);
-  }
-  const running = await findRunningLocalStack();
-  if (running) {
-    project.provide('stack', running);
-    return;
-  }
-  started = await startLocalStack({
-    emulatorPort: await freePort(),
-    pgPort: await freePort(),
-    quiet: true,
-    log: (message) => console.log(`[e2e] ${message}`),
-  });
-  project.provide('stack', started.info);
+  const resolved = await resolveTarget(process.env, (message) => console.log(`[e2e] ${message}`));
+  started = resolved.started;
+  project.provide('target', resolved.target);
 }
 
 export async function teardown(): Promise<void> {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { STAGES } from '../../infra/stages.ts';
 import { PINNED_PACKAGES } from '../../scripts/lib/ministack.ts';
+import { LOCALSTACK_FUNCTIONS_VIEW } from '../support/targets.ts';
 
 interface Service {
   image: string;
@@ -16,6 +17,7 @@ interface Service {
 const compose = parse(
   readFileSync(join(import.meta.dirname, '..', '..', 'docker-compose.localstack.yml'), 'utf8'),
 ) as {
+  name: string;
   services: Record<string, Service>;
 };
 
@@ -32,6 +34,13 @@ describe('docker-compose.localstack.yml', () => {
     expect(localstack?.environment?.LOCALSTACK_AUTH_TOKEN).toMatch(/^\$\{LOCALSTACK_AUTH_TOKEN:\?/);
     expect(localstack?.ports).toEqual(['127.0.0.1:4566:4566']);
     expect(STAGES.local?.keysEndpoint).toBe('http://127.0.0.1:4566');
+    // Its functions run in containers on the compose network, under the names targets.ts uses.
+    expect(localstack?.environment?.LAMBDA_DOCKER_NETWORK).toBe(`${compose.name}_default`);
+    const view = { ...LOCALSTACK_FUNCTIONS_VIEW };
+    expect(new URL(view.endpoint).hostname).toBe('localstack');
+    expect(localstack?.ports?.[0]?.endsWith(`:${new URL(view.endpoint).port}`)).toBe(true);
+    expect(new URL(view.databaseUrl).hostname).toBe('postgres');
+    expect(postgres?.ports?.[0]?.endsWith(`:${new URL(view.databaseUrl).port}`)).toBe(true);
   });
 
   it('offers the same MiniStack version as npm start, for people without a token', () => {

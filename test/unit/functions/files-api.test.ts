@@ -15,6 +15,7 @@ import { migrate } from '#shared/adapters/db/migrate.ts';
 import { uploadKey } from '#shared/domain/keys.ts';
 import { apiEvent, lambdaContext } from '../../support/events.ts';
 import { stubFunctionEnv } from '../../support/function-env.ts';
+import { documented } from '../../support/openapi.ts';
 
 stubFunctionEnv({
   DOWNLOAD_URL_TTL_SECONDS: '300',
@@ -28,10 +29,7 @@ const sqs = mockClient(SQSClient);
 const { handler } = await import('../../../functions/files-api.ts');
 
 const get = (fileId: string, ownerId: string) =>
-  handler(
-    apiEvent({ method: 'GET', path: `/files/${fileId}`, ownerId, pathParameters: { fileId } }),
-    lambdaContext('files-api'),
-  );
+  call(apiEvent({ method: 'GET', path: `/files/${fileId}`, ownerId, pathParameters: { fileId } }));
 
 const create = async (
   ownerId: string,
@@ -75,6 +73,10 @@ const create = async (
   });
   return fileId;
 };
+
+/** Calls the handler and checks its response against docs/openapi.yaml. */
+const call = async (event: ReturnType<typeof apiEvent>) =>
+  documented(event, await handler(event, lambdaContext('files-api')));
 
 const query = (url: string) => new URL(url).searchParams;
 
@@ -139,10 +141,7 @@ describe('GET /files/{fileId}', () => {
 
 describe('GET /files', () => {
   const list = (ownerId: string, query: Record<string, string>) =>
-    handler(
-      apiEvent({ method: 'GET', path: '/files', ownerId, query }),
-      lambdaContext('files-api'),
-    );
+    call(apiEvent({ method: 'GET', path: '/files', ownerId, query }));
 
   it("pages through the caller's files only, with an opaque cursor", async () => {
     const owner = `lister-${randomUUID().slice(0, 8)}`;
@@ -180,10 +179,7 @@ describe('GET /files', () => {
 
 describe('hostile requests to the files routes', () => {
   const list = (query: Record<string, string>) =>
-    handler(
-      apiEvent({ method: 'GET', path: '/files', ownerId: 'alice', query }),
-      lambdaContext('files-api'),
-    );
+    call(apiEvent({ method: 'GET', path: '/files', ownerId: 'alice', query }));
 
   it.each<[string, Record<string, string>, RegExp]>([
     ['a huge limit', { limit: '1000000000000000000000' }, /limit/],
@@ -225,9 +221,8 @@ describe('hostile requests to the files routes', () => {
 
 describe('DELETE /files/{fileId}', () => {
   const remove = (fileId: string, ownerId: string) =>
-    handler(
+    call(
       apiEvent({ method: 'DELETE', path: `/files/${fileId}`, ownerId, pathParameters: { fileId } }),
-      lambdaContext('files-api'),
     );
 
   it('removes every version of the original and its derivatives, marks DELETED, publishes once', async () => {
@@ -272,14 +267,13 @@ describe('DELETE /files/{fileId}', () => {
 
 describe('POST /files/{fileId}/reprocess', () => {
   const reprocess = (fileId: string, ownerId: string) =>
-    handler(
+    call(
       apiEvent({
         method: 'POST',
         path: `/files/${fileId}/reprocess`,
         ownerId,
         pathParameters: { fileId },
       }),
-      lambdaContext('files-api'),
     );
 
   it('puts the file back to UPLOADED and queues its current object version for the processor', async () => {

@@ -5,6 +5,7 @@ import { database } from '#shared/adapters/db/instance.ts';
 import { migrate } from '#shared/adapters/db/migrate.ts';
 import { apiEvent, lambdaContext } from '../../support/events.ts';
 import { stubFunctionEnv } from '../../support/function-env.ts';
+import { documented } from '../../support/openapi.ts';
 
 stubFunctionEnv({ BUCKET_NAME: 'uploads-bucket', MAX_UPLOAD_BYTES: '1048576' });
 mockClient(S3Client);
@@ -12,11 +13,16 @@ mockClient(S3Client);
 const { handler } = await import('../../../functions/upload-api.ts');
 const OWNER = 'user-1';
 
-const call = (body: string | null, ownerId: string | null = OWNER) =>
-  handler(
-    apiEvent({ method: 'POST', path: '/uploads', body, ...(ownerId !== null && { ownerId }) }),
-    lambdaContext('upload-api'),
-  );
+/** Calls the handler and checks its response against docs/openapi.yaml. */
+const call = async (body: string | null, ownerId: string | null = OWNER) => {
+  const event = apiEvent({
+    method: 'POST',
+    path: '/uploads',
+    body,
+    ...(ownerId !== null && { ownerId }),
+  });
+  return documented(event, await handler(event, lambdaContext('upload-api')));
+};
 
 describe('POST /uploads', () => {
   beforeAll(async () => {

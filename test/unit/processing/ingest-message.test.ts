@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseIngestMessage, reprocessMessage } from '#shared/processing/ingest-message.ts';
+import { reprocessMessage } from '#shared/domain/reprocess.ts';
+import { parseIngestMessage } from '#shared/processing/ingest-message.ts';
 import { objectCreatedEvent } from '../../support/events.ts';
 
 const KEY = 'uploads/alice/6f1c2a52-6c0e-4c47-9a57-1d1e5b1f3d0a';

@@ -1,0 +1,147 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  deployToEmulator,
+  findRunningLocalStack,
+  type LocalStack,
+  type LocalStackInfo,
+  startLocalStack,
+} from '../../scripts/lib/local-stack.ts';
+import { freePort } from './ports.ts';
+
+/**
+ * A deployed SyncFlow the end-to-end suite runs against, as plain data (vitest hands it from
+ * the global setup to the test files). `aws` clients take an endpoint and dummy credentials on
+ * an emulator, and the default credential chain on AWS.
+ */
+export interface Target {
+  readonly name: 'local' | 'localstack' | 'aws';
+  readonly region: string;
+  readonly restUrl: string;
+  readonly userPoolId: string;
+  readonly userPoolClientId: string;
+  readonly outputs: Readonly<Record<string, string>>;
+  readonly aws: {
+    readonly region: string;
+    readonly endpoint?: string;
+    readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  };
+}
+
+const fromEmulator = (name: 'local' | 'localstack', info: LocalStackInfo): Target => ({
+  name,
+  region: info.region,
+  restUrl: info.restUrl,
+  userPoolId: info.userPoolId,
+  userPoolClientId: info.userPoolClientId,
+  outputs: info.outputs,
+  aws: {
+    region: info.region,
+    endpoint: info.endpoint,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  },
+});
+
+/**
+ * A real deployment, located by the file `cdk deploy --outputs-file` wrote
+ * (SYNCFLOW_OUTPUTS_FILE); SYNCFLOW_STACK picks the stack when the file holds several.
+ */
+export const awsTarget = (env: NodeJS.ProcessEnv = process.env): Target => {
+  const file = env.SYNCFLOW_OUTPUTS_FILE;
+  if (!file) {
+    throw new Error(
+      'SYNCFLOW_TARGET=aws needs SYNCFLOW_OUTPUTS_FILE, the file of `npx cdk deploy -c stage=<stage> --outputs-file <file>`',
+    );
+  }
+  const path = resolve(file);
+  if (!existsSync(path)) throw new Error(`SYNCFLOW_OUTPUTS_FILE ${path} does not exist`);
+  const stacks = JSON.parse(readFileSync(path, 'utf8')) as Record<string, Record<string, string>>;
+  const names = Object.keys(stacks).filter((n) => n.startsWith('SyncFlow-'));
+  const name = env.SYNCFLOW_STACK ?? (names.length === 1 ? names[0] : undefined);
+  const outputs = name ? stacks[name] : undefined;
+  if (!outputs) {
+    throw new Error(
+      `${path} holds the stacks ${names.join(', ') || '(none)'}; name one with SYNCFLOW_STACK`,
+    );
+  }
+  const required = ['RestApiUrl', 'Region', 'UserPoolId', 'UserPoolClientId', 'IngestQueueUrl'];
+  const missing = required.filter((key) => !outputs[key]);
+  if (missing.length > 0) throw new Error(`${path} lacks the outputs ${missing.join(', ')}`);
+  const region = outputs.Region as string;
+  return {
+    name: 'aws',
+    region,
+    restUrl: (outputs.RestApiUrl as string).replace(/\/?$/, '/'),
+    userPoolId: outputs.UserPoolId as string,
+    userPoolClientId: outputs.UserPoolClientId as string,
+    outputs,
+    aws: { region },
+  };
+};
+
+/**
+ * Where LocalStack's function containers find the emulator and PostgreSQL: the compose
+ * services' names on the network LAMBDA_DOCKER_NETWORK names (docker-compose.localstack.yml).
+ */
+export const LOCALSTACK_FUNCTIONS_VIEW = {
+  endpoint: 'http://localstack:4566',
+  databaseUrl: 'postgres://postgres@postgres:5432/postgres',
+} as const;
+
+/**
+ * LocalStack started by the user from docker-compose.localstack.yml (with their token), with the
+ * compose file's PostgreSQL. LocalStack runs the functions in containers on the compose network,
+ * where the emulator and the database have the services' names.
+ */
+const localstackTarget = async (
+  env: NodeJS.ProcessEnv,
+  log: (message: string) => void,
+): Promise<Target> => {
+  const endpoint = env.LOCALSTACK_ENDPOINT ?? 'http://127.0.0.1:4566';
+  const health = await fetch(`${endpoint}/_localstack/health`).catch(() => undefined);
+  if (!health?.ok) {
+    throw new Error(
+      `No LocalStack answers at ${endpoint}: start it with \`LOCALSTACK_AUTH_TOKEN=... docker compose -f docker-compose.localstack.yml up -d\``,
+    );
+  }
+  log(`Deploying SyncFlow-local into LocalStack at ${endpoint}`);
+  const info = await deployToEmulator({
+    endpoint,
+    databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5433/postgres',
+    functions: LOCALSTACK_FUNCTIONS_VIEW,
+    log,
+    quiet: true,
+  });
+  return fromEmulator('localstack', info);
+};
+
+/**
+ * Resolves SYNCFLOW_TARGET: `local` (the default) reuses a running `npm start` or starts a stack
+ * of its own on free loopback ports; `localstack` deploys into a running LocalStack; `aws` reads
+ * a deployment's outputs file. Returns what to stop afterwards, if anything was started.
+ */
+export const resolveTarget = async (
+  env: NodeJS.ProcessEnv,
+  log: (message: string) => void,
+): Promise<{ target: Target; started?: LocalStack }> => {
+  const name = env.SYNCFLOW_TARGET ?? 'local';
+  switch (name) {
+    case 'aws':
+      return { target: awsTarget(env) };
+    case 'localstack':
+      return { target: await localstackTarget(env, log) };
+    case 'local': {
+      const running = await findRunningLocalStack();
+      if (running) return { target: fromEmulator('local', running) };
+      const started = await startLocalStack({
+        emulatorPort: await freePort(),
+        pgPort: await freePort(),
+        quiet: true,
+        log,
+      });
+      return { target: fromEmulator('local', started.info), started };
+    }
+    default:
+      throw new Error(`SYNCFLOW_TARGET=${name} is not one of local, localstack, aws`);
+  }
+};
