@@ -1,18 +1,11 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
-import { requireEnv } from '#shared/adapters/env.ts';
-import { createTokenVerifier } from '#shared/adapters/token-verifier.ts';
+import { tokenVerifierFromEnv } from '#shared/adapters/token-verifier.ts';
 import { isOwnerId } from '#shared/domain/keys.ts';
 import { logger } from '#shared/observability/powertools.ts';
 
-const verify = createTokenVerifier({
-  userPoolId: requireEnv('USER_POOL_ID'),
-  clientId: requireEnv('USER_POOL_CLIENT_ID'),
-  region: requireEnv('AWS_REGION'),
-  ...(process.env.TOKEN_ISSUER && { issuer: process.env.TOKEN_ISSUER }),
-  ...(process.env.JWKS_URI && { jwksUri: process.env.JWKS_URI }),
-});
+const verify = tokenVerifierFromEnv();
 
 /** The whole API of this stage, so one cached decision covers every route of the user. */
 const apiWildcard = (methodArn: string): string => {

@@ -13,10 +13,12 @@ const stageName = app.node.tryGetContext('stage') ?? 'dev';
 const corsOrigins = app.node.tryGetContext('corsOrigins');
 const databaseUrl = app.node.tryGetContext('databaseUrl');
 const emulatorEndpoint = app.node.tryGetContext('emulatorEndpoint');
+const notificationSender = app.node.tryGetContext('notificationSender');
 const stage = stageConfig(stageName, {
   ...(typeof corsOrigins === 'string' && { corsOrigins }),
   ...(typeof databaseUrl === 'string' && { databaseUrl }),
   ...(typeof emulatorEndpoint === 'string' && { emulatorEndpoint }),
+  ...(typeof notificationSender === 'string' && { notificationSender }),
 });
 new SyncFlowStack(app, `SyncFlow-${stage.name}`, {
   stage,

@@ -7,6 +7,7 @@ import { FileEvents } from './constructs/events.ts';
 import { Ingest } from './constructs/ingest.ts';
 import { Metadata } from './constructs/metadata.ts';
 import { Processing } from './constructs/processing.ts';
+import { Realtime } from './constructs/realtime.ts';
 import { Storage } from './constructs/storage.ts';
 import type { StageConfig } from './stages.ts';
 
@@ -34,6 +35,7 @@ export class SyncFlowStack extends Stack {
   readonly metadata: Metadata;
   readonly processing: Processing;
   readonly api: Api;
+  readonly realtime: Realtime;
 
   constructor(scope: Construct, id: string, props: SyncFlowStackProps) {
     super(scope, id, props);
@@ -85,6 +87,14 @@ export class SyncFlowStack extends Stack {
       logRetention,
     });
 
+    this.realtime = new Realtime(this, 'Realtime', {
+      stage,
+      bus: this.events.bus,
+      userPool: this.api.userPool,
+      userPoolClient: this.api.userPoolClient,
+      logRetention,
+    });
+
     const outputs: Record<string, string> = {
       Stage: stage.name,
       Region: this.region,
@@ -98,6 +108,10 @@ export class SyncFlowStack extends Stack {
       DeadLetterQueueUrl: this.ingest.deadLetterQueue.queueUrl,
       IdempotencyTableName: this.processing.idempotencyTable.tableName,
       ProcessorFunctionName: this.processing.processor.functionName,
+      WebSocketUrl: this.realtime.webSocketStage.url,
+      WebSocketApiId: this.realtime.webSocketApi.apiId,
+      ConnectionsTableName: this.realtime.connectionsTable.tableName,
+      NotificationsDeadLetterQueueUrl: this.realtime.deadLetterQueue.queueUrl,
     };
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
 

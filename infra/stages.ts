@@ -33,6 +33,16 @@ export interface StageConfig {
    * emulator serves them at `{endpoint}/{poolId}/.well-known/jwks.json`.
    */
   readonly keysEndpoint?: string;
+  /**
+   * The emulator the stage is deployed into, if any: functions reach API Gateway's WebSocket
+   * management API at `{endpoint}/_aws/execute-api/{apiId}/{stage}` there.
+   */
+  readonly emulatorEndpoint?: string;
+  /**
+   * A verified SES identity (an address or one at a verified domain) to email owners from when a
+   * file ends FAILED or REJECTED; no email without one (`-c notificationSender=...`).
+   */
+  readonly notificationSender?: string;
   /** Requests per second and burst for the REST API. */
   readonly apiThrottle: { readonly rate: number; readonly burst: number };
 }
@@ -91,17 +101,26 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     // MiniStack's CloudFormation has no AWS::Events::Archive.
     eventArchiveDays: 0,
     keysEndpoint: 'http://127.0.0.1:4566',
+    emulatorEndpoint: 'http://127.0.0.1:4566',
+    // The emulator's SES keeps what is sent for inspection, so the local stack emails too.
+    notificationSender: 'notifications@syncflow.local',
     apiThrottle: { rate: 100, burst: 200 },
   },
 };
 
 /**
  * The configuration of a stage, with `overrides` (from `-c` context) applied: `corsOrigins`
- * (comma-separated), `databaseUrl` and `emulatorEndpoint` for the local stage.
+ * (comma-separated), `notificationSender`, and `databaseUrl` and `emulatorEndpoint` for the local
+ * stage.
  */
 export const stageConfig = (
   name: string,
-  overrides: { corsOrigins?: string; databaseUrl?: string; emulatorEndpoint?: string } = {},
+  overrides: {
+    corsOrigins?: string;
+    databaseUrl?: string;
+    emulatorEndpoint?: string;
+    notificationSender?: string;
+  } = {},
 ): StageConfig => {
   const base = STAGES[name];
   if (!base) {
@@ -128,7 +147,18 @@ export const stageConfig = (
     config = { ...config, database: { kind: 'postgres', url: overrides.databaseUrl } };
   }
   if (overrides.emulatorEndpoint !== undefined) {
-    config = { ...config, keysEndpoint: overrides.emulatorEndpoint };
+    config = {
+      ...config,
+      keysEndpoint: overrides.emulatorEndpoint,
+      emulatorEndpoint: overrides.emulatorEndpoint,
+    };
+  }
+  if (overrides.notificationSender !== undefined) {
+    const sender = overrides.notificationSender.trim();
+    if (sender !== '' && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(sender)) {
+      throw new Error(`notificationSender ${JSON.stringify(sender)} is not an email address`);
+    }
+    config = { ...config, notificationSender: sender === '' ? undefined : sender };
   }
   return config;
 };

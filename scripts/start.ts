@@ -26,9 +26,10 @@ try {
     ...(process.env.DATABASE_URL && { databaseUrl: process.env.DATABASE_URL }),
     log,
   });
-  const { restUrl } = stack.info;
+  const { restUrl, websocketUrl } = stack.info;
   log('SyncFlow is running locally.');
   log(`REST API:  ${restUrl}`);
+  log(`WebSocket: ${websocketUrl}?token=$TOKEN  (file events as they happen)`);
   log(`Token:     export TOKEN=$(node -p "require('./.syncflow/local.json').token")`);
   log(
     `Try:       curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,

@@ -5,6 +5,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { BUNDLING, unusedDriverModules } from '../bundling.ts';
 
@@ -31,6 +32,10 @@ export interface SyncFlowFunctionProps {
   readonly serviceName: string;
   /** Which database driver the stage uses; the other one is left out of the bundle. */
   readonly database: 'aurora' | 'postgres';
+  /** Where an asynchronous invocation goes once its retries are spent. */
+  readonly deadLetterQueue?: IQueue;
+  /** Retries of an asynchronous invocation that failed (0–2). */
+  readonly retryAttempts?: number;
 }
 
 /**
@@ -57,6 +62,8 @@ export class SyncFlowFunction extends NodejsFunction {
       tracing: Tracing.ACTIVE,
       loggingFormat: LoggingFormat.JSON,
       logGroup,
+      ...(props.deadLetterQueue && { deadLetterQueue: props.deadLetterQueue }),
+      ...(props.retryAttempts !== undefined && { retryAttempts: props.retryAttempts }),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: props.serviceName,

@@ -22,6 +22,8 @@ export interface LocalStackInfo {
   readonly endpoint: string;
   readonly region: string;
   readonly restUrl: string;
+  /** Connect with `?token=` and the same token as the REST API. */
+  readonly websocketUrl: string;
   readonly userPoolId: string;
   readonly userPoolClientId: string;
   readonly databaseUrl: string;
@@ -199,10 +201,12 @@ export const deployToEmulator = async (options: {
   );
   // The emulator's data plane: REST at /_aws/execute-api/{apiId}/{stage}/ (DESIGN.md).
   const restUrl = `${options.endpoint}/_aws/execute-api/${restApiId}/local/`;
+  const websocketUrl = `${options.endpoint.replace(/^http/, 'ws')}/_aws/execute-api/${outputs.WebSocketApiId ?? ''}/local`;
   const local: LocalStackInfo = {
     endpoint: options.endpoint,
     region: REGION,
     restUrl,
+    websocketUrl,
     userPoolId,
     userPoolClientId: clientId,
     databaseUrl: options.databaseUrl,

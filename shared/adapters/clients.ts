@@ -1,6 +1,9 @@
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { tracer } from '../observability/powertools.ts';
 
@@ -31,3 +34,13 @@ export const dynamoDbClient = /* @__PURE__ */ once(() =>
   tracer.captureAWSv3Client(new DynamoDBClient({})),
 );
 export const sqsClient = /* @__PURE__ */ once(() => tracer.captureAWSv3Client(new SQSClient({})));
+export const sesClient = /* @__PURE__ */ once(() => tracer.captureAWSv3Client(new SESv2Client({})));
+export const cognitoClient = /* @__PURE__ */ once(() =>
+  tracer.captureAWSv3Client(new CognitoIdentityProviderClient({})),
+);
+/** API Gateway's @connections API of one WebSocket stage, at the URL the stack gives. */
+export const webSocketManagementClient = /* @__PURE__ */ once(() =>
+  tracer.captureAWSv3Client(
+    new ApiGatewayManagementApiClient({ endpoint: process.env.WEBSOCKET_MANAGEMENT_URL }),
+  ),
+);

@@ -51,3 +51,19 @@ export const createTokenVerifier = (config: TokenVerifierConfig) => {
     return { userId: payload.sub };
   };
 };
+
+/** The verifier of this stage's pool, configured from the function's environment. */
+export const tokenVerifierFromEnv = (env: NodeJS.ProcessEnv = process.env) => {
+  const required = (name: string): string => {
+    const value = env[name];
+    if (!value) throw new Error(`Environment variable ${name} is required but not set`);
+    return value;
+  };
+  return createTokenVerifier({
+    userPoolId: required('USER_POOL_ID'),
+    clientId: required('USER_POOL_CLIENT_ID'),
+    region: required('AWS_REGION'),
+    ...(env.TOKEN_ISSUER && { issuer: env.TOKEN_ISSUER }),
+    ...(env.JWKS_URI && { jwksUri: env.JWKS_URI }),
+  });
+};

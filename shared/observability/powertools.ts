@@ -28,4 +28,8 @@ export const MetricName = {
   ProcessingDuration: 'ProcessingDuration',
   DuplicateEventsSkipped: 'DuplicateEventsSkipped',
   UnknownObjectsSkipped: 'UnknownObjectsSkipped',
+  NotificationsSent: 'NotificationsSent',
+  NotificationsFailed: 'NotificationsFailed',
+  ConnectionsGone: 'ConnectionsGone',
+  EmailsSent: 'EmailsSent',
 } as const;

@@ -1,5 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import { createHash } from 'node:crypto';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { HeadObjectCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import {
@@ -12,7 +11,6 @@ import {
 } from '@aws-sdk/client-sqs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { deleteUser, signInUser } from '../../scripts/lib/users.ts';
 import {
   ApiClient,
   type FilePage,
@@ -20,6 +18,7 @@ import {
   uploadFile,
   waitForFile,
 } from '../support/api-client.ts';
+import { freshUsers } from '../support/e2e-users.ts';
 import { type BusListener, listenToBus, receive } from '../support/emulator-resources.ts';
 import { objectCreatedEvent } from '../support/events.ts';
 import { HTML_PAGE, makeJpeg } from '../support/images.ts';
@@ -28,7 +27,6 @@ const target = inject('target');
 const s3 = new S3Client({ ...target.aws, forcePathStyle: Boolean(target.aws.endpoint) });
 const sqs = new SQSClient(target.aws);
 const eventBridge = new EventBridgeClient(target.aws);
-const cognito = new CognitoIdentityProviderClient(target.aws);
 const outputs = target.outputs as Record<string, string>;
 let listener: BusListener;
 /** Two users of this run, made fresh so that they start with no files. */
@@ -98,20 +96,18 @@ const objectKeyOf = (file: FileView): string => {
 };
 
 describe(`end to end on the ${target.name} stack`, () => {
-  const run = randomBytes(4).toString('hex');
-  const emails = [`alice-${run}@e2e.syncflow.test`, `bob-${run}@e2e.syncflow.test`] as const;
-  const pool = { userPoolId: target.userPoolId, userPoolClientId: target.userPoolClientId };
+  let removeUsers: () => Promise<void> = async () => {};
 
   beforeAll(async () => {
-    const password = `E2e-${randomBytes(12).toString('base64url')}-1!`;
-    alice = new ApiClient(target.restUrl, await signInUser(cognito, pool, emails[0], password));
-    bob = new ApiClient(target.restUrl, await signInUser(cognito, pool, emails[1], password));
+    const fresh = await freshUsers(target, ['alice', 'bob']);
+    removeUsers = fresh.remove;
+    [alice, bob] = fresh.users.map((u) => u.api) as [ApiClient, ApiClient];
     listener = await listenToBus({ sqs, eventBridge }, outputs.EventBusName ?? '');
   });
 
   afterAll(async () => {
     await listener?.remove();
-    for (const email of emails) await deleteUser(cognito, pool, email);
+    await removeUsers();
   });
 
   it('answers /health without a token', async () => {

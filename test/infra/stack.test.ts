@@ -227,6 +227,89 @@ describe('api', () => {
   });
 });
 
+describe('realtime', () => {
+  it('authorizes $connect with the token authorizer and answers $disconnect and $default', () => {
+    dev.template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET' });
+    dev.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'REQUEST',
+      IdentitySource: ['route.request.querystring.token'],
+    });
+    const routes = Object.values(dev.template.findResources('AWS::ApiGatewayV2::Route')).map(
+      (r) => r.Properties as { RouteKey: string; AuthorizationType?: string },
+    );
+    expect(routes.map((r) => [r.RouteKey, r.AuthorizationType ?? 'NONE']).sort()).toEqual([
+      ['$connect', 'CUSTOM'],
+      ['$default', 'NONE'],
+      ['$disconnect', 'NONE'],
+    ]);
+  });
+
+  it('keeps connections two hours at most, findable by user', () => {
+    dev.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'connectionId', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: 'byOwner',
+          KeySchema: [
+            { AttributeName: 'ownerId', KeyType: 'HASH' },
+            { AttributeName: 'connectionId', KeyType: 'RANGE' },
+          ],
+        }),
+      ],
+    });
+  });
+
+  it('feeds the notifier the end states from the custom bus, with retries and a DLQ of its own', () => {
+    const { realtime, events } = dev.stack;
+    dev.template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: dev.stack.resolve(events.bus.eventBusName),
+      EventPattern: {
+        source: ['syncflow.files'],
+        'detail-type': ['file.processed', 'file.failed', 'file.rejected'],
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: dev.stack.resolve(realtime.notifier.functionArn),
+          DeadLetterConfig: { Arn: dev.stack.resolve(realtime.deadLetterQueue.queueArn) },
+          RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 8 }),
+        }),
+      ],
+    });
+    dev.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          CONNECTIONS_TABLE_NAME: Match.anyValue(),
+          WEBSOCKET_MANAGEMENT_URL: Match.anyValue(),
+        }),
+      },
+      DeadLetterConfig: { TargetArn: dev.stack.resolve(realtime.deadLetterQueue.queueArn) },
+    });
+    dev.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+    });
+    dev.template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Action: 'execute-api:ManageConnections' })]),
+      },
+    });
+  });
+
+  it('emails only where the stage names a sender identity', () => {
+    expect(dev.stack.realtime.mailer).toBeUndefined();
+    expect(local.stack.realtime.mailer).toBeDefined();
+    local.template.hasResourceProperties('AWS::SES::EmailIdentity', {
+      EmailIdentity: 'notifications@syncflow.local',
+    });
+    local.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { 'detail-type': ['file.failed', 'file.rejected'] },
+    });
+    const withSender = synth(stageConfig('dev', { notificationSender: 'ops@example.com' }));
+    expect(withSender.stack.realtime.mailer).toBeDefined();
+    expect(() => stageConfig('dev', { notificationSender: 'not an address' })).toThrow(/email/);
+  });
+});
+
 describe('cdk-nag AwsSolutions', () => {
   it.each([
     ['dev', dev],

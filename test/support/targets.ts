@@ -18,6 +18,7 @@ export interface Target {
   readonly name: 'local' | 'localstack' | 'aws';
   readonly region: string;
   readonly restUrl: string;
+  readonly websocketUrl: string;
   readonly userPoolId: string;
   readonly userPoolClientId: string;
   readonly outputs: Readonly<Record<string, string>>;
@@ -32,6 +33,7 @@ const fromEmulator = (name: 'local' | 'localstack', info: LocalStackInfo): Targe
   name,
   region: info.region,
   restUrl: info.restUrl,
+  websocketUrl: info.websocketUrl,
   userPoolId: info.userPoolId,
   userPoolClientId: info.userPoolClientId,
   outputs: info.outputs,
@@ -64,7 +66,14 @@ export const awsTarget = (env: NodeJS.ProcessEnv = process.env): Target => {
       `${path} holds the stacks ${names.join(', ') || '(none)'}; name one with SYNCFLOW_STACK`,
     );
   }
-  const required = ['RestApiUrl', 'Region', 'UserPoolId', 'UserPoolClientId', 'IngestQueueUrl'];
+  const required = [
+    'RestApiUrl',
+    'WebSocketUrl',
+    'Region',
+    'UserPoolId',
+    'UserPoolClientId',
+    'IngestQueueUrl',
+  ];
   const missing = required.filter((key) => !outputs[key]);
   if (missing.length > 0) throw new Error(`${path} lacks the outputs ${missing.join(', ')}`);
   const region = outputs.Region as string;
@@ -72,6 +81,7 @@ export const awsTarget = (env: NodeJS.ProcessEnv = process.env): Target => {
     name: 'aws',
     region,
     restUrl: (outputs.RestApiUrl as string).replace(/\/?$/, '/'),
+    websocketUrl: outputs.WebSocketUrl as string,
     userPoolId: outputs.UserPoolId as string,
     userPoolClientId: outputs.UserPoolClientId as string,
     outputs,

@@ -12,6 +12,7 @@ const outputsFile = (content: unknown): string => {
 
 const dev = {
   RestApiUrl: 'https://abc.execute-api.eu-west-1.amazonaws.com/dev',
+  WebSocketUrl: 'wss://def.execute-api.eu-west-1.amazonaws.com/dev',
   Region: 'eu-west-1',
   UserPoolId: 'eu-west-1_x',
   UserPoolClientId: 'client',

@@ -1,0 +1,79 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { ListUsersCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { SendEmailCommand } from '@aws-sdk/client-sesv2';
+import middy from '@middy/core';
+import { cognitoClient, sesClient } from '#shared/adapters/clients.ts';
+import { requireEnv } from '#shared/adapters/env.ts';
+import { type FileEventEnvelope, notificationFor } from '#shared/domain/notification.ts';
+import { logger, MetricName, metrics, tracer } from '#shared/observability/powertools.ts';
+
+const SENDER = requireEnv('NOTIFICATION_SENDER');
+const USER_POOL_ID = requireEnv('USER_POOL_ID');
+
+/** The user's email address, from the pool (the owner id is their `sub`). */
+const emailOf = async (ownerId: string): Promise<string | undefined> => {
+  if (!/^[\w-]+$/.test(ownerId)) return undefined;
+  const users = await cognitoClient().send(
+    new ListUsersCommand({ UserPoolId: USER_POOL_ID, Filter: `sub = "${ownerId}"`, Limit: 1 }),
+  );
+  return users.Users?.[0]?.Attributes?.find((a) => a.Name === 'email')?.Value;
+};
+
+/**
+ * Emails the owner when a file ends FAILED or REJECTED (the stack adds this function only when
+ * the stage names a sender identity). A failure to send is thrown: Lambda retries the event and
+ * finally parks it in the notifications DLQ.
+ */
+export const mail = async (event: FileEventEnvelope): Promise<'sent' | 'skipped'> => {
+  let notification: ReturnType<typeof notificationFor>;
+  try {
+    notification = notificationFor(event);
+  } catch (error) {
+    logger.error('Event dropped', { error, eventId: event.id });
+    return 'skipped';
+  }
+  const { ownerId, message } = notification;
+  if (message.type === 'file.processed') return 'skipped';
+  logger.appendKeys({ fileId: message.fileId, eventId: event.id });
+  const to = await emailOf(ownerId);
+  if (!to) {
+    logger.warn('The owner has no email address; nothing sent');
+    return 'skipped';
+  }
+  const outcome = message.type === 'file.failed' ? 'could not be processed' : 'was rejected';
+  await sesClient().send(
+    new SendEmailCommand({
+      FromEmailAddress: SENDER,
+      Destination: { ToAddresses: [to] },
+      Content: {
+        Simple: {
+          Subject: { Data: `SyncFlow: your file ${outcome}`, Charset: 'UTF-8' },
+          Body: {
+            Text: {
+              Charset: 'UTF-8',
+              Data: [
+                `Your file ${message.fileId} ${outcome}.`,
+                '',
+                `Reason: ${message.reason ?? 'none given'}`,
+                `Status: ${message.status}, at ${message.at}.`,
+                '',
+                'GET /files/{fileId} has the details; POST /files/{fileId}/reprocess tries it again.',
+              ].join('\n'),
+            },
+          },
+        },
+      },
+    }),
+  );
+  metrics.addMetric(MetricName.EmailsSent, MetricUnit.Count, 1);
+  logger.info('Owner emailed', { type: message.type });
+  return 'sent';
+};
+
+export const handler = middy(mail)
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics));

@@ -1,0 +1,212 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IUserPool, IUserPoolClient } from 'aws-cdk-lib/aws-cognito';
+import {
+  AttributeType,
+  BillingMode,
+  ProjectionType,
+  Table,
+  TableEncryption,
+} from 'aws-cdk-lib/aws-dynamodb';
+import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { EmailIdentity, Identity } from 'aws-cdk-lib/aws-ses';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+import { OWNER_INDEX } from '../../shared/adapters/connection-store.ts';
+import { EVENT_SOURCE } from '../../shared/adapters/event-publisher.ts';
+import { NOTIFIED_TYPES } from '../../shared/domain/notification.ts';
+import type { StageConfig } from '../stages.ts';
+import { SyncFlowFunction } from './base-function.ts';
+
+export interface RealtimeProps {
+  readonly stage: StageConfig;
+  readonly bus: IEventBus;
+  readonly userPool: IUserPool;
+  readonly userPoolClient: IUserPoolClient;
+  readonly logRetention: RetentionDays;
+}
+
+/**
+ * Tells uploaders the moment a file ends: an API Gateway WebSocket API whose `$connect` verifies
+ * the user's Cognito token, a table of open connections by user, and a notifier fed by a rule on
+ * the custom bus that pushes each `file.processed|failed|rejected` to the owner's connections.
+ * With a sender identity in the stage config, a mailer emails owners about FAILED and REJECTED.
+ */
+export class Realtime extends Construct {
+  readonly webSocketApi: WebSocketApi;
+  readonly webSocketStage: WebSocketStage;
+  readonly connectionsTable: Table;
+  readonly notifier: SyncFlowFunction;
+  readonly mailer?: SyncFlowFunction;
+  readonly deadLetterQueue: Queue;
+  readonly rule: Rule;
+
+  constructor(scope: Construct, id: string, props: RealtimeProps) {
+    super(scope, id);
+    const { stage } = props;
+    const common = {
+      architecture: stage.architecture,
+      logRetention: props.logRetention,
+      retainLogs: stage.retainData,
+      database: stage.database.kind === 'aurora' ? ('aurora' as const) : ('postgres' as const),
+    };
+
+    this.connectionsTable = new Table(this, 'Connections', {
+      partitionKey: { name: 'connectionId', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      encryption: TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: stage.retainData },
+      removalPolicy: stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    this.connectionsTable.addGlobalSecondaryIndex({
+      indexName: OWNER_INDEX,
+      partitionKey: { name: 'ownerId', type: AttributeType.STRING },
+      sortKey: { name: 'connectionId', type: AttributeType.STRING },
+      projectionType: ProjectionType.INCLUDE,
+      nonKeyAttributes: ['expiresAt'],
+    });
+
+    const authorizerFunction = new SyncFlowFunction(this, 'ConnectAuthorizer', {
+      ...common,
+      entry: 'ws-authorizer',
+      serviceName: 'ws-authorizer',
+      environment: {
+        USER_POOL_ID: props.userPool.userPoolId,
+        USER_POOL_CLIENT_ID: props.userPoolClient.userPoolClientId,
+        ...(stage.keysEndpoint && {
+          JWKS_URI: `${stage.keysEndpoint}/${props.userPool.userPoolId}/.well-known/jwks.json`,
+        }),
+      },
+    });
+    const connections = new SyncFlowFunction(this, 'ConnectionsHandler', {
+      ...common,
+      entry: 'ws-connections',
+      serviceName: 'ws-connections',
+      environment: { CONNECTIONS_TABLE_NAME: this.connectionsTable.tableName },
+    });
+
+    const integration = new WebSocketLambdaIntegration('ConnectionsIntegration', connections);
+    this.webSocketApi = new WebSocketApi(this, 'WebSocketApi', {
+      description: `SyncFlow notifications (${stage.name})`,
+      connectRouteOptions: {
+        integration,
+        // Browsers cannot set headers on a WebSocket: the token comes in the query string.
+        authorizer: new WebSocketLambdaAuthorizer('ConnectAuthorizer', authorizerFunction, {
+          identitySource: ['route.request.querystring.token'],
+        }),
+      },
+      disconnectRouteOptions: { integration },
+      defaultRouteOptions: { integration },
+    });
+    const accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    this.webSocketStage = new WebSocketStage(this, 'Stage', {
+      webSocketApi: this.webSocketApi,
+      stageName: stage.name,
+      autoDeploy: true,
+      throttle: { rateLimit: stage.apiThrottle.rate, burstLimit: stage.apiThrottle.burst },
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
+    });
+
+    this.deadLetterQueue = new Queue(this, 'NotificationsDeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    const managementUrl = stage.emulatorEndpoint
+      ? `${stage.emulatorEndpoint}/_aws/execute-api/${this.webSocketApi.apiId}/${stage.name}`
+      : this.webSocketStage.callbackUrl;
+    connections.addEnvironment('WEBSOCKET_MANAGEMENT_URL', managementUrl);
+    this.connectionsTable.grantReadWriteData(connections);
+    this.webSocketStage.grantManagementApiAccess(connections);
+    this.notifier = new SyncFlowFunction(this, 'Notifier', {
+      ...common,
+      entry: 'notifier',
+      serviceName: 'notifier',
+      environment: {
+        CONNECTIONS_TABLE_NAME: this.connectionsTable.tableName,
+        WEBSOCKET_MANAGEMENT_URL: managementUrl,
+      },
+      // An event Lambda could not handle is retried twice, then parked here.
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: 2,
+    });
+    this.connectionsTable.grantReadWriteData(this.notifier);
+    this.webSocketStage.grantManagementApiAccess(this.notifier);
+
+    const target = (fn: SyncFlowFunction) =>
+      new LambdaFunction(fn, {
+        // Delivery failures (throttling, the function missing) end in the same DLQ.
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(2),
+      });
+    this.rule = new Rule(this, 'FileEnded', {
+      description: 'Tells owners when their files end',
+      eventBus: props.bus,
+      eventPattern: { source: [EVENT_SOURCE], detailType: [...NOTIFIED_TYPES] },
+      targets: [target(this.notifier)],
+    });
+
+    if (stage.notificationSender) {
+      const identity = new EmailIdentity(this, 'SenderIdentity', {
+        identity: Identity.email(stage.notificationSender),
+      });
+      this.mailer = new SyncFlowFunction(this, 'Mailer', {
+        ...common,
+        entry: 'mailer',
+        serviceName: 'mailer',
+        environment: {
+          NOTIFICATION_SENDER: stage.notificationSender,
+          USER_POOL_ID: props.userPool.userPoolId,
+        },
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: 2,
+      });
+      const { account, region, partition } = Stack.of(this);
+      this.mailer.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['ses:SendEmail'],
+          resources: [
+            `arn:${partition}:ses:${region}:${account}:identity/${identity.emailIdentityName}`,
+          ],
+        }),
+      );
+      this.mailer.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['cognito-idp:ListUsers'],
+          resources: [props.userPool.userPoolArn],
+        }),
+      );
+      new Rule(this, 'FileFailedOrRejected', {
+        description: 'Emails owners when their files fail or are rejected',
+        eventBus: props.bus,
+        eventPattern: { source: [EVENT_SOURCE], detailType: ['file.failed', 'file.rejected'] },
+        targets: [target(this.mailer)],
+      });
+    }
+
+    NagSuppressions.addResourceSuppressions(
+      this.webSocketApi,
+      [
+        {
+          id: 'AwsSolutions-APIG4',
+          reason:
+            '$connect has the token authorizer; $disconnect and $default only run on a connection it admitted.',
+        },
+      ],
+      true,
+    );
+  }
+}

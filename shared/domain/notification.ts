@@ -1,0 +1,76 @@
+/**
+ * What the WebSocket tells a file's owner when it ends (DESIGN.md, "WebSocket"). Only the facts a
+ * client needs to decide what to do next: metadata, EXIF and derivatives stay out (the client
+ * reads them with `GET /files/{fileId}`), so a message always fits in one API Gateway frame.
+ */
+export const NOTIFIED_TYPES = ['file.processed', 'file.failed', 'file.rejected'] as const;
+export type NotifiedType = (typeof NOTIFIED_TYPES)[number];
+
+export interface FileNotification {
+  readonly type: NotifiedType;
+  /** The bus event's id: the same for every delivery of one event, so a client can drop repeats. */
+  readonly eventId: string;
+  readonly fileId: string;
+  readonly status: string;
+  readonly size: number;
+  readonly contentType: string;
+  readonly reason?: string;
+  readonly at: string;
+}
+
+/** API Gateway's WebSocket frame is 32 KiB; a message stays well inside one. */
+export const MAX_NOTIFICATION_BYTES = 16 * 1024;
+const MAX_REASON_CHARS = 2000;
+
+export const isNotifiedType = (value: string): value is NotifiedType =>
+  (NOTIFIED_TYPES as readonly string[]).includes(value);
+
+/** The EventBridge event the notifier receives, as much of it as it reads. */
+export interface FileEventEnvelope {
+  readonly id: string;
+  readonly 'detail-type': string;
+  readonly time: string;
+  readonly detail: {
+    readonly fileId?: unknown;
+    readonly ownerId?: unknown;
+    readonly status?: unknown;
+    readonly size?: unknown;
+    readonly contentType?: unknown;
+    readonly reason?: unknown;
+  };
+}
+
+/**
+ * The owner and the message of a `file.*` event; throws on an event that is not one of ours
+ * (a retry will not help it: the caller logs and drops it).
+ */
+export const notificationFor = (
+  event: FileEventEnvelope,
+): { ownerId: string; message: FileNotification } => {
+  const type = event['detail-type'];
+  const { detail } = event;
+  if (!isNotifiedType(type)) throw new Error(`Not a notified event type: ${type}`);
+  if (typeof detail.ownerId !== 'string' || detail.ownerId === '') {
+    throw new Error('The event names no owner');
+  }
+  if (typeof detail.fileId !== 'string' || typeof detail.status !== 'string') {
+    throw new Error('The event names no file or status');
+  }
+  const reason =
+    typeof detail.reason === 'string'
+      ? detail.reason.length > MAX_REASON_CHARS
+        ? `${detail.reason.slice(0, MAX_REASON_CHARS)}…`
+        : detail.reason
+      : undefined;
+  const message: FileNotification = {
+    type,
+    eventId: event.id,
+    fileId: detail.fileId,
+    status: detail.status,
+    size: typeof detail.size === 'number' ? detail.size : 0,
+    contentType: typeof detail.contentType === 'string' ? detail.contentType.slice(0, 255) : '',
+    ...(reason !== undefined && { reason }),
+    at: event.time,
+  };
+  return { ownerId: detail.ownerId, message };
+};

@@ -1,0 +1,156 @@
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import WebSocket from 'ws';
+import { uploadFile, waitForFile } from '../support/api-client.ts';
+import { type E2eUser, freshUsers } from '../support/e2e-users.ts';
+import { HTML_PAGE, makeJpeg } from '../support/images.ts';
+
+const target = inject('target');
+const dynamo = new DynamoDBClient(target.aws);
+const outputs = target.outputs as Record<string, string>;
+
+/** A WebSocket connection as a browser would open it, keeping what it receives. */
+interface Listener {
+  readonly socket: WebSocket;
+  readonly messages: { type: string; fileId?: string; eventId?: string; reason?: string }[];
+}
+
+const open = (token: string | undefined): Promise<Listener> =>
+  new Promise((resolve, reject) => {
+    const url = token
+      ? `${target.websocketUrl}?token=${encodeURIComponent(token)}`
+      : target.websocketUrl;
+    const socket = new WebSocket(url);
+    const listener: Listener = { socket, messages: [] };
+    socket.on('message', (data) => listener.messages.push(JSON.parse(String(data))));
+    socket.once('open', () => resolve(listener));
+    socket.once('unexpected-response', (_request, response) =>
+      reject(new Error(`refused: ${response.statusCode}`)),
+    );
+    socket.once('error', reject);
+    socket.once('close', (code) => reject(new Error(`closed before opening: ${code}`)));
+  });
+
+const close = (listener: Listener): Promise<void> =>
+  new Promise((resolve) => {
+    if (listener.socket.readyState === WebSocket.CLOSED) resolve();
+    listener.socket.once('close', () => resolve());
+    listener.socket.close();
+  });
+
+const until = async (check: () => boolean, timeoutMs: number, what: string) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+};
+
+/** The connections the table holds for one owner. */
+const connectionsOf = async (ownerId: string): Promise<number> => {
+  const items = await dynamo.send(new ScanCommand({ TableName: outputs.ConnectionsTableName }));
+  return (items.Items ?? []).filter((item) => item.ownerId?.S === ownerId).length;
+};
+
+describe(`WebSocket notifications on the ${target.name} stack`, () => {
+  let alice: E2eUser;
+  let bob: E2eUser;
+  let removeUsers: () => Promise<void> = async () => {};
+  const listeners: Listener[] = [];
+
+  beforeAll(async () => {
+    const fresh = await freshUsers(target, ['alice', 'bob']);
+    removeUsers = fresh.remove;
+    [alice, bob] = fresh.users as [E2eUser, E2eUser];
+  });
+
+  afterAll(async () => {
+    for (const listener of listeners) await close(listener);
+    await removeUsers();
+  });
+
+  it('refuses a connection with no token or a bad token', async () => {
+    await expect(open(undefined)).rejects.toThrow(/refused: 40[13]/);
+    await expect(open('eyJhbGciOiJSUzI1NiJ9.e30.AAAA')).rejects.toThrow(/refused: 403/);
+    await expect(open(`${alice.token.slice(0, -6)}AAAAAA`)).rejects.toThrow(/refused: 403/);
+  });
+
+  it("pushes each user's events to both of their connections, and to nobody else", async () => {
+    const [a1, a2, b1, b2] = [
+      await open(alice.token),
+      await open(alice.token),
+      await open(bob.token),
+      await open(bob.token),
+    ] as [Listener, Listener, Listener, Listener];
+    listeners.push(a1, a2, b1, b2);
+    expect(await connectionsOf(alice.ownerId)).toBe(2);
+
+    // A ping is answered on the connection that sent it.
+    a1.socket.send(JSON.stringify({ action: 'ping' }));
+    await until(() => a1.messages.some((m) => m.type === 'pong'), 10_000, 'a pong');
+    a1.messages.length = 0;
+
+    const jpeg = await makeJpeg(320, 240);
+    const alicesFile = await uploadFile(alice.api, 'alice.jpg', 'image/jpeg', jpeg);
+    const bobsFile = await uploadFile(bob.api, 'bob.jpg', 'image/jpeg', HTML_PAGE);
+    await waitForFile(alice.api, alicesFile);
+    await waitForFile(bob.api, bobsFile);
+    const arrived = () => [a1, a2, b1, b2].every((l) => l.messages.length >= 1);
+    await until(arrived, 30_000, 'a notification on every connection');
+    // A moment for anything that should not come.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+
+    for (const listener of [a1, a2]) {
+      expect(listener.messages).toEqual([
+        expect.objectContaining({ type: 'file.processed', fileId: alicesFile }),
+      ]);
+    }
+    for (const listener of [b1, b2]) {
+      expect(listener.messages).toEqual([
+        expect.objectContaining({
+          type: 'file.rejected',
+          fileId: bobsFile,
+          reason: expect.stringMatching(/HTML/),
+        }),
+      ]);
+    }
+    // The same event reached both connections of its owner.
+    expect(a1.messages[0]?.eventId).toBe(a2.messages[0]?.eventId);
+
+    // A closed connection is forgotten; the other one still hears about the next file.
+    await close(a2);
+    await until(() => a2.socket.readyState === WebSocket.CLOSED, 5_000, 'the close');
+    const deadline = Date.now() + 15_000;
+    while ((await connectionsOf(alice.ownerId)) !== 1 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(await connectionsOf(alice.ownerId)).toBe(1);
+    const second = await uploadFile(alice.api, 'alice-2.jpg', 'image/jpeg', jpeg);
+    await until(() => a1.messages.length >= 2, 30_000, 'the second notification');
+    expect(a1.messages[1]).toMatchObject({ type: 'file.processed', fileId: second });
+    expect(a2.messages).toHaveLength(1);
+  });
+
+  it.runIf(target.name === 'local')(
+    "emails the owner of a rejected file through the emulator's SES",
+    async () => {
+      const fileId = await uploadFile(alice.api, 'fake.png', 'image/png', HTML_PAGE);
+      expect((await waitForFile(alice.api, fileId)).status).toBe('REJECTED');
+      const deadline = Date.now() + 30_000;
+      let mail: { To: string[]; Subject: string; BodyText: string } | undefined;
+      while (!mail && Date.now() < deadline) {
+        const response = await fetch(`${target.aws.endpoint}/_ministack/ses/messages`);
+        // The emulator's inspection endpoint: every sent message, by account.
+        const body = (await response.json()) as {
+          messages: Record<string, { To: string[]; Subject: string; BodyText: string }[]>;
+        };
+        mail = Object.values(body.messages)
+          .flat()
+          .find((m) => m.To.includes(alice.email) && m.BodyText.includes(fileId));
+        if (!mail) await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      expect(mail?.Subject).toMatch(/rejected/);
+      expect(mail?.BodyText).toMatch(/HTML/);
+    },
+  );
+});
