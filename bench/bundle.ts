@@ -6,7 +6,17 @@ import { BUNDLING, unusedDriverModules } from '../infra/bundling.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const OUT = join(ROOT, 'bench', '.out');
-const FUNCTIONS = ['upload-api', 'files-api', 'processor', 'authorizer', 'migrate'];
+const FUNCTIONS = [
+  'upload-api',
+  'files-api',
+  'processor',
+  'authorizer',
+  'migrate',
+  'ws-authorizer',
+  'ws-connections',
+  'notifier',
+  'mailer',
+];
 const IMPORTS = 10;
 
 /** Settings the functions read at import; any value will do for timing the import. */
@@ -26,6 +36,9 @@ const FUNCTION_ENV = {
   // not make; given directly, the import skips loading the Secrets Manager client (~20 KiB).
   CURSOR_KEY: 'bench',
   INGEST_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench',
+  CONNECTIONS_TABLE_NAME: 'bench',
+  WEBSOCKET_MANAGEMENT_URL: 'https://bench.execute-api.us-east-1.amazonaws.com/bench',
+  NOTIFICATION_SENDER: 'bench@example.com',
 };
 
 const bundle = async (entry: string, outfile: string): Promise<number> => {

@@ -33,14 +33,20 @@ const bundleOf = async (name: string) => {
  * sharp is not installed beside it.
  */
 describe('function bundles', () => {
-  it.each(['upload-api', 'files-api', 'authorizer', 'migrate'])(
-    '%s carries neither sharp nor zod',
-    async (name) => {
-      const { inputs, externals } = await bundleOf(name);
-      expect(externals).not.toContain('sharp');
-      expect(inputs.filter((path) => /node_modules\/(zod|sharp)\//.test(path))).toEqual([]);
-    },
-  );
+  it.each([
+    'upload-api',
+    'files-api',
+    'authorizer',
+    'migrate',
+    'ws-authorizer',
+    'ws-connections',
+    'notifier',
+    'mailer',
+  ])('%s carries neither sharp nor zod', async (name) => {
+    const { inputs, externals } = await bundleOf(name);
+    expect(externals).not.toContain('sharp');
+    expect(inputs.filter((path) => /node_modules\/(zod|sharp)\//.test(path))).toEqual([]);
+  });
 
   it('the processor does carry sharp, so the check above can fail', async () => {
     const { externals } = await bundleOf('processor');
