@@ -1,8 +1,10 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { dynamoDbClient, webSocketManagementClient } from '#shared/adapters/clients.ts';
 import { ConnectionStore } from '#shared/adapters/connection-store.ts';
 import { requireEnv } from '#shared/adapters/env.ts';
@@ -22,9 +24,9 @@ export interface NotifyResult {
 /**
  * Pushes a `file.processed|failed|rejected` event to every open connection of the file's owner,
  * and to nobody else. A connection API Gateway reports gone (410) is forgotten. Any other
- * failure fails the invocation once every connection was tried, so Lambda retries it and, in
- * the end, parks the event in the notifier's DLQ; a retry may reach a connection twice, which
- * the message's `eventId` lets a client notice.
+ * failure is thrown once every connection was tried, so the event's message is retried and, in
+ * the end, parked in the notifier's DLQ; a retry may reach a connection twice, which the
+ * message's `eventId` lets a client notice.
  */
 export const notify = async (event: FileEventEnvelope): Promise<NotifyResult> => {
   let notification: ReturnType<typeof notificationFor>;
@@ -69,7 +71,29 @@ export const notify = async (event: FileEventEnvelope): Promise<NotifyResult> =>
   return { connections: connections.length, sent, gone };
 };
 
-export const handler = middy(notify)
+const batch = new BatchProcessor(EventType.SQS);
+
+/** One queue message is one bus event; an unreadable body is dropped, not retried forever. */
+const notifyRecord = async (record: SQSRecord): Promise<void> => {
+  let event: FileEventEnvelope;
+  try {
+    event = JSON.parse(record.body) as FileEventEnvelope;
+  } catch (error) {
+    logger.error('Message dropped: not JSON', { error, messageId: record.messageId });
+    return;
+  }
+  try {
+    await notify(event);
+  } finally {
+    logger.removeKeys(['fileId', 'eventId']);
+  }
+};
+
+/** The notifier's queue: each event on its own, failures reported per message. */
+export const notifyBatch = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+  processPartialResponse(event, notifyRecord, batch, { context });
+
+export const handler = middy(notifyBatch)
   .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics));

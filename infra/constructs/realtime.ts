@@ -11,7 +11,8 @@ import {
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { EmailIdentity, Identity } from 'aws-cdk-lib/aws-ses';
@@ -44,7 +45,12 @@ export class Realtime extends Construct {
   readonly connectionsTable: Table;
   readonly notifier: SyncFlowFunction;
   readonly mailer?: SyncFlowFunction;
+  /** The notifier's work: `file.*` events from the bus, one message each. */
+  readonly queue: Queue;
+  /** Events the notifier could not deliver after MAX_RECEIVE_COUNT tries; `npm run redrive`. */
   readonly deadLetterQueue: Queue;
+  /** Events the mailer could not send after its retries. */
+  readonly mailDeadLetterQueue?: Queue;
   readonly rule: Rule;
 
   constructor(scope: Construct, id: string, props: RealtimeProps) {
@@ -128,38 +134,53 @@ export class Realtime extends Construct {
     connections.addEnvironment('WEBSOCKET_MANAGEMENT_URL', managementUrl);
     this.connectionsTable.grantReadWriteData(connections);
     this.webSocketStage.grantManagementApiAccess(connections);
+    const notifierTimeout = Duration.seconds(30);
+    this.queue = new Queue(this, 'NotificationsQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(notifierTimeout.toSeconds() * 6),
+      retentionPeriod: Duration.hours(6),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: stage.maxReceiveCount },
+    });
     this.notifier = new SyncFlowFunction(this, 'Notifier', {
       ...common,
       entry: 'notifier',
       serviceName: 'notifier',
+      timeout: notifierTimeout,
       environment: {
         CONNECTIONS_TABLE_NAME: this.connectionsTable.tableName,
         WEBSOCKET_MANAGEMENT_URL: managementUrl,
       },
-      // An event Lambda could not handle is retried twice, then parked here.
-      deadLetterQueue: this.deadLetterQueue,
-      retryAttempts: 2,
     });
+    // Each event is its own record: one that cannot be delivered is retried alone, then parked.
+    this.notifier.addEventSource(
+      new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
     this.connectionsTable.grantReadWriteData(this.notifier);
     this.webSocketStage.grantManagementApiAccess(this.notifier);
 
-    const target = (fn: SyncFlowFunction) =>
-      new LambdaFunction(fn, {
-        // Delivery failures (throttling, the function missing) end in the same DLQ.
-        deadLetterQueue: this.deadLetterQueue,
-        retryAttempts: 8,
-        maxEventAge: Duration.hours(2),
-      });
     this.rule = new Rule(this, 'FileEnded', {
       description: 'Tells owners when their files end',
       eventBus: props.bus,
       eventPattern: { source: [EVENT_SOURCE], detailType: [...NOTIFIED_TYPES] },
-      targets: [target(this.notifier)],
+      targets: [
+        new SqsQueue(this.queue, {
+          // Events EventBridge could not deliver end in the same DLQ.
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(2),
+        }),
+      ],
     });
 
     if (stage.notificationSender) {
       const identity = new EmailIdentity(this, 'SenderIdentity', {
         identity: Identity.email(stage.notificationSender),
+      });
+      this.mailDeadLetterQueue = new Queue(this, 'MailDeadLetterQueue', {
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
       });
       this.mailer = new SyncFlowFunction(this, 'Mailer', {
         ...common,
@@ -169,7 +190,8 @@ export class Realtime extends Construct {
           NOTIFICATION_SENDER: stage.notificationSender,
           USER_POOL_ID: props.userPool.userPoolId,
         },
-        deadLetterQueue: this.deadLetterQueue,
+        // An email SES refused is retried twice, then the event is parked here.
+        deadLetterQueue: this.mailDeadLetterQueue,
         retryAttempts: 2,
       });
       const { account, region, partition } = Stack.of(this);
@@ -193,7 +215,13 @@ export class Realtime extends Construct {
         description: 'Emails owners when their files fail or are rejected',
         eventBus: props.bus,
         eventPattern: { source: [EVENT_SOURCE], detailType: ['file.failed', 'file.rejected'] },
-        targets: [target(this.mailer)],
+        targets: [
+          new LambdaFunction(this.mailer, {
+            deadLetterQueue: this.mailDeadLetterQueue,
+            retryAttempts: 8,
+            maxEventAge: Duration.hours(2),
+          }),
+        ],
       });
     }
 

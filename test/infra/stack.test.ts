@@ -260,7 +260,7 @@ describe('realtime', () => {
     });
   });
 
-  it('feeds the notifier the end states from the custom bus, with retries and a DLQ of its own', () => {
+  it('feeds the notifier the end states from the custom bus through a queue with a DLQ of its own', () => {
     const { realtime, events } = dev.stack;
     dev.template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: dev.stack.resolve(events.bus.eventBusName),
@@ -270,23 +270,22 @@ describe('realtime', () => {
       },
       Targets: [
         Match.objectLike({
-          Arn: dev.stack.resolve(realtime.notifier.functionArn),
+          Arn: dev.stack.resolve(realtime.queue.queueArn),
           DeadLetterConfig: { Arn: dev.stack.resolve(realtime.deadLetterQueue.queueArn) },
           RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 8 }),
         }),
       ],
     });
-    dev.template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: {
-        Variables: Match.objectLike({
-          CONNECTIONS_TABLE_NAME: Match.anyValue(),
-          WEBSOCKET_MANAGEMENT_URL: Match.anyValue(),
-        }),
+    dev.template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: {
+        deadLetterTargetArn: dev.stack.resolve(realtime.deadLetterQueue.queueArn),
+        maxReceiveCount: 3,
       },
-      DeadLetterConfig: { TargetArn: dev.stack.resolve(realtime.deadLetterQueue.queueArn) },
     });
-    dev.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-      MaximumRetryAttempts: 2,
+    dev.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: dev.stack.resolve(realtime.queue.queueArn),
+      FunctionName: dev.stack.resolve(realtime.notifier.functionName),
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
     dev.template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
@@ -303,6 +302,10 @@ describe('realtime', () => {
     });
     local.template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { 'detail-type': ['file.failed', 'file.rejected'] },
+      Targets: [Match.objectLike({ RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 8 }) })],
+    });
+    local.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
     });
     const withSender = synth(stageConfig('dev', { notificationSender: 'ops@example.com' }));
     expect(withSender.stack.realtime.mailer).toBeDefined();

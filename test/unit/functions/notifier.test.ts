@@ -12,7 +12,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MAX_NOTIFICATION_BYTES } from '#shared/domain/notification.ts';
-import { lambdaContext } from '../../support/events.ts';
+import { lambdaContext, sqsRecord } from '../../support/events.ts';
 import { stubFunctionEnv } from '../../support/function-env.ts';
 
 stubFunctionEnv({
@@ -51,6 +51,10 @@ const fileEvent = (
     ...extra,
   },
 });
+
+/** What the notifier's queue hands it: one record per bus event. */
+const deliver = (...events: unknown[]) =>
+  handler({ Records: events.map((event) => sqsRecord(event)) }, lambdaContext('notifier'));
 
 const posted = () =>
   management.commandCalls(PostToConnectionCommand).map((call) => ({
@@ -91,8 +95,7 @@ describe('notifier', () => {
     await connect('a1', 'alice');
     await connect('a2', 'alice');
     await connect('b1', 'bob');
-    const result = await handler(fileEvent('alice'), lambdaContext('notifier'));
-    expect(result).toEqual({ connections: 2, sent: 2, gone: 0 });
+    expect(await deliver(fileEvent('alice'))).toEqual({ batchItemFailures: [] });
     expect(
       posted()
         .map((p) => p.to)
@@ -112,10 +115,7 @@ describe('notifier', () => {
 
   it('keeps every message inside one frame, however large the event', async () => {
     await connect('a1', 'alice');
-    await handler(
-      fileEvent('alice', 'file.rejected', { reason: 'why '.repeat(50_000) }),
-      lambdaContext('notifier'),
-    );
+    await deliver(fileEvent('alice', 'file.rejected', { reason: 'why '.repeat(50_000) }));
     const [call] = management.commandCalls(PostToConnectionCommand);
     const bytes = (call?.args[0].input.Data as Uint8Array | undefined)?.length ?? Infinity;
     expect(bytes).toBeLessThan(MAX_NOTIFICATION_BYTES);
@@ -128,34 +128,40 @@ describe('notifier', () => {
     management
       .on(PostToConnectionCommand, { ConnectionId: 'a1' })
       .rejects(new GoneException({ message: 'gone', $metadata: { httpStatusCode: 410 } }));
-    const result = await handler(fileEvent('alice'), lambdaContext('notifier'));
-    expect(result).toEqual({ connections: 2, sent: 1, gone: 1 });
-    expect([...table.keys()]).toEqual(['a2']);
-  });
-
-  it('tries every connection, then fails the invocation so Lambda retries it', async () => {
-    await connect('a1', 'alice');
-    await connect('a2', 'alice');
-    management
-      .on(PostToConnectionCommand, { ConnectionId: 'a1' })
-      .rejects(Object.assign(new Error('throttled'), { $metadata: { httpStatusCode: 429 } }));
-    await expect(handler(fileEvent('alice'), lambdaContext('notifier'))).rejects.toThrow(
-      /1 of 2 connections could not be reached/,
-    );
+    expect(await deliver(fileEvent('alice'))).toEqual({ batchItemFailures: [] });
     expect(
       posted()
         .map((p) => p.to)
         .sort(),
     ).toEqual(['a1', 'a2']);
-    expect([...table.keys()].sort()).toEqual(['a1', 'a2']);
+    expect([...table.keys()]).toEqual(['a2']);
   });
 
-  it('drops an event that is not one of ours instead of retrying it forever', async () => {
-    const result = await handler(
+  it("tries every connection, then reports that event's message failed, and only that one", async () => {
+    await connect('a1', 'alice');
+    await connect('a2', 'alice');
+    await connect('b1', 'bob');
+    management
+      .on(PostToConnectionCommand, { ConnectionId: 'a1' })
+      .rejects(Object.assign(new Error('throttled'), { $metadata: { httpStatusCode: 429 } }));
+    const records = [sqsRecord(fileEvent('alice')), sqsRecord(fileEvent('bob'))];
+    const response = await handler({ Records: records }, lambdaContext('notifier'));
+    // Alice's event is retried by the queue (then parked in the DLQ); Bob's is done.
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: records[0]?.messageId }]);
+    expect(
+      posted()
+        .map((p) => p.to)
+        .sort(),
+    ).toEqual(['a1', 'a2', 'b1']);
+    expect([...table.keys()].sort()).toEqual(['a1', 'a2', 'b1']);
+  });
+
+  it('drops an event that is not one of ours, or no event at all, instead of retrying it forever', async () => {
+    const response = await deliver(
       { ...fileEvent('alice'), 'detail-type': 'file.deleted' },
-      lambdaContext('notifier'),
+      'not even JSON',
     );
-    expect(result).toEqual({ connections: 0, sent: 0, gone: 0 });
+    expect(response).toEqual({ batchItemFailures: [] });
     expect(management.commandCalls(PostToConnectionCommand)).toHaveLength(0);
   });
 });
