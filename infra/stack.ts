@@ -111,6 +111,7 @@ export class SyncFlowStack extends Stack {
       WebSocketUrl: this.realtime.webSocketStage.url,
       WebSocketApiId: this.realtime.webSocketApi.apiId,
       ConnectionsTableName: this.realtime.connectionsTable.tableName,
+      NotificationsQueueUrl: this.realtime.queue.queueUrl,
       NotificationsDeadLetterQueueUrl: this.realtime.deadLetterQueue.queueUrl,
     };
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });

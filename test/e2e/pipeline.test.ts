@@ -15,6 +15,7 @@ import {
   ApiClient,
   type FilePage,
   type FileView,
+  objectKeyOf,
   uploadFile,
   waitForFile,
 } from '../support/api-client.ts';
@@ -87,12 +88,6 @@ const waitForDrained = async (queueUrl: string, timeoutMs = 60_000): Promise<voi
       throw new Error(`${queueUrl} still holds messages: ${JSON.stringify(Attributes)}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-};
-
-/** The key of a file's original, read from its presigned download URL (path- or host-style). */
-const objectKeyOf = (file: FileView): string => {
-  const path = decodeURIComponent(new URL(file.download?.url ?? '').pathname);
-  return path.slice(path.indexOf('uploads/'));
 };
 
 describe(`end to end on the ${target.name} stack`, () => {

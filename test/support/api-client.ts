@@ -114,3 +114,9 @@ export const waitForFile = async (
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 };
+
+/** The key of a file's original, read from its presigned download URL (path- or host-style). */
+export const objectKeyOf = (file: FileView): string => {
+  const path = decodeURIComponent(new URL(file.download?.url ?? '').pathname);
+  return path.slice(path.indexOf('uploads/'));
+};
