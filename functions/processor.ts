@@ -97,6 +97,14 @@ const handleRecord = async (record: SQSRecord): Promise<void> => {
         MetricUnit.Milliseconds,
         Date.now() - started,
       );
+      const createdAt = input.createdAt ? Date.parse(input.createdAt) : Number.NaN;
+      if (Number.isFinite(createdAt)) {
+        metrics.addMetric(
+          MetricName.EndToEndLatency,
+          MetricUnit.Milliseconds,
+          Math.max(0, Date.now() - createdAt),
+        );
+      }
       logger.info('File finished', { status: outcome.status });
     }
   } catch (error) {

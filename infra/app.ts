@@ -14,11 +14,13 @@ const corsOrigins = app.node.tryGetContext('corsOrigins');
 const databaseUrl = app.node.tryGetContext('databaseUrl');
 const emulatorEndpoint = app.node.tryGetContext('emulatorEndpoint');
 const notificationSender = app.node.tryGetContext('notificationSender');
+const alarmEmail = app.node.tryGetContext('alarmEmail');
 const stage = stageConfig(stageName, {
   ...(typeof corsOrigins === 'string' && { corsOrigins }),
   ...(typeof databaseUrl === 'string' && { databaseUrl }),
   ...(typeof emulatorEndpoint === 'string' && { emulatorEndpoint }),
   ...(typeof notificationSender === 'string' && { notificationSender }),
+  ...(typeof alarmEmail === 'string' && { alarmEmail }),
 });
 new SyncFlowStack(app, `SyncFlow-${stage.name}`, {
   stage,

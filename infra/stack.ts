@@ -6,6 +6,7 @@ import { Api } from './constructs/api.ts';
 import { FileEvents } from './constructs/events.ts';
 import { Ingest } from './constructs/ingest.ts';
 import { Metadata } from './constructs/metadata.ts';
+import { Observability } from './constructs/observability.ts';
 import { Processing } from './constructs/processing.ts';
 import { Realtime } from './constructs/realtime.ts';
 import { Storage } from './constructs/storage.ts';
@@ -36,6 +37,7 @@ export class SyncFlowStack extends Stack {
   readonly processing: Processing;
   readonly api: Api;
   readonly realtime: Realtime;
+  readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: SyncFlowStackProps) {
     super(scope, id, props);
@@ -95,6 +97,32 @@ export class SyncFlowStack extends Stack {
       logRetention,
     });
 
+    this.observability = new Observability(this, 'Observability', {
+      stage,
+      ingestQueue: this.ingest.queue,
+      deadLetterQueues: {
+        Ingest: this.ingest.deadLetterQueue,
+        Notifications: this.realtime.deadLetterQueue,
+        ...(this.realtime.mailDeadLetterQueue && { Mail: this.realtime.mailDeadLetterQueue }),
+      },
+      functions: {
+        processor: this.processing.processor,
+        'upload-api': this.api.uploadApi,
+        'files-api': this.api.filesApi,
+        authorizer: this.api.authorizerFunction,
+        'ws-authorizer': this.realtime.connectAuthorizer,
+        'ws-connections': this.realtime.connectionsHandler,
+        notifier: this.realtime.notifier,
+        ...(this.realtime.mailer && { mailer: this.realtime.mailer }),
+        migrate: this.metadata.migrator,
+      },
+      processor: this.processing.processor,
+      restApi: this.api.restApi,
+      webSocketApi: this.realtime.webSocketApi,
+      webSocketStage: this.realtime.webSocketStage,
+      ...(this.metadata.cluster && { cluster: this.metadata.cluster }),
+    });
+
     const outputs: Record<string, string> = {
       Stage: stage.name,
       Region: this.region,
@@ -113,6 +141,7 @@ export class SyncFlowStack extends Stack {
       ConnectionsTableName: this.realtime.connectionsTable.tableName,
       NotificationsQueueUrl: this.realtime.queue.queueUrl,
       NotificationsDeadLetterQueueUrl: this.realtime.deadLetterQueue.queueUrl,
+      AlarmTopicArn: this.observability.topic.topicArn,
     };
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
 

@@ -43,6 +43,10 @@ export interface StageConfig {
    * file ends FAILED or REJECTED; no email without one (`-c notificationSender=...`).
    */
   readonly notificationSender?: string;
+  /** Where the alarm topic emails (`-c alarmEmail=...`); alarms still go to the topic without one. */
+  readonly alarmEmail?: string;
+  /** The oldest message in the ingest queue older than this raises an alarm. */
+  readonly maxIngestAgeSeconds: number;
   /** Requests per second and burst for the REST API. */
   readonly apiThrottle: { readonly rate: number; readonly burst: number };
 }
@@ -54,6 +58,7 @@ const common = {
   processorMemoryMb: 2048,
   processorTimeoutSeconds: 300,
   maxReceiveCount: 3,
+  maxIngestAgeSeconds: 900,
 } as const;
 
 export const STAGES: Readonly<Record<string, StageConfig>> = {
@@ -78,6 +83,7 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     architecture: 'arm64',
     corsOrigins: [],
     processorMaxConcurrency: 20,
+    maxIngestAgeSeconds: 600,
     logRetentionDays: 90,
     database: { kind: 'aurora', minCapacity: 0.5, maxCapacity: 16 },
     eventArchiveDays: 30,
@@ -110,7 +116,7 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
 
 /**
  * The configuration of a stage, with `overrides` (from `-c` context) applied: `corsOrigins`
- * (comma-separated), `notificationSender`, and `databaseUrl` and `emulatorEndpoint` for the local
+ * (comma-separated), `notificationSender`, `alarmEmail`, and `databaseUrl` and `emulatorEndpoint` for the local
  * stage.
  */
 export const stageConfig = (
@@ -120,6 +126,7 @@ export const stageConfig = (
     databaseUrl?: string;
     emulatorEndpoint?: string;
     notificationSender?: string;
+    alarmEmail?: string;
   } = {},
 ): StageConfig => {
   const base = STAGES[name];
@@ -152,6 +159,13 @@ export const stageConfig = (
       keysEndpoint: overrides.emulatorEndpoint,
       emulatorEndpoint: overrides.emulatorEndpoint,
     };
+  }
+  if (overrides.alarmEmail !== undefined) {
+    const email = overrides.alarmEmail.trim();
+    if (email !== '' && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
+      throw new Error(`alarmEmail ${JSON.stringify(email)} is not an email address`);
+    }
+    config = { ...config, alarmEmail: email === '' ? undefined : email };
   }
   if (overrides.notificationSender !== undefined) {
     const sender = overrides.notificationSender.trim();

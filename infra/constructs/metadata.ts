@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { SubnetType, Vpc } from 'aws-cdk-lib/aws-ec2';
+import { FlowLogDestination, SubnetType, Vpc } from 'aws-cdk-lib/aws-ec2';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
@@ -34,6 +34,7 @@ const DATABASE_NAME = 'syncflow';
  */
 export class Metadata extends Construct {
   readonly cluster?: DatabaseCluster;
+  readonly migrator: SyncFlowFunction;
   readonly vpc?: Vpc;
   /** Environment that tells a function how to reach the database. */
   readonly environment: Record<string, string>;
@@ -57,7 +58,14 @@ export class Metadata extends Construct {
           { name: 'database', subnetType: SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
         ],
       });
-      this.vpc.addFlowLog('FlowLog');
+      this.vpc.addFlowLog('FlowLog', {
+        destination: FlowLogDestination.toCloudWatchLogs(
+          new LogGroup(this, 'FlowLogs', {
+            retention: props.logRetention,
+            removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+          }),
+        ),
+      });
       this.cluster = new DatabaseCluster(this, 'Cluster', {
         engine: DatabaseClusterEngine.auroraPostgres({
           version: AuroraPostgresEngineVersion.VER_16_6,
@@ -109,7 +117,7 @@ export class Metadata extends Construct {
       this.environment = { DATABASE_URL: props.database.url };
     }
 
-    const migrator = new SyncFlowFunction(this, 'Migrator', {
+    this.migrator = new SyncFlowFunction(this, 'Migrator', {
       entry: 'migrate',
       serviceName: 'migrate',
       database: this.kind,
@@ -119,6 +127,7 @@ export class Metadata extends Construct {
       timeout: Duration.minutes(5),
       environment: this.environment,
     });
+    const migrator = this.migrator;
     this.grantDataAccess(migrator);
     const provider = new Provider(this, 'MigrationProvider', {
       onEventHandler: migrator,

@@ -45,6 +45,8 @@ export class Realtime extends Construct {
   readonly connectionsTable: Table;
   readonly notifier: SyncFlowFunction;
   readonly mailer?: SyncFlowFunction;
+  readonly connectAuthorizer: SyncFlowFunction;
+  readonly connectionsHandler: SyncFlowFunction;
   /** The notifier's work: `file.*` events from the bus, one message each. */
   readonly queue: Queue;
   /** Events the notifier could not deliver after MAX_RECEIVE_COUNT tries; `npm run redrive`. */
@@ -79,7 +81,7 @@ export class Realtime extends Construct {
       nonKeyAttributes: ['expiresAt'],
     });
 
-    const authorizerFunction = new SyncFlowFunction(this, 'ConnectAuthorizer', {
+    this.connectAuthorizer = new SyncFlowFunction(this, 'ConnectAuthorizer', {
       ...common,
       entry: 'ws-authorizer',
       serviceName: 'ws-authorizer',
@@ -91,12 +93,14 @@ export class Realtime extends Construct {
         }),
       },
     });
-    const connections = new SyncFlowFunction(this, 'ConnectionsHandler', {
+    const authorizerFunction = this.connectAuthorizer;
+    this.connectionsHandler = new SyncFlowFunction(this, 'ConnectionsHandler', {
       ...common,
       entry: 'ws-connections',
       serviceName: 'ws-connections',
       environment: { CONNECTIONS_TABLE_NAME: this.connectionsTable.tableName },
     });
+    const connections = this.connectionsHandler;
 
     const integration = new WebSocketLambdaIntegration('ConnectionsIntegration', connections);
     this.webSocketApi = new WebSocketApi(this, 'WebSocketApi', {

@@ -26,6 +26,8 @@ export const MetricName = {
   FilesRejected: 'FilesRejected',
   BytesProcessed: 'BytesProcessed',
   ProcessingDuration: 'ProcessingDuration',
+  /** S3's Object Created event time to the end state written: what an uploader waits. */
+  EndToEndLatency: 'EndToEndLatency',
   DuplicateEventsSkipped: 'DuplicateEventsSkipped',
   UnknownObjectsSkipped: 'UnknownObjectsSkipped',
   NotificationsSent: 'NotificationsSent',

@@ -10,6 +10,8 @@ import { REPROCESS_MESSAGE_TYPE } from '../domain/reprocess.ts';
 export interface IngestWork extends ObjectRef {
   readonly version: string;
   readonly reprocessId?: string;
+  /** When S3 reported the object created (the event's `time`), for the end-to-end latency. */
+  readonly createdAt?: string;
 }
 
 const optionalString = (value: unknown, name: string): string | undefined => {
@@ -58,5 +60,5 @@ export const parseIngestMessage = (body: string): IngestWork => {
     ...(event.detail.object['version-id'] && { versionId: event.detail.object['version-id'] }),
     ...(event.detail.object.etag && { etag: event.detail.object.etag }),
   };
-  return { ...ref, version: objectVersionOf(ref) };
+  return { ...ref, version: objectVersionOf(ref), createdAt: event.time };
 };

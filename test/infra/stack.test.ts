@@ -313,6 +313,112 @@ describe('realtime', () => {
   });
 });
 
+describe('observability', () => {
+  const alarms = (template: Template) =>
+    Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+      (a) =>
+        a.Properties as {
+          MetricName?: string;
+          Namespace?: string;
+          Threshold: number;
+          Metrics?: { Expression?: string }[];
+          AlarmActions: unknown[];
+          AlarmDescription: string;
+        },
+    );
+
+  it('raises an alarm on the SNS topic for any dead letter, an old backlog, error rates and notifier failures', () => {
+    const found = alarms(prod.template);
+    const byDescription = (pattern: RegExp) =>
+      found.filter((a) => pattern.test(a.AlarmDescription));
+    // One per DLQ: ingest, notifications (prod names no mail sender, so no mail DLQ).
+    const deadLetters = found.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
+    expect(deadLetters.map((a) => a.Threshold)).toEqual([1, 1]);
+    expect(byDescription(/oldest upload/)).toEqual([
+      expect.objectContaining({ MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 600 }),
+    ]);
+    expect(byDescription(/processor invocations failed/)[0]?.Threshold).toBe(5);
+    expect(JSON.stringify(byDescription(/processor invocations/)[0]?.Metrics)).toMatch(
+      /100 \* errors \/ MAX\(\[invocations, 1\]\)/,
+    );
+    expect(byDescription(/5xx/)[0]?.Threshold).toBe(1);
+    expect(JSON.stringify(byDescription(/5xx/)[0]?.Metrics)).toMatch(/5XXError/);
+    expect(byDescription(/notifier/)).toEqual([
+      expect.objectContaining({
+        MetricName: 'NotificationsFailed',
+        Namespace: 'SyncFlow',
+        Threshold: 1,
+      }),
+    ]);
+    const topic = prod.stack.resolve(prod.stack.observability.topic.topicArn);
+    for (const alarm of found) expect(alarm.AlarmActions).toEqual([topic]);
+    expect(
+      alarms(local.template).filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible'),
+    ).toHaveLength(3);
+  });
+
+  it('emails the alarm topic only when the stage names an address', () => {
+    prod.template.resourceCountIs('AWS::SNS::Subscription', 0);
+    const withEmail = synth(stageConfig('prod', { alarmEmail: 'oncall@example.com' }));
+    withEmail.template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+    });
+    expect(() => stageConfig('prod', { alarmEmail: 'oncall' })).toThrow(/email/);
+  });
+
+  it('draws every figure the runbook names on one dashboard', () => {
+    const [dashboard] = Object.values(prod.template.findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(prod.stack.resolve(dashboard?.Properties.DashboardBody));
+    for (const figure of [
+      'UploadsRequested',
+      'FilesProcessed',
+      'FilesFailed',
+      'FilesRejected',
+      'BytesProcessed',
+      'EndToEndLatency',
+      'ApproximateNumberOfMessagesVisible',
+      'ApproximateAgeOfOldestMessage',
+      'Duration',
+      'Errors',
+      'Throttles',
+      '4XXError',
+      '5XXError',
+      'Latency',
+      'ConnectCount',
+      'NotificationsSent',
+      'ServerlessDatabaseCapacity',
+    ]) {
+      expect(body, figure).toContain(figure);
+    }
+    // Every function's duration is drawn.
+    expect(
+      body.match(/\\"Duration\\"/g)?.length ?? body.match(/"Duration"/g)?.length,
+    ).toBeGreaterThanOrEqual(8);
+  });
+
+  it('traces every function and the REST stage, and keeps logs as long as the stage says', () => {
+    for (const { template, days } of [
+      { template: dev.template, days: 14 },
+      { template: prod.template, days: 90 },
+      { template: local.template, days: 1 },
+    ]) {
+      // Ours: every SyncFlowFunction names its service for Powertools (CDK's own helpers do not).
+      const fns = Object.entries(template.findResources('AWS::Lambda::Function')).filter(
+        ([, f]) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME !== undefined,
+      );
+      expect(fns.length).toBeGreaterThanOrEqual(8);
+      for (const [id, fn] of fns) {
+        expect(fn.Properties.TracingConfig, id).toEqual({ Mode: 'Active' });
+      }
+      template.hasResourceProperties('AWS::ApiGateway::Stage', { TracingEnabled: true });
+      const groups = Object.entries(template.findResources('AWS::Logs::LogGroup'));
+      expect(groups.length).toBeGreaterThanOrEqual(fns.length);
+      for (const [id, group] of groups) expect(group.Properties.RetentionInDays, id).toBe(days);
+    }
+  });
+});
+
 describe('cdk-nag AwsSolutions', () => {
   it.each([
     ['dev', dev],

@@ -1,0 +1,269 @@
+import { Duration } from 'aws-cdk-lib';
+import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
+import type { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  MathExpression,
+  Metric,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { DatabaseCluster } from 'aws-cdk-lib/aws-rds';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+import { MetricName } from '../../shared/observability/powertools.ts';
+import type { StageConfig } from '../stages.ts';
+import type { SyncFlowFunction } from './base-function.ts';
+
+export interface ObservabilityProps {
+  readonly stage: StageConfig;
+  readonly ingestQueue: IQueue;
+  /** Every DLQ of the stack, by the name an operator knows it by. */
+  readonly deadLetterQueues: Readonly<Record<string, IQueue>>;
+  readonly functions: Readonly<Record<string, SyncFlowFunction>>;
+  readonly processor: SyncFlowFunction;
+  readonly restApi: RestApi;
+  readonly webSocketApi: WebSocketApi;
+  readonly webSocketStage: WebSocketStage;
+  readonly cluster?: DatabaseCluster;
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+const ONE_MINUTE = Duration.minutes(1);
+
+/** A metric the functions emit through Powertools (namespace SyncFlow, dimension `service`). */
+export const appMetric = (name: string, service: string, statistic = 'Sum'): Metric =>
+  new Metric({
+    namespace: 'SyncFlow',
+    metricName: name,
+    dimensionsMap: { service },
+    statistic,
+    period: FIVE_MINUTES,
+  });
+
+/**
+ * What the people who run a stage look at and are woken by: one dashboard (uploads, outcomes,
+ * latency, queues, functions, APIs, notifications, database) and alarms on an SNS topic, each
+ * explained in docs/operations.md under its construct id.
+ */
+export class Observability extends Construct {
+  readonly topic: Topic;
+  readonly dashboard: Dashboard;
+  readonly alarms: Record<string, Alarm> = {};
+
+  constructor(scope: Construct, id: string, props: ObservabilityProps) {
+    super(scope, id);
+    const { stage } = props;
+    this.topic = new Topic(this, 'AlarmTopic', {
+      displayName: `SyncFlow ${stage.name} alarms`,
+      enforceSSL: true,
+    });
+    if (stage.alarmEmail) this.topic.addSubscription(new EmailSubscription(stage.alarmEmail));
+    NagSuppressions.addResourceSuppressions(this.topic, [
+      {
+        id: 'AwsSolutions-SNS2',
+        reason:
+          'CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed key; alarm messages carry no file data.',
+      },
+    ]);
+    const action = new SnsAction(this.topic);
+    const alarm = (
+      alarmId: string,
+      metric: IMetric,
+      threshold: number,
+      description: string,
+      evaluationPeriods = 1,
+    ) => {
+      const created = new Alarm(this, alarmId, {
+        metric,
+        threshold,
+        evaluationPeriods,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: `${description} See docs/operations.md#${alarmId.toLowerCase()}.`,
+      });
+      created.addAlarmAction(action);
+      created.addOkAction(action);
+      this.alarms[alarmId] = created;
+      return created;
+    };
+
+    // Any message in any DLQ: work that did not happen.
+    for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
+      alarm(
+        `${name}DeadLetters`,
+        queue.metricApproximateNumberOfMessagesVisible({
+          period: ONE_MINUTE,
+          statistic: 'Maximum',
+        }),
+        1,
+        `Messages are waiting in the ${name} DLQ.`,
+      );
+    }
+    const oldestIngest = props.ingestQueue.metricApproximateAgeOfOldestMessage({
+      period: ONE_MINUTE,
+      statistic: 'Maximum',
+    });
+    alarm(
+      'IngestBacklog',
+      oldestIngest,
+      stage.maxIngestAgeSeconds,
+      `The oldest upload has waited over ${stage.maxIngestAgeSeconds} s for the processor.`,
+      3,
+    );
+    const processorErrorRate = new MathExpression({
+      expression: '100 * errors / MAX([invocations, 1])',
+      usingMetrics: {
+        errors: props.processor.metricErrors({ period: FIVE_MINUTES }),
+        invocations: props.processor.metricInvocations({ period: FIVE_MINUTES }),
+      },
+      label: 'Processor error rate (%)',
+      period: FIVE_MINUTES,
+    });
+    alarm('ProcessorErrors', processorErrorRate, 5, 'Over 5 % of processor invocations failed.');
+    const api5xxRate = new MathExpression({
+      expression: '100 * serverErrors',
+      usingMetrics: {
+        serverErrors: props.restApi.metricServerError({
+          period: FIVE_MINUTES,
+          statistic: 'Average',
+        }),
+      },
+      label: 'REST API 5xx rate (%)',
+      period: FIVE_MINUTES,
+    });
+    alarm('Api5xx', api5xxRate, 1, 'Over 1 % of REST API requests answered 5xx.');
+    alarm(
+      'NotifierFailures',
+      appMetric(MetricName.NotificationsFailed, 'notifier'),
+      1,
+      'The notifier could not reach connections for a reason other than their being gone.',
+    );
+
+    // The dashboard, top to bottom: what users do, what happens to files, where work waits,
+    // how the functions and APIs behave, and the database.
+    const widget = (title: string, left: IMetric[], right: IMetric[] = []) =>
+      new GraphWidget({ title, left, right, width: 8, height: 6 });
+    const functions = Object.entries(props.functions);
+    const perFunction = (make: (fn: SyncFlowFunction) => IMetric) =>
+      functions.map(([, fn]) => make(fn));
+    const webSocketMetric = (metricName: string) =>
+      new Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName,
+        dimensionsMap: { ApiId: props.webSocketApi.apiId, Stage: props.webSocketStage.stageName },
+        statistic: 'Sum',
+        period: FIVE_MINUTES,
+      });
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      defaultInterval: Duration.hours(3),
+    });
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown: `# SyncFlow ${stage.name}\nAlarms and what to do: docs/operations.md. Follow one file by its \`fileId\` in the logs (every line about it carries it) and in X-Ray.`,
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      widget('Uploads requested', [appMetric(MetricName.UploadsRequested, 'upload-api')]),
+      widget(
+        'Files processed / failed / rejected',
+        [
+          appMetric(MetricName.FilesProcessed, 'processor'),
+          appMetric(MetricName.FilesFailed, 'processor'),
+          appMetric(MetricName.FilesRejected, 'processor'),
+        ],
+        [appMetric(MetricName.BytesProcessed, 'processor')],
+      ),
+      widget('End-to-end latency (S3 event → processed), ms', [
+        appMetric(MetricName.EndToEndLatency, 'processor', 'p50'),
+        appMetric(MetricName.EndToEndLatency, 'processor', 'p95'),
+        appMetric(MetricName.ProcessingDuration, 'processor', 'p95'),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      widget(
+        'Ingest queue: depth and oldest message (s)',
+        [props.ingestQueue.metricApproximateNumberOfMessagesVisible({ period: ONE_MINUTE })],
+        [oldestIngest],
+      ),
+      widget(
+        'Dead-letter queues',
+        Object.values(props.deadLetterQueues).map((q) =>
+          q.metricApproximateNumberOfMessagesVisible({ period: ONE_MINUTE, statistic: 'Maximum' }),
+        ),
+      ),
+      widget(
+        'Duplicate and unknown events skipped',
+        [
+          appMetric(MetricName.DuplicateEventsSkipped, 'processor'),
+          appMetric(MetricName.UnknownObjectsSkipped, 'processor'),
+        ],
+        [processorErrorRate],
+      ),
+    );
+    this.dashboard.addWidgets(
+      widget(
+        'Lambda duration p95 (ms)',
+        perFunction((fn) => fn.metricDuration({ statistic: 'p95', period: FIVE_MINUTES })),
+      ),
+      widget(
+        'Lambda errors',
+        perFunction((fn) => fn.metricErrors({ period: FIVE_MINUTES })),
+      ),
+      widget(
+        'Lambda throttles',
+        perFunction((fn) => fn.metricThrottles({ period: FIVE_MINUTES })),
+      ),
+    );
+    this.dashboard.addWidgets(
+      widget(
+        'REST API 4xx / 5xx',
+        [
+          props.restApi.metricClientError({ period: FIVE_MINUTES }),
+          props.restApi.metricServerError({ period: FIVE_MINUTES }),
+        ],
+        [api5xxRate],
+      ),
+      widget('REST API latency (ms)', [
+        props.restApi.metricLatency({ period: FIVE_MINUTES, statistic: 'p50' }),
+        props.restApi.metricLatency({ period: FIVE_MINUTES, statistic: 'p95' }),
+      ]),
+      widget(
+        'WebSocket connections and notifications',
+        [webSocketMetric('ConnectCount'), webSocketMetric('MessageCount')],
+        [
+          appMetric(MetricName.NotificationsSent, 'notifier'),
+          appMetric(MetricName.NotificationsFailed, 'notifier'),
+          appMetric(MetricName.ConnectionsGone, 'notifier'),
+        ],
+      ),
+    );
+    if (props.cluster) {
+      const rds = (metricName: string) =>
+        new Metric({
+          namespace: 'AWS/RDS',
+          metricName,
+          dimensionsMap: { DBClusterIdentifier: props.cluster?.clusterIdentifier ?? '' },
+          statistic: 'Maximum',
+          period: FIVE_MINUTES,
+        });
+      this.dashboard.addWidgets(
+        widget(
+          'Aurora capacity (ACU) and utilisation (%)',
+          [rds('ServerlessDatabaseCapacity')],
+          [rds('ACUUtilization')],
+        ),
+      );
+    }
+  }
+}
