@@ -45,6 +45,11 @@ export interface StageConfig {
   readonly notificationSender?: string;
   /** Where the alarm topic emails (`-c alarmEmail=...`); alarms still go to the topic without one. */
   readonly alarmEmail?: string;
+  /**
+   * Alarms on metric math (the processor's error rate). MiniStack's CloudFormation refuses them:
+   * the local stage alarms on the processor's error count instead.
+   */
+  readonly metricMathAlarms: boolean;
   /** The oldest message in the ingest queue older than this raises an alarm. */
   readonly maxIngestAgeSeconds: number;
   /** Requests per second and burst for the REST API. */
@@ -59,6 +64,7 @@ const common = {
   processorTimeoutSeconds: 300,
   maxReceiveCount: 3,
   maxIngestAgeSeconds: 900,
+  metricMathAlarms: true,
 } as const;
 
 export const STAGES: Readonly<Record<string, StageConfig>> = {
@@ -104,8 +110,9 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     processorMaxConcurrency: 2,
     logRetentionDays: 1,
     database: { kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5433/postgres' },
-    // MiniStack's CloudFormation has no AWS::Events::Archive.
+    // MiniStack's CloudFormation has no AWS::Events::Archive, nor metric-math alarms.
     eventArchiveDays: 0,
+    metricMathAlarms: false,
     keysEndpoint: 'http://127.0.0.1:4566',
     emulatorEndpoint: 'http://127.0.0.1:4566',
     // The emulator's SES keeps what is sent for inspection, so the local stack emails too.

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   AuthorizationType,
@@ -169,6 +169,8 @@ export class Api extends Construct {
       removalPolicy: stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     this.restApi = new RestApi(this, 'RestApi', {
+      // API Gateway's metrics are by API name: one per stack keeps stages' figures apart.
+      restApiName: Stack.of(this).stackName,
       description: `SyncFlow REST API (${stage.name})`,
       cloudWatchRole: true,
       deployOptions: {

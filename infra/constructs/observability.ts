@@ -128,19 +128,22 @@ export class Observability extends Construct {
       label: 'Processor error rate (%)',
       period: FIVE_MINUTES,
     });
-    alarm('ProcessorErrors', processorErrorRate, 5, 'Over 5 % of processor invocations failed.');
-    const api5xxRate = new MathExpression({
-      expression: '100 * serverErrors',
-      usingMetrics: {
-        serverErrors: props.restApi.metricServerError({
-          period: FIVE_MINUTES,
-          statistic: 'Average',
-        }),
-      },
-      label: 'REST API 5xx rate (%)',
+    if (stage.metricMathAlarms) {
+      alarm('ProcessorErrors', processorErrorRate, 5, 'Over 5 % of processor invocations failed.');
+    } else {
+      alarm(
+        'ProcessorErrors',
+        props.processor.metricErrors({ period: FIVE_MINUTES }),
+        5,
+        'Five or more processor invocations failed in five minutes.',
+      );
+    }
+    // The average of 5XXError is the share of requests that answered 5xx.
+    const api5xxRate = props.restApi.metricServerError({
       period: FIVE_MINUTES,
+      statistic: 'Average',
     });
-    alarm('Api5xx', api5xxRate, 1, 'Over 1 % of REST API requests answered 5xx.');
+    alarm('Api5xx', api5xxRate, 0.01, 'Over 1 % of REST API requests answered 5xx.');
     alarm(
       'NotifierFailures',
       appMetric(MetricName.NotificationsFailed, 'notifier'),
