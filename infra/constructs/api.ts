@@ -208,9 +208,22 @@ export class Api extends Construct {
       ['NoResource', ResponseType.RESOURCE_NOT_FOUND, 404, 'NOT_FOUND'],
       ['Other5xx', ResponseType.DEFAULT_5XX, undefined, 'INTERNAL'],
     ];
+    // A browser can read these errors (a 401 that should send the user to sign in again) only
+    // with CORS headers: the one allowed origin, or the caller's when several are allowed (the
+    // bodies say nothing but the error).
+    const [onlyOrigin] = stage.corsOrigins;
+    const corsHeaders: Record<string, string> | undefined =
+      stage.corsOrigins.length === 0
+        ? undefined
+        : {
+            'Access-Control-Allow-Origin':
+              stage.corsOrigins.length === 1 ? `'${onlyOrigin}'` : 'method.request.header.Origin',
+            Vary: "'Origin'",
+          };
     for (const [id, type, statusCode, code] of gatewayErrors) {
       this.restApi.addGatewayResponse(id, {
         type,
+        ...(corsHeaders && { responseHeaders: corsHeaders }),
         ...(statusCode !== undefined && { statusCode: String(statusCode) }),
         templates: {
           // messageString is already a quoted JSON string.

@@ -351,6 +351,10 @@ describe(`end to end on the ${target.name} stack`, () => {
     });
     expect(none.status).toBe(401);
     expect(none.body.error.code).toBe('UNAUTHORIZED');
+    // A browser can read it: the local stage allows any origin (infra/stages.ts).
+    if (target.name === 'local') {
+      expect(none.headers.get('access-control-allow-origin')).toBe('*');
+    }
     const forged = new ApiClient(target.restUrl, 'eyJhbGciOiJSUzI1NiJ9.e30.AAAA');
     const bad = await forged.request<{ error: { code: string } }>('GET', '/files');
     expect([401, 403]).toContain(bad.status);

@@ -194,6 +194,33 @@ describe('api', () => {
     });
   });
 
+  it("answers API Gateway's own errors with the contract's body, readable by the stage's origins", () => {
+    dev.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'UNAUTHORIZED',
+      StatusCode: '401',
+      ResponseTemplates: {
+        'application/json': Match.stringLikeRegexp('"code":"UNAUTHORIZED"'),
+      },
+      // dev allows two origins: the caller's is echoed.
+      ResponseParameters: {
+        'gatewayresponse.header.Access-Control-Allow-Origin': 'method.request.header.Origin',
+        'gatewayresponse.header.Vary': "'Origin'",
+      },
+    });
+    local.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'UNAUTHORIZED',
+      ResponseParameters: Match.objectLike({
+        'gatewayresponse.header.Access-Control-Allow-Origin': "'*'",
+      }),
+    });
+    const prodResponses = Object.values(
+      prod.template.findResources('AWS::ApiGateway::GatewayResponse'),
+    );
+    for (const response of prodResponses) {
+      expect(response.Properties.ResponseParameters).toBeUndefined();
+    }
+  });
+
   it('serves exactly the routes docs/openapi.yaml documents', () => {
     const resources = dev.template.findResources('AWS::ApiGateway::Resource');
     const pathOf = (ref: unknown): string => {
