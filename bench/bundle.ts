@@ -35,7 +35,6 @@ const FUNCTION_ENV = {
   // files-api reads its cursor key from Secrets Manager at init, a network call a benchmark must
   // not make; given directly, the import skips loading the Secrets Manager client (~20 KiB).
   CURSOR_KEY: 'bench',
-  INGEST_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench',
   CONNECTIONS_TABLE_NAME: 'bench',
   WEBSOCKET_MANAGEMENT_URL: 'https://bench.execute-api.us-east-1.amazonaws.com/bench',
   NOTIFICATION_SENDER: 'bench@example.com',

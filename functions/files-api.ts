@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { eventBridgeClient, s3Client, sqsClient } from '#shared/adapters/clients.ts';
+import { eventBridgeClient, s3Client } from '#shared/adapters/clients.ts';
 import { fileRepository } from '#shared/adapters/db/instance.ts';
 import { intEnv, requireEnv } from '#shared/adapters/env.ts';
 import { FileEventPublisher } from '#shared/adapters/event-publisher.ts';
@@ -17,11 +16,10 @@ import { HttpError } from '#shared/domain/errors.ts';
 import { encodeCursor, parseFileQuery } from '#shared/domain/file-query-params.ts';
 import type { FileRecord } from '#shared/domain/file-record.ts';
 import { derivedPrefix, isFileId } from '#shared/domain/keys.ts';
-import { reprocessMessage } from '#shared/domain/reprocess.ts';
+import { REPROCESS_REQUESTED, reprocessMessage } from '#shared/domain/reprocess.ts';
 import { logger, metrics, tracer } from '#shared/observability/powertools.ts';
 
 const DOWNLOAD_TTL_SECONDS = intEnv('DOWNLOAD_URL_TTL_SECONDS', 300);
-const INGEST_QUEUE_URL = requireEnv('INGEST_QUEUE_URL');
 
 /**
  * The key that signs list cursors: a Secrets Manager secret made by the stack, read once at
@@ -169,13 +167,11 @@ export const reprocessFile = async (
     throw new HttpError('CONFLICT', 'The file changed status meanwhile; read it and ask again');
   }
   const reprocessId = randomUUID();
-  await sqsClient().send(
-    new SendMessageCommand({
-      QueueUrl: INGEST_QUEUE_URL,
-      MessageBody: JSON.stringify(
-        reprocessMessage({ bucket: file.bucket, key: file.key, ...object }, reprocessId),
-      ),
-    }),
+  // Through the bus: a rule sends the request to the processor's queue (and anyone may watch).
+  await events.put(
+    REPROCESS_REQUESTED,
+    reprocessMessage({ bucket: file.bucket, key: file.key, ...object }, reprocessId),
+    file.fileId,
   );
   logger.info('Reprocess queued', { reprocessId, previousStatus: file.status });
   return json(202, { fileId: file.fileId, status: queued.status, reprocessId });

@@ -10,9 +10,8 @@ export const BUNDLING = {
   // ESM bundles of CommonJS dependencies still call require().
   banner:
     "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-  // PGlite is the embedded database of tests and tools; no function opens it. Its drizzle driver
-  // goes too: bundled, its static import of PGlite would be hoisted into the function's init.
-  external: ['@electric-sql/pglite', 'drizzle-orm/pglite'],
+  // PGlite is the embedded database of tests and tools; no function opens it.
+  external: ['@electric-sql/pglite'],
   // sharp is native: it is installed beside the bundle for the target CPU instead.
   nativeModules: ['sharp'],
 } as const;
@@ -23,6 +22,4 @@ export const BUNDLING = {
  * a stage misconfigured by hand could reach.
  */
 export const unusedDriverModules = (database: 'aurora' | 'postgres'): string[] =>
-  database === 'aurora'
-    ? ['pg', 'pg-native', 'drizzle-orm/node-postgres']
-    : ['@aws-sdk/client-rds-data', 'drizzle-orm/aws-data-api/pg'];
+  database === 'aurora' ? ['pg', 'pg-native'] : ['@aws-sdk/client-rds-data'];

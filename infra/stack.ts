@@ -61,6 +61,7 @@ export class SyncFlowStack extends Stack {
       retainData: stage.retainData,
       archiveDays: stage.eventArchiveDays,
     });
+    this.ingest.routeReprocessRequests(this.events.bus);
     this.metadata = new Metadata(this, 'Metadata', {
       database: stage.database,
       retainData: stage.retainData,
@@ -85,7 +86,6 @@ export class SyncFlowStack extends Stack {
       bucket: this.storage.bucket,
       bus: this.events.bus,
       metadata: this.metadata,
-      ingestQueue: this.ingest.queue,
       logRetention,
     });
 

@@ -23,7 +23,6 @@ import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { DERIVED_PREFIX, UPLOAD_PREFIX } from '../../shared/domain/keys.ts';
@@ -37,8 +36,6 @@ export interface ApiProps {
   /** The bus of the public `file.*` events (`file.deleted` is published from here). */
   readonly bus: IEventBus;
   readonly metadata: Metadata;
-  /** The processor's queue, where `POST /files/{fileId}/reprocess` puts its requests. */
-  readonly ingestQueue: IQueue;
   readonly logRetention: RetentionDays;
 }
 
@@ -150,11 +147,9 @@ export class Api extends Construct {
         ...props.metadata.environment,
         CURSOR_KEY_SECRET_ARN: cursorKey.secretArn,
         EVENT_BUS_NAME: props.bus.eventBusName,
-        INGEST_QUEUE_URL: props.ingestQueue.queueUrl,
       },
     });
     cursorKey.grantRead(this.filesApi);
-    props.ingestQueue.grantSendMessages(this.filesApi);
     props.bus.grantPutEventsTo(this.filesApi);
     // Download URLs are presigned GETs of the original and its derivatives, and a delete removes
     // every version of both: read and delete rights on both prefixes, nothing else.

@@ -1,10 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
-import { Rule } from 'aws-cdk-lib/aws-events';
+import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { EVENT_SOURCE } from '../../shared/adapters/event-publisher.ts';
 import { UPLOAD_PREFIX } from '../../shared/domain/keys.ts';
+import { REPROCESS_REQUESTED } from '../../shared/domain/reprocess.ts';
 
 export interface IngestProps {
   readonly bucket: IBucket;
@@ -50,6 +52,25 @@ export class Ingest extends Construct {
           object: { key: [{ prefix: UPLOAD_PREFIX }] },
         },
       },
+      targets: [
+        new SqsQueue(this.queue, {
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 185,
+          maxEventAge: Duration.hours(24),
+        }),
+      ],
+    });
+  }
+
+  /**
+   * `POST /files/{fileId}/reprocess` publishes a `file.reprocess-requested` event on the custom
+   * bus; this rule brings it to the processor's queue like an upload's S3 event.
+   */
+  routeReprocessRequests(bus: IEventBus): Rule {
+    return new Rule(this, 'ReprocessRequested', {
+      description: 'Explicit reprocess requests go to the ingest queue',
+      eventBus: bus,
+      eventPattern: { source: [EVENT_SOURCE], detailType: [REPROCESS_REQUESTED] },
       targets: [
         new SqsQueue(this.queue, {
           deadLetterQueue: this.deadLetterQueue,

@@ -45,6 +45,11 @@ export class FileEventPublisher {
   ) {}
 
   async publish(type: FileEventType, file: FileRecord): Promise<void> {
+    await this.put(type, eventDetail(file), file.fileId);
+  }
+
+  /** Puts one event with this detail on the bus; a rejected entry is thrown. */
+  async put(type: string, detail: unknown, fileId: string): Promise<void> {
     const result = await this.eventBridge.send(
       new PutEventsCommand({
         Entries: [
@@ -52,7 +57,7 @@ export class FileEventPublisher {
             EventBusName: this.busName,
             Source: EVENT_SOURCE,
             DetailType: type,
-            Detail: JSON.stringify(eventDetail(file)),
+            Detail: JSON.stringify(detail),
           },
         ],
       }),
@@ -60,7 +65,7 @@ export class FileEventPublisher {
     if ((result.FailedEntryCount ?? 0) > 0) {
       const entry = result.Entries?.[0];
       throw new Error(
-        `EventBridge refused ${type} for ${file.fileId}: ${entry?.ErrorCode} ${entry?.ErrorMessage}`,
+        `EventBridge refused ${type} for ${fileId}: ${entry?.ErrorCode} ${entry?.ErrorMessage}`,
       );
     }
   }

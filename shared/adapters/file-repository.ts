@@ -1,15 +1,15 @@
-import { and, asc, desc, eq, gte, inArray, like, lte, ne, type SQL, sql } from 'drizzle-orm';
 import type { FileQuery, PageAfter } from '../domain/file-query.ts';
 import {
   canMoveTo,
+  type Derivative,
   type EndStatus,
   FILE_STATUSES,
+  type FileMetadata,
   type FileRecord,
   type FileStatus,
   REPROCESSABLE_STATUSES,
 } from '../domain/file-record.ts';
-import type { Database } from './db/connect.ts';
-import { type FileRow, files } from './db/schema.ts';
+import { type Database, json, type SqlValue } from './db/connect.ts';
 
 /** A new upload, as `POST /uploads` records it. */
 export interface NewFile {
@@ -46,9 +46,64 @@ export interface Page {
 const movableFrom = (to: FileStatus): FileStatus[] =>
   FILE_STATUSES.filter((from) => from !== to && canMoveTo(from, to));
 
-const toRecord = (row: FileRow): FileRecord => ({ ...row });
+const COLUMNS = `file_id, owner_id, filename, declared_content_type, declared_size, checksum_sha256,
+  bucket, object_key, status, size, content_type, sha256, metadata, derivatives, reason,
+  object_version, created_at, updated_at, processed_at`;
+
+/**
+ * A row as any driver returns it: node-postgres gives int8 as text, the Data API gives
+ * timestamps as UTC text without a zone and jsonb as text; PGlite gives numbers and objects.
+ */
+type Row = Record<string, unknown>;
+
+const text = (value: unknown): string => String(value);
+const textOrNull = (value: unknown): string | null =>
+  value === null || value === undefined ? null : String(value);
+const number = (value: unknown): number => Number(value);
+const date = (value: unknown): Date => {
+  if (value instanceof Date) return value;
+  const raw = String(value);
+  // "2026-11-29 10:00:00.123" (Data API, UTC) or an ISO string with its zone.
+  return new Date(/[zZ]|[+-]\d\d(:?\d\d)?$/.test(raw) ? raw : `${raw.replace(' ', 'T')}Z`);
+};
+const jsonOf = <T>(value: unknown): T =>
+  (typeof value === 'string' ? JSON.parse(value) : value) as T;
+
+const toRecord = (row: Row): FileRecord => ({
+  fileId: text(row.file_id),
+  ownerId: text(row.owner_id),
+  filename: text(row.filename),
+  declaredContentType: text(row.declared_content_type),
+  declaredSize: number(row.declared_size),
+  checksumSha256: textOrNull(row.checksum_sha256),
+  bucket: text(row.bucket),
+  key: text(row.object_key),
+  status: text(row.status) as FileStatus,
+  size: number(row.size),
+  contentType: text(row.content_type),
+  sha256: textOrNull(row.sha256),
+  metadata: jsonOf<FileMetadata>(row.metadata),
+  derivatives: jsonOf<Derivative[]>(row.derivatives),
+  reason: textOrNull(row.reason),
+  objectVersion: textOrNull(row.object_version),
+  createdAt: date(row.created_at),
+  updatedAt: date(row.updated_at),
+  processedAt:
+    row.processed_at === null || row.processed_at === undefined ? null : date(row.processed_at),
+});
 
 const escapeLike = (value: string): string => value.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** `$n` placeholders for a list of statuses, from `start`. */
+const placeholders = (count: number, start: number): string =>
+  Array.from({ length: count }, (_, i) => `$${start + i}`).join(', ');
+
+/** The sort columns GET /files offers, with the cast a cursor value needs. */
+const SORT_COLUMNS = {
+  createdAt: { column: 'created_at', cast: '::timestamptz' },
+  size: { column: 'size', cast: '::bigint' },
+  filename: { column: 'filename', cast: '' },
+} as const;
 
 /**
  * The one place that reads and writes file records, on any of the three drivers. Every write is
@@ -57,91 +112,93 @@ const escapeLike = (value: string): string => value.replace(/[\\%_]/g, (c) => `\
 export class FileRepository {
   constructor(private readonly db: Database) {}
 
+  private async one(text: string, params: readonly SqlValue[]): Promise<FileRecord | undefined> {
+    const [row] = await this.db.query<Row>(text, params);
+    return row ? toRecord(row) : undefined;
+  }
+
   /** Records a requested upload; the same fileId twice is a no-op. */
   async createPending(file: NewFile): Promise<FileRecord> {
     const now = new Date();
-    const [row] = await this.db
-      .insert(files)
-      .values({
-        fileId: file.fileId,
-        ownerId: file.ownerId,
-        filename: file.filename,
-        declaredContentType: file.contentType,
-        declaredSize: file.size,
-        checksumSha256: file.checksumSha256,
-        bucket: file.bucket,
-        key: file.key,
-        status: 'PENDING_UPLOAD',
-        size: file.size,
-        contentType: file.contentType,
-        metadata: {},
-        derivatives: [],
-        createdAt: now,
-        updatedAt: now,
-      })
-      .onConflictDoNothing({ target: files.fileId })
-      .returning();
-    if (row) return toRecord(row);
+    const created = await this.one(
+      `INSERT INTO files (file_id, owner_id, filename, declared_content_type, declared_size,
+         checksum_sha256, bucket, object_key, status, size, content_type, metadata, derivatives,
+         created_at, updated_at)
+       VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, 'PENDING_UPLOAD', $5, $4, '{}'::jsonb,
+         '[]'::jsonb, $9::timestamptz, $9::timestamptz)
+       ON CONFLICT (file_id) DO NOTHING
+       RETURNING ${COLUMNS}`,
+      [
+        file.fileId,
+        file.ownerId,
+        file.filename,
+        file.contentType,
+        file.size,
+        file.checksumSha256,
+        file.bucket,
+        file.key,
+        now,
+      ],
+    );
+    if (created) return created;
     const existing = await this.get(file.fileId);
     if (!existing) throw new Error(`File ${file.fileId} vanished while being created`);
     return existing;
   }
 
-  async get(fileId: string): Promise<FileRecord | undefined> {
-    const [row] = await this.db.select().from(files).where(eq(files.fileId, fileId));
-    return row ? toRecord(row) : undefined;
+  get(fileId: string): Promise<FileRecord | undefined> {
+    return this.one(`SELECT ${COLUMNS} FROM files WHERE file_id = $1::uuid`, [fileId]);
   }
 
   /** A file of this owner's; another owner's file is as absent as one that never existed. */
-  async getForOwner(ownerId: string, fileId: string): Promise<FileRecord | undefined> {
-    const [row] = await this.db
-      .select()
-      .from(files)
-      .where(and(eq(files.fileId, fileId), eq(files.ownerId, ownerId)));
-    return row ? toRecord(row) : undefined;
+  getForOwner(ownerId: string, fileId: string): Promise<FileRecord | undefined> {
+    return this.one(`SELECT ${COLUMNS} FROM files WHERE file_id = $1::uuid AND owner_id = $2`, [
+      fileId,
+      ownerId,
+    ]);
   }
 
   /**
    * Moves a file to PROCESSING for this object version. Returns the updated record, or undefined
    * when its status does not allow it (already processed, deleted), and the caller reads why.
    */
-  async startProcessing(fileId: string, objectVersion: string): Promise<FileRecord | undefined> {
-    const [row] = await this.db
-      .update(files)
-      .set({ status: 'PROCESSING', objectVersion, reason: null, updatedAt: new Date() })
-      .where(
-        and(
-          eq(files.fileId, fileId),
-          inArray(files.status, [...movableFrom('PROCESSING'), 'PROCESSING']),
-        ),
-      )
-      .returning();
-    return row ? toRecord(row) : undefined;
+  startProcessing(fileId: string, objectVersion: string): Promise<FileRecord | undefined> {
+    const from = [...movableFrom('PROCESSING'), 'PROCESSING'];
+    return this.one(
+      `UPDATE files SET status = 'PROCESSING', object_version = $2, reason = NULL,
+         updated_at = $3::timestamptz
+       WHERE file_id = $1::uuid AND status IN (${placeholders(from.length, 4)})
+       RETURNING ${COLUMNS}`,
+      [fileId, objectVersion, new Date(), ...from],
+    );
   }
 
   /**
    * Writes the end state. Returns the updated record, or undefined when the file may not move
    * there (it was deleted, or this exact outcome was already written).
    */
-  async finish(fileId: string, outcome: ProcessingOutcome): Promise<FileRecord | undefined> {
-    const now = new Date();
-    const [row] = await this.db
-      .update(files)
-      .set({
-        status: outcome.status,
-        objectVersion: outcome.objectVersion,
-        size: outcome.size,
-        contentType: outcome.contentType,
-        sha256: outcome.sha256,
-        metadata: outcome.metadata,
-        derivatives: [...outcome.derivatives],
-        reason: outcome.reason,
-        updatedAt: now,
-        processedAt: now,
-      })
-      .where(and(eq(files.fileId, fileId), inArray(files.status, movableFrom(outcome.status))))
-      .returning();
-    return row ? toRecord(row) : undefined;
+  finish(fileId: string, outcome: ProcessingOutcome): Promise<FileRecord | undefined> {
+    const from = movableFrom(outcome.status);
+    return this.one(
+      `UPDATE files SET status = $2, object_version = $3, size = $4, content_type = $5,
+         sha256 = $6, metadata = $7::jsonb, derivatives = $8::jsonb, reason = $9,
+         updated_at = $10::timestamptz, processed_at = $10::timestamptz
+       WHERE file_id = $1::uuid AND status IN (${placeholders(from.length, 11)})
+       RETURNING ${COLUMNS}`,
+      [
+        fileId,
+        outcome.status,
+        outcome.objectVersion,
+        outcome.size,
+        outcome.contentType,
+        outcome.sha256,
+        json(outcome.metadata),
+        json(outcome.derivatives),
+        outcome.reason,
+        new Date(),
+        ...from,
+      ],
+    );
   }
 
   /**
@@ -149,67 +206,66 @@ export class FileRepository {
    * processor replaces them. Returns undefined when its status does not allow it (the caller
    * reads why).
    */
-  async queueReprocess(ownerId: string, fileId: string): Promise<FileRecord | undefined> {
-    const [row] = await this.db
-      .update(files)
-      .set({ status: 'UPLOADED', updatedAt: new Date() })
-      .where(
-        and(
-          eq(files.fileId, fileId),
-          eq(files.ownerId, ownerId),
-          inArray(files.status, [...REPROCESSABLE_STATUSES]),
-        ),
-      )
-      .returning();
-    return row ? toRecord(row) : undefined;
+  queueReprocess(ownerId: string, fileId: string): Promise<FileRecord | undefined> {
+    const from = [...REPROCESSABLE_STATUSES];
+    return this.one(
+      `UPDATE files SET status = 'UPLOADED', updated_at = $3::timestamptz
+       WHERE file_id = $1::uuid AND owner_id = $2 AND status IN (${placeholders(from.length, 4)})
+       RETURNING ${COLUMNS}`,
+      [fileId, ownerId, new Date(), ...from],
+    );
   }
 
   /** Marks a file DELETED; returns false when it already was (repeated deletes are harmless). */
   async markDeleted(ownerId: string, fileId: string): Promise<boolean> {
-    const rows = await this.db
-      .update(files)
-      .set({ status: 'DELETED', derivatives: [], updatedAt: new Date() })
-      .where(and(eq(files.fileId, fileId), eq(files.ownerId, ownerId), ne(files.status, 'DELETED')))
-      .returning({ fileId: files.fileId });
+    const rows = await this.db.query(
+      `UPDATE files SET status = 'DELETED', derivatives = '[]'::jsonb, updated_at = $3::timestamptz
+       WHERE file_id = $1::uuid AND owner_id = $2 AND status <> 'DELETED'
+       RETURNING file_id`,
+      [fileId, ownerId, new Date()],
+    );
     return rows.length > 0;
   }
 
   /** One page of an owner's files, by keyset: `limit + 1` rows tell whether there is more. */
   async list(query: FileQuery): Promise<Page> {
     const descending = query.sort.startsWith('-');
-    const field = query.sort.replace('-', '') as 'createdAt' | 'size' | 'filename';
-    const column = { createdAt: files.createdAt, size: files.size, filename: files.filename }[
-      field
-    ];
-    const conditions: (SQL | undefined)[] = [eq(files.ownerId, query.ownerId)];
-    if (query.status) conditions.push(eq(files.status, query.status));
-    else conditions.push(ne(files.status, 'DELETED'));
+    const field = query.sort.replace('-', '') as keyof typeof SORT_COLUMNS;
+    const { column, cast } = SORT_COLUMNS[field];
+    const params: SqlValue[] = [query.ownerId];
+    const next = (value: SqlValue): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const conditions = ['owner_id = $1'];
+    if (query.status) conditions.push(`status = ${next(query.status)}`);
+    else conditions.push("status <> 'DELETED'");
     if (query.contentType?.endsWith('/*')) {
-      conditions.push(like(files.contentType, `${escapeLike(query.contentType.slice(0, -1))}%`));
+      conditions.push(
+        `content_type LIKE ${next(`${escapeLike(query.contentType.slice(0, -1))}%`)}`,
+      );
     } else if (query.contentType) {
-      conditions.push(eq(files.contentType, query.contentType));
+      conditions.push(`content_type = ${next(query.contentType)}`);
     }
     if (query.filenamePrefix) {
       conditions.push(
-        sql`lower(${files.filename}) LIKE ${`${escapeLike(query.filenamePrefix.toLowerCase())}%`}`,
+        `lower(filename) LIKE ${next(`${escapeLike(query.filenamePrefix.toLowerCase())}%`)}`,
       );
     }
-    if (query.createdFrom) conditions.push(gte(files.createdAt, query.createdFrom));
-    if (query.createdTo) conditions.push(lte(files.createdAt, query.createdTo));
+    if (query.createdFrom) conditions.push(`created_at >= ${next(query.createdFrom)}::timestamptz`);
+    if (query.createdTo) conditions.push(`created_at <= ${next(query.createdTo)}::timestamptz`);
     if (query.after) {
       // A row comparison walks the (owner, field, file_id) index from where the last page ended.
-      const cast = { createdAt: sql`::timestamptz`, size: sql`::bigint`, filename: sql`` }[field];
       conditions.push(
-        sql`(${column}, ${files.fileId}) ${descending ? sql`<` : sql`>`} (${query.after.value}${cast}, ${query.after.fileId}::uuid)`,
+        `(${column}, file_id) ${descending ? '<' : '>'} (${next(query.after.value)}${cast}, ${next(query.after.fileId)}::uuid)`,
       );
     }
-    const order = descending ? desc : asc;
-    const rows = await this.db
-      .select()
-      .from(files)
-      .where(and(...conditions))
-      .orderBy(order(column), order(files.fileId))
-      .limit(query.limit + 1);
+    const order = descending ? 'DESC' : 'ASC';
+    const rows = await this.db.query<Row>(
+      `SELECT ${COLUMNS} FROM files WHERE ${conditions.join(' AND ')}
+       ORDER BY ${column} ${order}, file_id ${order} LIMIT ${next(query.limit + 1)}`,
+      params,
+    );
     const items = rows.slice(0, query.limit).map(toRecord);
     const last = items.at(-1);
     if (rows.length <= query.limit || !last) return { items };

@@ -1,5 +1,11 @@
 import type { ObjectRef } from './object-ref.ts';
 
+/**
+ * The bus event `POST /files/{fileId}/reprocess` publishes (source `syncflow.files`); a rule of
+ * the ingest construct sends it to the processor's queue, so the files API needs no queue client.
+ */
+export const REPROCESS_REQUESTED = 'file.reprocess-requested';
+
 /** Marks a message the files API sent for `POST /files/{fileId}/reprocess`. */
 export const REPROCESS_MESSAGE_TYPE = 'syncflow.reprocess';
 

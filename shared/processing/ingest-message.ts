@@ -1,6 +1,6 @@
 import { S3EventNotificationEventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/s3';
 import { type ObjectRef, objectVersionOf } from '../domain/object-ref.ts';
-import { REPROCESS_MESSAGE_TYPE } from '../domain/reprocess.ts';
+import { REPROCESS_MESSAGE_TYPE, REPROCESS_REQUESTED } from '../domain/reprocess.ts';
 
 /**
  * What the processor's idempotency key is made of: one key per object version, so that every
@@ -41,11 +41,19 @@ const parseReprocess = (body: Record<string, unknown>): IngestWork => {
 
 /**
  * The work an ingest message asks for: an S3 "Object Created" event as EventBridge delivers it,
- * or a reprocess request. Throws on anything else; such a message is retried, then parked in
+ * or a reprocess request (the `file.reprocess-requested` bus event, or its detail alone). Throws on anything else; such a message is retried, then parked in
  * the DLQ.
  */
 export const parseIngestMessage = (body: string): IngestWork => {
-  const parsed: unknown = JSON.parse(body);
+  let parsed: unknown = JSON.parse(body);
+  // A reprocess request arrives as the bus event that carries it.
+  if (
+    typeof parsed === 'object' &&
+    parsed !== null &&
+    (parsed as Record<string, unknown>)['detail-type'] === REPROCESS_REQUESTED
+  ) {
+    parsed = (parsed as { detail?: unknown }).detail;
+  }
   if (
     typeof parsed === 'object' &&
     parsed !== null &&

@@ -237,20 +237,19 @@ describe('api', () => {
     expect(routes.sort()).toEqual(documentedRoutes().sort());
   });
 
-  it('lets the files API send reprocess requests to the ingest queue and nowhere else', () => {
+  it('routes reprocess requests from the bus to the ingest queue; the files API sends to no queue', () => {
     const queue = dev.stack.resolve(dev.stack.ingest.queue.queueArn);
-    const role = dev.stack.resolve(dev.stack.api.filesApi.role?.roleName);
-    dev.template.hasResourceProperties('AWS::IAM::Policy', {
-      Roles: [role],
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Action: Match.arrayWith(['sqs:SendMessage']),
-            Resource: queue,
-          }),
-        ]),
-      },
+    dev.template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: dev.stack.resolve(dev.stack.events.bus.eventBusName),
+      EventPattern: { source: ['syncflow.files'], 'detail-type': ['file.reprocess-requested'] },
+      Targets: [Match.objectLike({ Arn: queue })],
     });
+    const role = dev.stack.resolve(dev.stack.api.filesApi.role?.roleName);
+    const policies = Object.values(dev.template.findResources('AWS::IAM::Policy')).filter(
+      (p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([role]),
+    );
+    expect(JSON.stringify(policies)).not.toMatch(/sqs:SendMessage/);
+    expect(JSON.stringify(policies)).toMatch(/events:PutEvents/);
   });
 });
 

@@ -122,7 +122,6 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
     vi.stubEnv('IDEMPOTENCY_TABLE_NAME', resources.idempotencyTable);
     vi.stubEnv('MAX_RECEIVE_COUNT', String(MAX_RECEIVE_COUNT));
     processor = (await import('../../functions/processor.ts')).handler;
-    vi.stubEnv('INGEST_QUEUE_URL', resources.ingestQueueUrl);
     vi.stubEnv('CURSOR_KEY', 'integration-cursor-key');
     uploadApi = (await import('../../functions/upload-api.ts')).handler;
     filesApi = (await import('../../functions/files-api.ts')).handler;
@@ -235,11 +234,15 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
     expect(JSON.parse(accepted.body)).toMatchObject({ fileId, status: 'UPLOADED' });
     expect((await repository.get(fileId))?.status).toBe('UPLOADED');
 
+    // The request went on the bus; its rule brought it to the ingest queue.
     const [request] = await receive(clients.sqs, resources.ingestQueueUrl, 1);
     expect(JSON.parse(request?.Body ?? '{}')).toMatchObject({
-      type: 'syncflow.reprocess',
-      bucket: resources.bucket,
-      key: uploadKey(OWNER, fileId),
+      'detail-type': 'file.reprocess-requested',
+      detail: {
+        type: 'syncflow.reprocess',
+        bucket: resources.bucket,
+        key: uploadKey(OWNER, fileId),
+      },
     });
     expect(await deliver([request as Message])).toEqual([]);
     const again = await repository.get(fileId);

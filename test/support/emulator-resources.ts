@@ -25,6 +25,8 @@ import {
 } from '@aws-sdk/client-sqs';
 
 export const REGION = 'us-east-1';
+/** What happened to files, as the bus tells it (requests such as reprocess are left out). */
+const OUTCOME_TYPES = ['file.processed', 'file.failed', 'file.rejected', 'file.deleted'];
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 export const emulatorClients = (endpoint: string) => ({
@@ -112,13 +114,31 @@ export const createPipelineResources = async (
     }),
   );
   await clients.eventBridge.send(new CreateEventBusCommand({ Name: busName }));
+  // As the ingest construct's second rule: reprocess requests from the bus to the queue.
+  await clients.eventBridge.send(
+    new PutRuleCommand({
+      Name: `reprocess-${id}`,
+      EventBusName: busName,
+      EventPattern: JSON.stringify({
+        source: ['syncflow.files'],
+        'detail-type': ['file.reprocess-requested'],
+      }),
+    }),
+  );
+  await clients.eventBridge.send(
+    new PutTargetsCommand({
+      Rule: `reprocess-${id}`,
+      EventBusName: busName,
+      Targets: [{ Id: 'ingest', Arn: await queueArn(clients.sqs, ingestQueueUrl) }],
+    }),
+  );
   const capture = await clients.sqs.send(new CreateQueueCommand({ QueueName: `capture-${id}` }));
   const captureQueueUrl = capture.QueueUrl ?? '';
   await clients.eventBridge.send(
     new PutRuleCommand({
       Name: `capture-${id}`,
       EventBusName: busName,
-      EventPattern: JSON.stringify({ source: ['syncflow.files'] }),
+      EventPattern: JSON.stringify({ source: ['syncflow.files'], 'detail-type': OUTCOME_TYPES }),
     }),
   );
   await clients.eventBridge.send(
@@ -169,7 +189,7 @@ export interface BusListener {
 }
 
 /**
- * A queue that receives every `syncflow.files` event on the bus, through a rule of its own, the
+ * A queue that receives every `file.*` outcome event on the bus, through a rule of its own, the
  * way a user's rule would: lets tests and benchmarks see what the stack published. The queue's
  * policy lets only that rule send to it, as AWS requires.
  */
@@ -185,7 +205,7 @@ export const listenToBus = async (
     new PutRuleCommand({
       Name: name,
       EventBusName: busName,
-      EventPattern: JSON.stringify({ source: ['syncflow.files'] }),
+      EventPattern: JSON.stringify({ source: ['syncflow.files'], 'detail-type': OUTCOME_TYPES }),
     }),
   );
   await clients.sqs.send(

@@ -1,9 +1,31 @@
-import type { RDSDataClient } from '@aws-sdk/client-rds-data';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { type Schema, schema } from './schema.ts';
+import type { RDSDataClient, SqlParameter } from '@aws-sdk/client-rds-data';
+import type { Pool, PoolClient } from 'pg';
 
-/** Any of the three drivers: every query is written once against this. */
-export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+/** A value a query takes: JSON for `jsonb` columns is wrapped with `json()`. */
+export type SqlValue = string | number | boolean | null | Date | SqlJson;
+
+export class SqlJson {
+  constructor(readonly value: unknown) {}
+}
+
+/** Marks a value to be stored as JSON (the SQL casts its parameter `::jsonb`). */
+export const json = (value: unknown): SqlJson => new SqlJson(value);
+
+/**
+ * Any of the three drivers: every query is written once against this, as PostgreSQL text with
+ * `$1…$n` parameters. Types are spelled in the SQL (`$1::uuid`, `$2::jsonb`, `$3::timestamptz`),
+ * so each driver passes values as text and numbers and none needs type hints of its own.
+ * Rows come back as objects by column name; each driver's types (int8 as text, timestamps as
+ * text, jsonb as text) are made uniform by the reader (file-repository.ts).
+ *
+ * Written by hand rather than with an ORM: a query builder cost the API functions about a third
+ * of bare client-s3's cold start (docs/benchmarks.md), and the queries are few.
+ */
+export interface Database {
+  query<Row = Record<string, unknown>>(text: string, params?: readonly SqlValue[]): Promise<Row[]>;
+  /** Runs `work` in one transaction: committed if it returns, rolled back if it throws. */
+  transaction<T>(work: (tx: Database) => Promise<T>): Promise<T>;
+}
 
 export type DatabaseConfig =
   | {
@@ -48,37 +70,140 @@ export const databaseConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): Dat
   return env.PGLITE_DIR ? { driver: 'pglite', dataDir: env.PGLITE_DIR } : { driver: 'pglite' };
 };
 
+/** A parameter as node-postgres and PGlite take it: text, numbers, booleans, null. */
+const wire = (value: SqlValue): string | number | boolean | null => {
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof SqlJson) return JSON.stringify(value.value);
+  return value;
+};
+
+/** The same, as an RDS Data API parameter `:pN`. */
+export const dataApiParameter = (value: SqlValue, index: number): SqlParameter => {
+  const name = `p${index + 1}`;
+  const plain = wire(value);
+  if (plain === null) return { name, value: { isNull: true } };
+  if (typeof plain === 'boolean') return { name, value: { booleanValue: plain } };
+  if (typeof plain === 'number') {
+    return Number.isSafeInteger(plain)
+      ? { name, value: { longValue: plain } }
+      : { name, value: { doubleValue: plain } };
+  }
+  return { name, value: { stringValue: plain } };
+};
+
+/** `$1` → `:p1`, outside quoted strings (the Data API names its parameters). */
+export const toNamedParameters = (text: string): string =>
+  text.replace(/('(?:[^']|'')*')|\$(\d+)/g, (match, quoted: string | undefined, n: string) =>
+    quoted ? match : `:p${n}`,
+  );
+
+const dataApi = async (config: Extract<DatabaseConfig, { driver: 'data-api' }>) => {
+  const {
+    BeginTransactionCommand,
+    CommitTransactionCommand,
+    ExecuteStatementCommand,
+    RDSDataClient,
+    RollbackTransactionCommand,
+  } = await import('@aws-sdk/client-rds-data');
+  const client = config.client ?? new RDSDataClient({});
+  const target = {
+    resourceArn: config.resourceArn,
+    secretArn: config.secretArn,
+    database: config.database,
+  };
+  const run =
+    (transactionId?: string) =>
+    async <Row>(text: string, params: readonly SqlValue[] = []): Promise<Row[]> => {
+      const result = await client.send(
+        new ExecuteStatementCommand({
+          ...target,
+          sql: toNamedParameters(text),
+          parameters: params.map(dataApiParameter),
+          formatRecordsAs: 'JSON',
+          ...(transactionId && { transactionId }),
+        }),
+      );
+      return result.formattedRecords ? (JSON.parse(result.formattedRecords) as Row[]) : [];
+    };
+  const db: Database = {
+    query: run(),
+    transaction: async (work) => {
+      const { transactionId } = await client.send(new BeginTransactionCommand(target));
+      if (!transactionId) throw new Error('The Data API began no transaction');
+      try {
+        const value = await work({
+          query: run(transactionId),
+          transaction: () => Promise.reject(new Error('Transactions do not nest')),
+        });
+        await client.send(new CommitTransactionCommand({ ...target, transactionId }));
+        return value;
+      } catch (error) {
+        await client
+          .send(new RollbackTransactionCommand({ ...target, transactionId }))
+          .catch(() => {});
+        throw error;
+      }
+    },
+  };
+  return db;
+};
+
 /** Opens the configured database. Drivers are imported on demand so a bundle carries only its own. */
 export const openDatabase = async (config: DatabaseConfig): Promise<DatabaseHandle> => {
   switch (config.driver) {
-    case 'data-api': {
-      const { drizzle } = await import('drizzle-orm/aws-data-api/pg');
-      const { RDSDataClient } = await import('@aws-sdk/client-rds-data');
-      const client = config.client ?? new RDSDataClient({});
-      const db = drizzle(client, {
-        schema,
-        resourceArn: config.resourceArn,
-        secretArn: config.secretArn,
-        database: config.database,
-      });
-      return { db: db as unknown as Database, driver: config.driver, close: async () => {} };
-    }
+    case 'data-api':
+      return { db: await dataApi(config), driver: config.driver, close: async () => {} };
     case 'pg': {
       const { default: pg } = await import('pg');
-      const { drizzle } = await import('drizzle-orm/node-postgres');
       const pool = new pg.Pool({
         connectionString: config.connectionString,
         max: config.maxConnections ?? 4,
       });
-      const db = drizzle(pool, { schema });
-      return { db: db as unknown as Database, driver: config.driver, close: () => pool.end() };
+      const on =
+        (client: Pool | PoolClient) =>
+        async <Row>(text: string, params: readonly SqlValue[] = []): Promise<Row[]> =>
+          (await client.query(text, params.map(wire))).rows as Row[];
+      const db: Database = {
+        query: on(pool),
+        transaction: async (work) => {
+          const client = await pool.connect();
+          try {
+            await client.query('BEGIN');
+            const value = await work({
+              query: on(client),
+              transaction: () => Promise.reject(new Error('Transactions do not nest')),
+            });
+            await client.query('COMMIT');
+            return value;
+          } catch (error) {
+            await client.query('ROLLBACK').catch(() => {});
+            throw error;
+          } finally {
+            client.release();
+          }
+        },
+      };
+      return { db, driver: config.driver, close: () => pool.end() };
     }
     case 'pglite': {
       const { PGlite } = await import('@electric-sql/pglite');
-      const { drizzle } = await import('drizzle-orm/pglite');
       const client = new PGlite(config.dataDir);
-      const db = drizzle(client, { schema });
-      return { db: db as unknown as Database, driver: config.driver, close: () => client.close() };
+      type Queryable = Pick<typeof client, 'query'>;
+      const on =
+        (target: Queryable) =>
+        async <Row>(text: string, params: readonly SqlValue[] = []): Promise<Row[]> =>
+          (await target.query<Row>(text, params.map(wire) as unknown[])).rows;
+      const db: Database = {
+        query: on(client),
+        transaction: (work) =>
+          client.transaction((tx) =>
+            work({
+              query: on(tx),
+              transaction: () => Promise.reject(new Error('Transactions do not nest')),
+            }),
+          ),
+      };
+      return { db, driver: config.driver, close: () => client.close() };
     }
   }
 };

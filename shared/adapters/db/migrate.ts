@@ -1,7 +1,5 @@
-import { sql } from 'drizzle-orm';
 import { MIGRATIONS, type Migration } from '../../../migrations/index.ts';
 import type { Database } from './connect.ts';
-import { schemaMigrations } from './schema.ts';
 
 /** Any constant: it names the advisory lock that keeps two migrators from racing. */
 const MIGRATION_LOCK = 741_852_963;
@@ -17,22 +15,21 @@ export const migrate = async (
   db: Database,
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<string[]> => {
-  await db.execute(
-    sql.raw(
-      'CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamp(3) with time zone NOT NULL DEFAULT now())',
-    ),
+  await db.query(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamp(3) with time zone NOT NULL DEFAULT now())',
   );
   const applied: string[] = [];
   for (const migration of migrations) {
     const done = await db.transaction(async (tx) => {
-      await tx.execute(sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
-      const existing = await tx
-        .select({ id: schemaMigrations.id })
-        .from(schemaMigrations)
-        .where(sql`${schemaMigrations.id} = ${migration.id}`);
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      const existing = await tx.query('SELECT id FROM schema_migrations WHERE id = $1', [
+        migration.id,
+      ]);
       if (existing.length > 0) return false;
-      for (const statement of migration.statements) await tx.execute(sql.raw(statement));
-      await tx.insert(schemaMigrations).values({ id: migration.id, appliedAt: new Date() });
+      for (const statement of migration.statements) await tx.query(statement);
+      await tx.query('INSERT INTO schema_migrations (id, applied_at) VALUES ($1, now())', [
+        migration.id,
+      ]);
       return true;
     });
     if (done) applied.push(migration.id);

@@ -1,13 +1,20 @@
-import { ExecuteStatementCommand, RDSDataClient } from '@aws-sdk/client-rds-data';
+import {
+  BeginTransactionCommand,
+  CommitTransactionCommand,
+  ExecuteStatementCommand,
+  RDSDataClient,
+  RollbackTransactionCommand,
+} from '@aws-sdk/client-rds-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '#shared/adapters/db/connect.ts';
+import { openDatabase, toNamedParameters } from '#shared/adapters/db/connect.ts';
 import { FileRepository } from '#shared/adapters/file-repository.ts';
 
 /**
- * The Data API cannot run here (no Aurora), so this checks what the repository sends through it:
- * one statement per call, against the configured cluster, with the type hints Aurora needs to
- * read uuid, jsonb and timestamp parameters.
+ * The Data API cannot run here (no Aurora), so this checks what the repository sends through it
+ * and how it reads what comes back: one statement per call against the configured cluster,
+ * named parameters with the types spelled in the SQL, rows as JSON (`formatRecordsAs`), with
+ * Aurora's text timestamps and jsonb read like the other drivers' values.
  */
 const rds = mockClient(RDSDataClient);
 const FILE = '0f8fad5b-d9cb-469f-a165-70867728950e';
@@ -24,13 +31,36 @@ const config = {
 
 const sent = () => rds.commandCalls(ExecuteStatementCommand).map((call) => call.args[0].input);
 
+/** A row as the Data API formats it: timestamps as UTC text, jsonb as JSON text. */
+const auroraRow = {
+  file_id: FILE,
+  owner_id: 'alice',
+  filename: 'Zoë.png',
+  declared_content_type: 'image/png',
+  declared_size: 3,
+  checksum_sha256: null,
+  bucket: 'b',
+  object_key: `uploads/alice/${FILE}`,
+  status: 'PROCESSED',
+  size: 3,
+  content_type: 'image/png',
+  sha256: 'a'.repeat(64),
+  metadata: '{"image":{"format":"png","width":1,"height":1}}',
+  derivatives: '[]',
+  reason: null,
+  object_version: 'v1',
+  created_at: '2026-11-29 10:00:00.123',
+  updated_at: '2026-11-29 10:00:01.5',
+  processed_at: '2026-11-29 10:00:01.5',
+};
+
 describe('the repository through the RDS Data API', () => {
   beforeEach(() => {
     rds.reset();
-    rds.on(ExecuteStatementCommand).resolves({ records: [] });
+    rds.on(ExecuteStatementCommand).resolves({ formattedRecords: '[]' });
   });
 
-  it('addresses the cluster with its secret and hints uuid and timestamp parameters', async () => {
+  it('addresses the cluster with its secret, with named parameters and types in the SQL', async () => {
     const repository = new FileRepository((await openDatabase(config)).db);
     expect(await repository.startProcessing(FILE, 'v1')).toBeUndefined();
     const [statement] = sent();
@@ -38,16 +68,19 @@ describe('the repository through the RDS Data API', () => {
       resourceArn: config.resourceArn,
       secretArn: config.secretArn,
       database: 'syncflow',
+      formatRecordsAs: 'JSON',
     });
-    expect(statement?.sql).toMatch(/^update "files" set/);
-    const hints = Object.fromEntries(
-      (statement?.parameters ?? []).map((p) => [p.typeHint ?? 'none', p.value]),
-    );
-    expect(hints.UUID).toEqual({ stringValue: FILE });
-    expect(hints.TIMESTAMP?.stringValue).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$/);
+    expect(statement?.sql).toMatch(/^UPDATE files SET status = 'PROCESSING'/);
+    expect(statement?.sql).toMatch(/file_id = :p1::uuid/);
+    expect(statement?.sql).toMatch(/updated_at = :p3::timestamptz/);
+    expect(statement?.sql).not.toMatch(/\$\d/);
+    const [id, version, at] = statement?.parameters ?? [];
+    expect(id).toEqual({ name: 'p1', value: { stringValue: FILE } });
+    expect(version).toEqual({ name: 'p2', value: { stringValue: 'v1' } });
+    expect(at?.value?.stringValue).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
   });
 
-  it('sends metadata and derivatives as JSON', async () => {
+  it('sends metadata and derivatives as JSON text cast to jsonb, numbers as numbers, nulls as nulls', async () => {
     const repository = new FileRepository((await openDatabase(config)).db);
     await repository.finish(FILE, {
       status: 'PROCESSED',
@@ -59,10 +92,29 @@ describe('the repository through the RDS Data API', () => {
       derivatives: [],
       reason: null,
     });
-    const json = (sent()[0]?.parameters ?? [])
-      .filter((p) => p.typeHint === 'JSON')
-      .map((p) => p.value?.stringValue);
-    expect(json).toEqual(['{"image":{"format":"png","width":1,"height":1}}', '[]']);
+    const [statement] = sent();
+    expect(statement?.sql).toMatch(/metadata = :p7::jsonb, derivatives = :p8::jsonb/);
+    const values = (statement?.parameters ?? []).map((p) => p.value);
+    expect(values[3]).toEqual({ longValue: 3 });
+    expect(values[6]).toEqual({ stringValue: '{"image":{"format":"png","width":1,"height":1}}' });
+    expect(values[7]).toEqual({ stringValue: '[]' });
+    expect(values[8]).toEqual({ isNull: true });
+  });
+
+  it("reads Aurora's JSON records: UTC text timestamps, jsonb as text", async () => {
+    rds.on(ExecuteStatementCommand).resolves({ formattedRecords: JSON.stringify([auroraRow]) });
+    const repository = new FileRepository((await openDatabase(config)).db);
+    const file = await repository.get(FILE);
+    expect(file).toMatchObject({
+      fileId: FILE,
+      filename: 'Zoë.png',
+      size: 3,
+      metadata: { image: { format: 'png', width: 1, height: 1 } },
+      derivatives: [],
+      checksumSha256: null,
+    });
+    expect(file?.createdAt.toISOString()).toBe('2026-11-29T10:00:00.123Z');
+    expect(file?.processedAt?.toISOString()).toBe('2026-11-29T10:00:01.500Z');
   });
 
   it('casts the keyset cursor values in SQL, so plain string parameters compare as their types', async () => {
@@ -75,9 +127,30 @@ describe('the repository through the RDS Data API', () => {
     });
     expect(page.items).toEqual([]);
     const [statement] = sent();
-    expect(statement?.sql).toMatch(
-      /\("files"\."created_at", "files"\."file_id"\) < \(:\d+::timestamptz, :\d+::uuid\)/,
+    expect(statement?.sql).toMatch(/\(created_at, file_id\) < \(:p2::timestamptz, :p3::uuid\)/);
+    expect(statement?.sql).toMatch(/LIMIT :p4$/);
+    expect(statement?.parameters?.[3]?.value).toEqual({ longValue: 11 });
+  });
+
+  it('runs migrations in transactions it commits, and rolls back one that fails', async () => {
+    rds.on(BeginTransactionCommand).resolves({ transactionId: 'tx-1' });
+    rds.on(CommitTransactionCommand).resolves({});
+    rds.on(RollbackTransactionCommand).resolves({});
+    const { db } = await openDatabase(config);
+    await db.transaction((tx) => tx.query('SELECT 1'));
+    expect(sent().at(-1)?.transactionId).toBe('tx-1');
+    expect(rds.commandCalls(CommitTransactionCommand)).toHaveLength(1);
+    await expect(
+      db.transaction(async () => {
+        throw new Error('bad statement');
+      }),
+    ).rejects.toThrow('bad statement');
+    expect(rds.commandCalls(RollbackTransactionCommand)).toHaveLength(1);
+  });
+
+  it('names parameters outside quoted strings only', () => {
+    expect(toNamedParameters("SELECT $1, '$2 is text', $10")).toBe(
+      "SELECT :p1, '$2 is text', :p10",
     );
-    expect(statement?.sql).toMatch(/limit :\d+$/);
   });
 });

@@ -7,7 +7,6 @@ import {
   NotFound,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { database, fileRepository } from '#shared/adapters/db/instance.ts';
@@ -21,11 +20,9 @@ stubFunctionEnv({
   DOWNLOAD_URL_TTL_SECONDS: '300',
   CURSOR_KEY: 'unit-test-cursor-key',
   EVENT_BUS_NAME: 'files-bus',
-  INGEST_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/ingest',
 });
 const s3 = mockClient(S3Client);
 const eventBridge = mockClient(EventBridgeClient);
-const sqs = mockClient(SQSClient);
 const { handler } = await import('../../../functions/files-api.ts');
 
 const get = (fileId: string, ownerId: string) =>
@@ -278,18 +275,24 @@ describe('POST /files/{fileId}/reprocess', () => {
 
   it('puts the file back to UPLOADED and queues its current object version for the processor', async () => {
     s3.reset();
-    sqs.reset();
+    eventBridge.reset();
     s3.on(HeadObjectCommand).resolves({ VersionId: 'v7', ETag: '"abc"' });
-    sqs.on(SendMessageCommand).resolves({ MessageId: 'm1' });
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0 });
     const fileId = await create('alice', 'again.jpg', 'REJECTED', 'image/jpeg');
 
     const response = await reprocess(fileId, 'alice');
     expect(response.statusCode).toBe(202);
     const body = JSON.parse(response.body);
     expect(body).toEqual({ fileId, status: 'UPLOADED', reprocessId: expect.any(String) });
-    const [send] = sqs.commandCalls(SendMessageCommand);
-    expect(send?.args[0].input.QueueUrl).toMatch(/ingest$/);
-    expect(JSON.parse(send?.args[0].input.MessageBody ?? '')).toEqual({
+    // Published on the bus, whose rule sends it to the processor's queue.
+    const [put] = eventBridge.commandCalls(PutEventsCommand);
+    const entry = put?.args[0].input.Entries?.[0];
+    expect(entry).toMatchObject({
+      EventBusName: 'files-bus',
+      Source: 'syncflow.files',
+      DetailType: 'file.reprocess-requested',
+    });
+    expect(JSON.parse(entry?.Detail ?? '')).toEqual({
       type: 'syncflow.reprocess',
       reprocessId: body.reprocessId,
       bucket: 'uploads-bucket',
@@ -302,7 +305,7 @@ describe('POST /files/{fileId}/reprocess', () => {
 
   it("refuses another user's file, one not uploaded, one being processed and one whose object is gone", async () => {
     s3.reset();
-    sqs.reset();
+    eventBridge.reset();
     s3.on(HeadObjectCommand).resolves({ VersionId: 'v1' });
     const repository = await fileRepository();
     const done = await create('alice', 'mine.jpg', 'PROCESSED', 'image/jpeg');
@@ -333,6 +336,6 @@ describe('POST /files/{fileId}/reprocess', () => {
     expect(gone.statusCode).toBe(409);
     expect(JSON.parse(gone.body).error.message).toMatch(/no longer in the bucket/);
     expect((await repository.get(done))?.status).toBe('PROCESSED');
-    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(0);
   });
 });

@@ -22,6 +22,16 @@ describe('ingest messages', () => {
     expect(parseIngestMessage(JSON.stringify(other)).version).not.toBe(work.version);
   });
 
+  it('reads a reprocess request as the bus delivers it, inside its event', () => {
+    const detail = reprocessMessage({ bucket: 'b', key: KEY, versionId: 'v9' }, 'r1');
+    const event = { 'detail-type': 'file.reprocess-requested', source: 'syncflow.files', detail };
+    expect(parseIngestMessage(JSON.stringify(event))).toMatchObject({
+      key: KEY,
+      reprocessId: 'r1',
+      version: 'v9#reprocess:r1',
+    });
+  });
+
   it.each([
     ['not JSON', 'hello'],
     ['JSON of another shape', '{"detail":{}}'],
