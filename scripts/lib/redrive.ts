@@ -67,6 +67,11 @@ class Journal {
     return this.states.get(id);
   }
 
+  /** Whether an earlier run stopped with a message sent but not yet deleted from the DLQ. */
+  unfinished(): boolean {
+    return [...this.states.values()].some((state) => state !== 'deleted');
+  }
+
   record(id: string, state: JournalState): void {
     writeSync(this.fd, `${JSON.stringify({ id, state, at: new Date().toISOString() })}\n`);
     fsyncSync(this.fd);
@@ -176,16 +181,24 @@ export const redrive = async (options: RedriveOptions): Promise<RedriveResult> =
     log(`dry run: ${waiting} messages in the DLQ would be moved; nothing was moved`);
     return { method: 'dry-run', moved: ids, finished: [] };
   }
-  if (options.method !== 'loop') {
+  // A loop that stopped halfway must be finished by the loop: a move task would send its
+  // already-sent messages again.
+  const journal = new Journal(options.journalFile);
+  if (options.method !== 'loop' && journal.unfinished()) {
+    log('an earlier run stopped halfway; finishing it message by message');
+  } else if (options.method !== 'loop') {
     try {
       await moveTask(options, log);
+      journal.close();
       return { method: 'move-task', moved: [], finished: [] };
     } catch (error) {
-      if (options.method === 'move-task' || !isUnsupported(error)) throw error;
+      if (options.method === 'move-task' || !isUnsupported(error)) {
+        journal.close();
+        throw error;
+      }
       log('this endpoint has no message move tasks; moving message by message');
     }
   }
-  const journal = new Journal(options.journalFile);
   const moved: string[] = [];
   const finished: string[] = [];
   // Messages received and not yet deleted: on an error they are made visible again at once,
