@@ -32,8 +32,8 @@ const FUNCTION_ENV = {
   DB_CLUSTER_ARN: 'arn:aws:rds:us-east-1:123456789012:cluster:bench',
   DB_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:bench',
   DB_NAME: 'syncflow',
-  // files-api reads its cursor key from Secrets Manager at init, a network call a benchmark must
-  // not make; given directly, the import skips loading the Secrets Manager client (~20 KiB).
+  // files-api reads its cursor key from the database at init, a query a benchmark must not make
+  // (the Data API driver is opened, as in AWS, but nothing is sent); given directly instead.
   CURSOR_KEY: 'bench',
   CONNECTIONS_TABLE_NAME: 'bench',
   WEBSOCKET_MANAGEMENT_URL: 'https://bench.execute-api.us-east-1.amazonaws.com/bench',

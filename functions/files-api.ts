@@ -21,26 +21,21 @@ import { logger, metrics, tracer } from '#shared/observability/powertools.ts';
 
 const DOWNLOAD_TTL_SECONDS = intEnv('DOWNLOAD_URL_TTL_SECONDS', 300);
 
-/**
- * The key that signs list cursors: a Secrets Manager secret made by the stack, read once at
- * init; CURSOR_KEY gives one directly (tests).
- */
-const loadCursorKey = async (): Promise<Buffer> => {
-  if (process.env.CURSOR_KEY) return Buffer.from(process.env.CURSOR_KEY, 'utf8');
-  const secretArn = requireEnv('CURSOR_KEY_SECRET_ARN');
-  const { GetSecretValueCommand, SecretsManagerClient } = await import(
-    '@aws-sdk/client-secrets-manager'
-  );
-  const client = tracer.captureAWSv3Client(new SecretsManagerClient({}));
-  const secret = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
-  if (!secret.SecretString) throw new Error(`Secret ${secretArn} has no string value`);
-  return Buffer.from(secret.SecretString, 'utf8');
-};
-const cursorKey = await loadCursorKey();
 const store = new ObjectStore(s3Client());
 const events = new FileEventPublisher(eventBridgeClient(), requireEnv('EVENT_BUS_NAME'));
 // Opened during init (a failure fails the cold start), so no request waits for the driver.
 const repository = await fileRepository();
+
+/**
+ * The key that signs list cursors: made by a migration and kept in the database (see
+ * migrations/0002_settings.ts), read once at init; CURSOR_KEY gives one directly (tests).
+ */
+const loadCursorKey = async (): Promise<Buffer> => {
+  const key = process.env.CURSOR_KEY || (await repository.setting('cursor_key'));
+  if (!key) throw new Error('No cursor key: the settings migration has not run');
+  return Buffer.from(key, 'utf8');
+};
+const cursorKey = await loadCursorKey();
 
 /** Statuses in which the original object is in the bucket. */
 const HAS_OBJECT = new Set(['PROCESSING', 'PROCESSED', 'FAILED', 'REJECTED']);

@@ -1,4 +1,5 @@
 import { statements as files } from './0001_files.ts';
+import { statements as settings } from './0002_settings.ts';
 
 export interface Migration {
   /** Never renamed once released: it is the row recorded in schema_migrations. */
@@ -8,4 +9,7 @@ export interface Migration {
 }
 
 /** Every migration in the order it is applied. Add new ones at the end. */
-export const MIGRATIONS: readonly Migration[] = [{ id: '0001_files', statements: files }];
+export const MIGRATIONS: readonly Migration[] = [
+  { id: '0001_files', statements: files },
+  { id: '0002_settings', statements: settings },
+];

@@ -22,7 +22,6 @@ import {
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { DERIVED_PREFIX, UPLOAD_PREFIX } from '../../shared/domain/keys.ts';
@@ -127,29 +126,15 @@ export class Api extends Construct {
     props.bucket.grantPut(this.uploadApi, `${UPLOAD_PREFIX}*`);
     props.metadata.grantDataAccess(this.uploadApi);
 
-    const cursorKey = new Secret(this, 'CursorKey', {
-      description: 'Signs the cursors of GET /files',
-      generateSecretString: { passwordLength: 48, excludePunctuation: true },
-      removalPolicy: stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-    });
-    NagSuppressions.addResourceSuppressions(cursorKey, [
-      {
-        id: 'AwsSolutions-SMG4',
-        reason:
-          'Rotating the cursor key only invalidates the cursors handed out before; rotate it by hand when wanted.',
-      },
-    ]);
     this.filesApi = new SyncFlowFunction(this, 'FilesApi', {
       ...common,
       entry: 'files-api',
       serviceName: 'files-api',
       environment: {
         ...props.metadata.environment,
-        CURSOR_KEY_SECRET_ARN: cursorKey.secretArn,
         EVENT_BUS_NAME: props.bus.eventBusName,
       },
     });
-    cursorKey.grantRead(this.filesApi);
     props.bus.grantPutEventsTo(this.filesApi);
     // Download URLs are presigned GETs of the original and its derivatives, and a delete removes
     // every version of both: read and delete rights on both prefixes, nothing else.

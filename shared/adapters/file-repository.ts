@@ -227,6 +227,15 @@ export class FileRepository {
     return rows.length > 0;
   }
 
+  /** A setting the migrations made (`settings` table), or undefined. */
+  async setting(name: string): Promise<string | undefined> {
+    const [row] = await this.db.query<{ value: string }>(
+      'SELECT value FROM settings WHERE name = $1',
+      [name],
+    );
+    return row?.value;
+  }
+
   /** One page of an owner's files, by keyset: `limit + 1` rows tell whether there is more. */
   async list(query: FileQuery): Promise<Page> {
     const descending = query.sort.startsWith('-');

@@ -60,6 +60,20 @@ describe.each<TestDriver>(['pg', 'pglite'])('file repository on %s', (driver) =>
     expect(await migrate(handle.db)).toEqual([]);
   });
 
+  it('makes a random cursor key of its own for every database, kept across migrations', async () => {
+    const key = await repo.setting('cursor_key');
+    expect(key).toMatch(/^([0-9a-f-]{36}){2}$/);
+    await migrate(handle.db);
+    expect(await repo.setting('cursor_key')).toBe(key);
+    const other = await openTestDatabase(driver);
+    try {
+      expect(await new FileRepository(other.db).setting('cursor_key')).not.toBe(key);
+    } finally {
+      await other.close();
+    }
+    expect(await repo.setting('no-such-setting')).toBeUndefined();
+  });
+
   it('creates a pending file idempotently and keeps unicode names intact', async () => {
     const file = newFile({ filename: 'Café 🌸 «rapport».jpg' });
     const created = await repo.createPending(file);
