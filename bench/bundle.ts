@@ -2,21 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { BUNDLING, unusedDriverModules } from '../infra/bundling.ts';
+import { deployedBundleOptions, functionNames } from '../infra/bundling.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const OUT = join(ROOT, 'bench', '.out');
-const FUNCTIONS = [
-  'upload-api',
-  'files-api',
-  'processor',
-  'authorizer',
-  'migrate',
-  'ws-authorizer',
-  'ws-connections',
-  'notifier',
-  'mailer',
-];
 const IMPORTS = 10;
 
 /** Settings the functions read at import; any value will do for timing the import. */
@@ -40,21 +29,10 @@ const FUNCTION_ENV = {
   NOTIFICATION_SENDER: 'bench@example.com',
 };
 
-const bundle = async (entry: string, outfile: string): Promise<number> => {
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: BUNDLING.format,
-    target: BUNDLING.target,
-    mainFields: [...BUNDLING.mainFields],
-    banner: { js: BUNDLING.banner },
-    // As deployed to AWS: the Aurora stages' bundles, without node-postgres.
-    external: [...BUNDLING.external, ...BUNDLING.nativeModules, ...unusedDriverModules('aurora')],
-    minify: true,
-    logLevel: 'silent',
-  });
+/** Builds a function (or, given `entry`, any module) as deployed; returns the bundle's size. */
+const bundle = async (name: string, outfile: string, entry?: string): Promise<number> => {
+  const options = deployedBundleOptions(name);
+  await build({ ...options, ...(entry && { entryPoints: [entry] }), outfile });
   return statSync(outfile).size;
 };
 
@@ -103,11 +81,11 @@ export const benchBundles = async (): Promise<Record<string, unknown>[]> => {
     "import { S3Client } from '@aws-sdk/client-s3';\nexport const client = new S3Client({});\n",
   );
   const baselineFile = join(OUT, 'baseline-s3.mjs');
-  await bundle(baselineEntry, baselineFile);
+  await bundle('baseline', baselineFile, baselineEntry);
   const results: Record<string, unknown>[] = [];
-  for (const name of FUNCTIONS) {
+  for (const name of functionNames()) {
     const outfile = join(OUT, `${name}.mjs`);
-    const bytes = await bundle(join(ROOT, 'functions', `${name}.ts`), outfile);
+    const bytes = await bundle(name, outfile);
     const { own: initMs, base: baselineMs } = importMs(outfile, baselineFile);
     results.push({
       bench: 'bundle',

@@ -1,3 +1,7 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BuildOptions } from 'esbuild';
+
 /**
  * How every function is bundled, shared by the CDK constructs and the bundle benchmark so the
  * benchmark measures what is deployed.
@@ -23,3 +27,29 @@ export const BUNDLING = {
  */
 export const unusedDriverModules = (database: 'aurora' | 'postgres'): string[] =>
   database === 'aurora' ? ['pg', 'pg-native'] : ['@aws-sdk/client-rds-data'];
+
+const FUNCTIONS_DIR = join(import.meta.dirname, '..', 'functions');
+
+/** Every Lambda handler: one file per function under functions/. */
+export const functionNames = (): string[] =>
+  readdirSync(FUNCTIONS_DIR)
+    .filter((file) => file.endsWith('.ts'))
+    .map((file) => file.slice(0, -3))
+    .sort();
+
+/**
+ * One function's esbuild settings as the Aurora stages deploy it (without node-postgres), for
+ * the tools that build bundles outside CDK: the bundle benchmark and the bundle test.
+ */
+export const deployedBundleOptions = (name: string): BuildOptions => ({
+  entryPoints: [join(FUNCTIONS_DIR, `${name}.ts`)],
+  bundle: true,
+  platform: 'node',
+  format: BUNDLING.format,
+  target: BUNDLING.target,
+  mainFields: [...BUNDLING.mainFields],
+  banner: { js: BUNDLING.banner },
+  external: [...BUNDLING.external, ...BUNDLING.nativeModules, ...unusedDriverModules('aurora')],
+  minify: true,
+  logLevel: 'silent',
+});

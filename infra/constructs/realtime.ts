@@ -62,7 +62,7 @@ export class Realtime extends Construct {
       architecture: stage.architecture,
       logRetention: props.logRetention,
       retainLogs: stage.retainData,
-      database: stage.database.kind === 'aurora' ? ('aurora' as const) : ('postgres' as const),
+      database: stage.database.kind,
     };
 
     this.connectionsTable = new Table(this, 'Connections', {

@@ -204,6 +204,17 @@ export const redrive = async (options: RedriveOptions): Promise<RedriveResult> =
   // Messages received and not yet deleted: on an error they are made visible again at once,
   // so a new run need not wait for their visibility timeout.
   const inHand = new Map<string, string>();
+  /** Deletes a message from the DLQ once it is in the source queue, and journals that. */
+  const settle = async (id: string, receiptHandle: string | undefined): Promise<void> => {
+    await sqs.send(
+      new DeleteMessageCommand({
+        QueueUrl: options.deadLetterQueueUrl,
+        ReceiptHandle: receiptHandle,
+      }),
+    );
+    journal.record(id, 'deleted');
+    inHand.delete(id);
+  };
   try {
     let emptyPolls = 0;
     while (emptyPolls < 2) {
@@ -228,14 +239,7 @@ export const redrive = async (options: RedriveOptions): Promise<RedriveResult> =
         const state = journal.state(id);
         if (state === 'sent' || state === 'deleted') {
           // Sent by a run that stopped before deleting it: delete, do not send again.
-          await sqs.send(
-            new DeleteMessageCommand({
-              QueueUrl: options.deadLetterQueueUrl,
-              ReceiptHandle: message.ReceiptHandle,
-            }),
-          );
-          journal.record(id, 'deleted');
-          inHand.delete(id);
+          await settle(id, message.ReceiptHandle);
           finished.push(id);
           log(`finished ${id} (sent by an earlier run)`);
           continue;
@@ -250,14 +254,7 @@ export const redrive = async (options: RedriveOptions): Promise<RedriveResult> =
           }),
         );
         journal.record(id, 'sent');
-        await sqs.send(
-          new DeleteMessageCommand({
-            QueueUrl: options.deadLetterQueueUrl,
-            ReceiptHandle: message.ReceiptHandle,
-          }),
-        );
-        journal.record(id, 'deleted');
-        inHand.delete(id);
+        await settle(id, message.ReceiptHandle);
         moved.push(id);
         log(`moved ${id}`);
       }

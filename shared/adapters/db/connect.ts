@@ -70,6 +70,12 @@ export const databaseConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): Dat
   return env.PGLITE_DIR ? { driver: 'pglite', dataDir: env.PGLITE_DIR } : { driver: 'pglite' };
 };
 
+/** The client a transaction's work gets: its queries run inside it; transactions do not nest. */
+const insideTransaction = (query: Database['query']): Database => ({
+  query,
+  transaction: () => Promise.reject(new Error('Transactions do not nest')),
+});
+
 /** A parameter as node-postgres and PGlite take it: text, numbers, booleans, null. */
 const wire = (value: SqlValue): string | number | boolean | null => {
   if (value instanceof Date) return value.toISOString();
@@ -131,10 +137,7 @@ const dataApi = async (config: Extract<DatabaseConfig, { driver: 'data-api' }>) 
       const { transactionId } = await client.send(new BeginTransactionCommand(target));
       if (!transactionId) throw new Error('The Data API began no transaction');
       try {
-        const value = await work({
-          query: run(transactionId),
-          transaction: () => Promise.reject(new Error('Transactions do not nest')),
-        });
+        const value = await work(insideTransaction(run(transactionId)));
         await client.send(new CommitTransactionCommand({ ...target, transactionId }));
         return value;
       } catch (error) {
@@ -169,10 +172,7 @@ export const openDatabase = async (config: DatabaseConfig): Promise<DatabaseHand
           const client = await pool.connect();
           try {
             await client.query('BEGIN');
-            const value = await work({
-              query: on(client),
-              transaction: () => Promise.reject(new Error('Transactions do not nest')),
-            });
+            const value = await work(insideTransaction(on(client)));
             await client.query('COMMIT');
             return value;
           } catch (error) {
@@ -195,13 +195,7 @@ export const openDatabase = async (config: DatabaseConfig): Promise<DatabaseHand
           (await target.query<Row>(text, params.map(wire) as unknown[])).rows;
       const db: Database = {
         query: on(client),
-        transaction: (work) =>
-          client.transaction((tx) =>
-            work({
-              query: on(tx),
-              transaction: () => Promise.reject(new Error('Transactions do not nest')),
-            }),
-          ),
+        transaction: (work) => client.transaction((tx) => work(insideTransaction(on(tx)))),
       };
       return { db, driver: config.driver, close: () => client.close() };
     }
