@@ -10,6 +10,14 @@ const IMPORTS = 10;
 
 /** Settings the functions read at import; any value will do for timing the import. */
 const FUNCTION_ENV = {
+  // What Lambda's Node.js runtime sets: Powertools Tracer turns tracing on and the X-Ray SDK
+  // makes its Lambda segment and context (an async hook) at import only where it sees these.
+  AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+  AWS_LAMBDA_FUNCTION_NAME: 'bench',
+  AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+  LAMBDA_TASK_ROOT: '/var/task',
+  _HANDLER: 'index.handler',
   AWS_REGION: 'us-east-1',
   BUCKET_NAME: 'bench',
   EVENT_BUS_NAME: 'bench',
@@ -29,17 +37,29 @@ const FUNCTION_ENV = {
   NOTIFICATION_SENDER: 'bench@example.com',
 };
 
-/** Builds a function (or, given `entry`, any module) as deployed; returns the bundle's size. */
-const bundle = async (name: string, outfile: string, entry?: string): Promise<number> => {
+/**
+ * Builds a function (or, given `entry`, any module) as deployed, or with the source map of
+ * `-c sourceMaps=true`; returns the bundle's size.
+ */
+const bundle = async (
+  name: string,
+  outfile: string,
+  { entry, sourceMaps = false }: { entry?: string; sourceMaps?: boolean } = {},
+): Promise<number> => {
   const options = deployedBundleOptions(name);
-  await build({ ...options, ...(entry && { entryPoints: [entry] }), outfile });
+  await build({
+    ...options,
+    ...(entry && { entryPoints: [entry] }),
+    sourcemap: sourceMaps,
+    outfile,
+  });
   return statSync(outfile).size;
 };
 
-/** Wall time of importing `file` once in a fresh Node.js process. */
-const importOnce = (file: string): number => {
+/** Wall time of importing `file` once in a fresh Node.js process started with `flags`. */
+const importOnce = (file: string, flags: string[]): number => {
   const script = `const t=performance.now();await import(${JSON.stringify(file)});process.stdout.write(String(performance.now()-t));`;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+  const out = execFileSync(process.execPath, [...flags, '--input-type=module', '-e', script], {
     cwd: ROOT,
     env: { ...process.env, ...FUNCTION_ENV },
     encoding: 'utf8',
@@ -58,12 +78,16 @@ const median = (values: number[]): number => {
  * Median import times of a function's bundle and of the baseline, IMPORTS fresh processes each,
  * taken in turns so that a slow spell of this noisy machine slows both alike.
  */
-const importMs = (file: string, baseline: string): { own: number; base: number } => {
+const importMs = (
+  file: string,
+  baseline: string,
+  flags: string[] = [],
+): { own: number; base: number } => {
   const own: number[] = [];
   const base: number[] = [];
   for (let i = 0; i < IMPORTS; i++) {
-    base.push(importOnce(baseline));
-    own.push(importOnce(file));
+    base.push(importOnce(baseline, flags));
+    own.push(importOnce(file, flags));
   }
   return { own: median(own), base: median(base) };
 };
@@ -81,7 +105,7 @@ export const benchBundles = async (): Promise<Record<string, unknown>[]> => {
     "import { S3Client } from '@aws-sdk/client-s3';\nexport const client = new S3Client({});\n",
   );
   const baselineFile = join(OUT, 'baseline-s3.mjs');
-  await bundle('baseline', baselineFile, baselineEntry);
+  await bundle('baseline', baselineFile, { entry: baselineEntry });
   const results: Record<string, unknown>[] = [];
   for (const name of functionNames()) {
     const outfile = join(OUT, `${name}.mjs`);
@@ -97,5 +121,19 @@ export const benchBundles = async (): Promise<Record<string, unknown>[]> => {
       goal: name === 'processor' ? 'ratio <= 1.5' : 'size_kib <= 1024, ratio <= 1.5',
     });
   }
+  // What `-c sourceMaps=true` costs: the same function with its map, Node.js started with
+  // --enable-source-maps (the baseline too, though it has no map to read).
+  const mapped = join(OUT, 'files-api-mapped.mjs');
+  await bundle('files-api', mapped, { sourceMaps: true });
+  const { own, base } = importMs(mapped, baselineFile, ['--enable-source-maps']);
+  results.push({
+    bench: 'bundle-source-maps',
+    function: 'files-api',
+    map_kib: Math.round(statSync(`${mapped}.map`).size / 1024),
+    init_ms: Number(own.toFixed(1)),
+    baseline_init_ms: Number(base.toFixed(1)),
+    ratio: Number((own / base).toFixed(3)),
+    note: 'the cost of -c sourceMaps=true; no goal',
+  });
   return results;
 };

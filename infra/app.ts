@@ -15,12 +15,15 @@ const databaseUrl = app.node.tryGetContext('databaseUrl');
 const emulatorEndpoint = app.node.tryGetContext('emulatorEndpoint');
 const notificationSender = app.node.tryGetContext('notificationSender');
 const alarmEmail = app.node.tryGetContext('alarmEmail');
+// `-c sourceMaps=true` arrives as a string; a cdk.json context entry may be a boolean.
+const sourceMaps = app.node.tryGetContext('sourceMaps');
 const stage = stageConfig(stageName, {
   ...(typeof corsOrigins === 'string' && { corsOrigins }),
   ...(typeof databaseUrl === 'string' && { databaseUrl }),
   ...(typeof emulatorEndpoint === 'string' && { emulatorEndpoint }),
   ...(typeof notificationSender === 'string' && { notificationSender }),
   ...(typeof alarmEmail === 'string' && { alarmEmail }),
+  ...(sourceMaps !== undefined && { sourceMaps: String(sourceMaps) }),
 });
 new SyncFlowStack(app, `SyncFlow-${stage.name}`, {
   stage,

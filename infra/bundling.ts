@@ -18,6 +18,11 @@ export const BUNDLING = {
   external: ['@electric-sql/pglite'],
   // sharp is native: it is installed beside the bundle for the target CPU instead.
   nativeModules: ['sharp'],
+  // The X-Ray SDK loads all of semver for two `gte` calls; see shared/shims/semver.ts.
+  alias: { semver: join(import.meta.dirname, '..', 'shared', 'shims', 'semver.ts') },
+  // Function and method names survive minification, so a stack trace in the logs still says
+  // `markProcessed` without source maps (which cost every cold start: StageConfig.sourceMaps).
+  keepNames: true,
 } as const;
 
 /**
@@ -38,8 +43,9 @@ export const functionNames = (): string[] =>
     .sort();
 
 /**
- * One function's esbuild settings as the Aurora stages deploy it (without node-postgres), for
- * the tools that build bundles outside CDK: the bundle benchmark and the bundle test.
+ * One function's esbuild settings as the Aurora stages deploy it by default (without
+ * node-postgres, without source maps), for the tools that build bundles outside CDK: the bundle
+ * benchmark and the bundle test.
  */
 export const deployedBundleOptions = (name: string): BuildOptions => ({
   entryPoints: [join(FUNCTIONS_DIR, `${name}.ts`)],
@@ -50,6 +56,8 @@ export const deployedBundleOptions = (name: string): BuildOptions => ({
   mainFields: [...BUNDLING.mainFields],
   banner: { js: BUNDLING.banner },
   external: [...BUNDLING.external, ...BUNDLING.nativeModules, ...unusedDriverModules('aurora')],
+  alias: { ...BUNDLING.alias },
+  keepNames: BUNDLING.keepNames,
   minify: true,
   logLevel: 'silent',
 });

@@ -3,6 +3,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { Api } from './constructs/api.ts';
+import type { FunctionDefaults } from './constructs/base-function.ts';
 import { FileEvents } from './constructs/events.ts';
 import { Ingest } from './constructs/ingest.ts';
 import { Metadata } from './constructs/metadata.ts';
@@ -43,6 +44,13 @@ export class SyncFlowStack extends Stack {
     super(scope, id, props);
     const { stage } = props;
     const logRetention = retentionFor(stage.logRetentionDays);
+    const functions: FunctionDefaults = {
+      architecture: stage.architecture,
+      logRetention,
+      retainLogs: stage.retainData,
+      database: stage.database.kind,
+      sourceMaps: stage.sourceMaps,
+    };
     Tags.of(this).add('project', 'syncflow');
     Tags.of(this).add('stage', stage.name);
 
@@ -65,16 +73,15 @@ export class SyncFlowStack extends Stack {
     this.metadata = new Metadata(this, 'Metadata', {
       database: stage.database,
       retainData: stage.retainData,
-      architecture: stage.architecture,
       logRetention,
+      functions,
     });
     this.processing = new Processing(this, 'Processing', {
       bucket: this.storage.bucket,
       queue: this.ingest.queue,
       bus: this.events.bus,
       metadata: this.metadata,
-      architecture: stage.architecture,
-      logRetention,
+      functions,
       retainData: stage.retainData,
       timeout: processorTimeout,
       memorySize: stage.processorMemoryMb,
@@ -87,6 +94,7 @@ export class SyncFlowStack extends Stack {
       bus: this.events.bus,
       metadata: this.metadata,
       logRetention,
+      functions,
     });
 
     this.realtime = new Realtime(this, 'Realtime', {
@@ -95,6 +103,7 @@ export class SyncFlowStack extends Stack {
       userPool: this.api.userPool,
       userPoolClient: this.api.userPoolClient,
       logRetention,
+      functions,
     });
 
     this.observability = new Observability(this, 'Observability', {

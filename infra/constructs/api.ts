@@ -26,7 +26,7 @@ import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { DERIVED_PREFIX, UPLOAD_PREFIX } from '../../shared/domain/keys.ts';
 import type { StageConfig } from '../stages.ts';
-import { SyncFlowFunction } from './base-function.ts';
+import { type FunctionDefaults, SyncFlowFunction } from './base-function.ts';
 import type { Metadata } from './metadata.ts';
 
 export interface ApiProps {
@@ -36,6 +36,7 @@ export interface ApiProps {
   readonly bus: IEventBus;
   readonly metadata: Metadata;
   readonly logRetention: RetentionDays;
+  readonly functions: FunctionDefaults;
 }
 
 /**
@@ -54,12 +55,6 @@ export class Api extends Construct {
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
     const { stage } = props;
-    const common = {
-      architecture: stage.architecture,
-      logRetention: props.logRetention,
-      retainLogs: stage.retainData,
-      database: props.metadata.kind,
-    };
     this.userPool = new UserPool(this, 'Users', {
       selfSignUpEnabled: false,
       signInAliases: { email: true },
@@ -94,7 +89,7 @@ export class Api extends Construct {
     ]);
 
     this.authorizerFunction = new SyncFlowFunction(this, 'Authorizer', {
-      ...common,
+      ...props.functions,
       entry: 'authorizer',
       serviceName: 'authorizer',
       environment: {
@@ -111,7 +106,7 @@ export class Api extends Construct {
     });
 
     this.uploadApi = new SyncFlowFunction(this, 'UploadApi', {
-      ...common,
+      ...props.functions,
       entry: 'upload-api',
       serviceName: 'upload-api',
       environment: {
@@ -127,7 +122,7 @@ export class Api extends Construct {
     props.metadata.grantDataAccess(this.uploadApi);
 
     this.filesApi = new SyncFlowFunction(this, 'FilesApi', {
-      ...common,
+      ...props.functions,
       entry: 'files-api',
       serviceName: 'files-api',
       environment: {

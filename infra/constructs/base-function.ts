@@ -15,12 +15,20 @@ const SHARP_VERSION: string = JSON.parse(
   readFileSync(join(ROOT, 'node_modules', 'sharp', 'package.json'), 'utf8'),
 ).version;
 
-export interface SyncFlowFunctionProps {
-  /** File name under functions/, without `.ts`. */
-  readonly entry: string;
+/** What every function of a stage shares: made once per stack (`functionDefaults`). */
+export interface FunctionDefaults {
   readonly architecture: 'arm64' | 'x86_64';
   readonly logRetention: RetentionDays;
   readonly retainLogs: boolean;
+  /** Which database driver the stage uses; the other one is left out of the bundle. */
+  readonly database: 'aurora' | 'postgres';
+  /** Ship source maps and turn Node.js's source-map support on (StageConfig.sourceMaps). */
+  readonly sourceMaps: boolean;
+}
+
+export interface SyncFlowFunctionProps extends FunctionDefaults {
+  /** File name under functions/, without `.ts`. */
+  readonly entry: string;
   readonly environment?: Record<string, string>;
   /** @default 512 */
   readonly memorySize?: number;
@@ -30,8 +38,6 @@ export interface SyncFlowFunctionProps {
   readonly withSharp?: boolean;
   /** Name of the service in logs, traces and metrics. */
   readonly serviceName: string;
-  /** Which database driver the stage uses; the other one is left out of the bundle. */
-  readonly database: 'aurora' | 'postgres';
   /** Where an asynchronous invocation goes once its retries are spent. */
   readonly deadLetterQueue?: IQueue;
   /** Retries of an asynchronous invocation that failed (0–2). */
@@ -65,7 +71,7 @@ export class SyncFlowFunction extends NodejsFunction {
       ...(props.deadLetterQueue && { deadLetterQueue: props.deadLetterQueue }),
       ...(props.retryAttempts !== undefined && { retryAttempts: props.retryAttempts }),
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        ...(props.sourceMaps && { NODE_OPTIONS: '--enable-source-maps' }),
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: 'SyncFlow',
         POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -75,7 +81,11 @@ export class SyncFlowFunction extends NodejsFunction {
         format: OutputFormat.ESM,
         target: BUNDLING.target,
         minify: true,
-        sourceMap: true,
+        keepNames: BUNDLING.keepNames,
+        sourceMap: props.sourceMaps,
+        esbuildArgs: Object.fromEntries(
+          Object.entries(BUNDLING.alias).map(([name, path]) => [`--alias:${name}`, path]),
+        ),
         mainFields: [...BUNDLING.mainFields],
         banner: BUNDLING.banner,
         externalModules: [

@@ -15,13 +15,13 @@ import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { MIGRATIONS } from '../../migrations/index.ts';
 import type { DatabaseSetting } from '../stages.ts';
-import { SyncFlowFunction } from './base-function.ts';
+import { type FunctionDefaults, SyncFlowFunction } from './base-function.ts';
 
 export interface MetadataProps {
   readonly database: DatabaseSetting;
   readonly retainData: boolean;
-  readonly architecture: 'arm64' | 'x86_64';
   readonly logRetention: RetentionDays;
+  readonly functions: FunctionDefaults;
 }
 
 const DATABASE_NAME = 'syncflow';
@@ -120,10 +120,7 @@ export class Metadata extends Construct {
     this.migrator = new SyncFlowFunction(this, 'Migrator', {
       entry: 'migrate',
       serviceName: 'migrate',
-      database: this.kind,
-      architecture: props.architecture,
-      logRetention: props.logRetention,
-      retainLogs: props.retainData,
+      ...props.functions,
       timeout: Duration.minutes(5),
       environment: this.environment,
     });

@@ -2,12 +2,11 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DERIVED_PREFIX, UPLOAD_PREFIX } from '../../shared/domain/keys.ts';
-import { SyncFlowFunction } from './base-function.ts';
+import { type FunctionDefaults, SyncFlowFunction } from './base-function.ts';
 import type { Metadata } from './metadata.ts';
 
 export interface ProcessingProps {
@@ -15,8 +14,7 @@ export interface ProcessingProps {
   readonly queue: IQueue;
   readonly bus: IEventBus;
   readonly metadata: Metadata;
-  readonly architecture: 'arm64' | 'x86_64';
-  readonly logRetention: RetentionDays;
+  readonly functions: FunctionDefaults;
   readonly retainData: boolean;
   readonly timeout: Duration;
   readonly memorySize: number;
@@ -51,10 +49,7 @@ export class Processing extends Construct {
     this.processor = new SyncFlowFunction(this, 'Processor', {
       entry: 'processor',
       serviceName: 'processor',
-      database: props.metadata.kind,
-      architecture: props.architecture,
-      logRetention: props.logRetention,
-      retainLogs: props.retainData,
+      ...props.functions,
       memorySize: props.memorySize,
       timeout: props.timeout,
       withSharp: true,

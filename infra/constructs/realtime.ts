@@ -23,7 +23,7 @@ import { OWNER_INDEX } from '../../shared/adapters/connection-store.ts';
 import { EVENT_SOURCE } from '../../shared/adapters/event-publisher.ts';
 import { NOTIFIED_TYPES } from '../../shared/domain/notification.ts';
 import type { StageConfig } from '../stages.ts';
-import { SyncFlowFunction } from './base-function.ts';
+import { type FunctionDefaults, SyncFlowFunction } from './base-function.ts';
 
 export interface RealtimeProps {
   readonly stage: StageConfig;
@@ -31,6 +31,7 @@ export interface RealtimeProps {
   readonly userPool: IUserPool;
   readonly userPoolClient: IUserPoolClient;
   readonly logRetention: RetentionDays;
+  readonly functions: FunctionDefaults;
 }
 
 /**
@@ -58,12 +59,6 @@ export class Realtime extends Construct {
   constructor(scope: Construct, id: string, props: RealtimeProps) {
     super(scope, id);
     const { stage } = props;
-    const common = {
-      architecture: stage.architecture,
-      logRetention: props.logRetention,
-      retainLogs: stage.retainData,
-      database: stage.database.kind,
-    };
 
     this.connectionsTable = new Table(this, 'Connections', {
       partitionKey: { name: 'connectionId', type: AttributeType.STRING },
@@ -82,7 +77,7 @@ export class Realtime extends Construct {
     });
 
     this.connectAuthorizer = new SyncFlowFunction(this, 'ConnectAuthorizer', {
-      ...common,
+      ...props.functions,
       entry: 'ws-authorizer',
       serviceName: 'ws-authorizer',
       environment: {
@@ -95,7 +90,7 @@ export class Realtime extends Construct {
     });
     const authorizerFunction = this.connectAuthorizer;
     this.connectionsHandler = new SyncFlowFunction(this, 'ConnectionsHandler', {
-      ...common,
+      ...props.functions,
       entry: 'ws-connections',
       serviceName: 'ws-connections',
       environment: { CONNECTIONS_TABLE_NAME: this.connectionsTable.tableName },
@@ -147,7 +142,7 @@ export class Realtime extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: stage.maxReceiveCount },
     });
     this.notifier = new SyncFlowFunction(this, 'Notifier', {
-      ...common,
+      ...props.functions,
       entry: 'notifier',
       serviceName: 'notifier',
       timeout: notifierTimeout,
@@ -187,7 +182,7 @@ export class Realtime extends Construct {
         retentionPeriod: Duration.days(14),
       });
       this.mailer = new SyncFlowFunction(this, 'Mailer', {
-        ...common,
+        ...props.functions,
         entry: 'mailer',
         serviceName: 'mailer',
         environment: {

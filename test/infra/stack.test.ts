@@ -472,4 +472,27 @@ describe('stages', () => {
     expect(() => stageConfig('qa')).toThrow(/Unknown stage "qa"/);
     expect(() => stageConfig('prod', { databaseUrl: 'postgres://x' })).toThrow(/uses Aurora/);
   });
+
+  /** Node.js's source-map support parses the map at every cold start: it is opt-in. */
+  it('turns source maps on only when asked', () => {
+    const functionEnvironments = (template: Template) =>
+      Object.values(template.findResources('AWS::Lambda::Function')).map(
+        (fn) => fn.Properties?.Environment?.Variables ?? {},
+      );
+    for (const { template } of [dev, prod, local]) {
+      const environments = functionEnvironments(template);
+      expect(environments.length).toBeGreaterThan(5);
+      for (const variables of environments) expect(variables).not.toHaveProperty('NODE_OPTIONS');
+    }
+    const withMaps = synth(stageConfig('prod', { sourceMaps: 'true' }));
+    const ours = functionEnvironments(withMaps.template).filter(
+      (variables) => 'POWERTOOLS_SERVICE_NAME' in variables,
+    );
+    expect(ours.length).toBeGreaterThan(5);
+    for (const variables of ours) {
+      expect(variables).toHaveProperty('NODE_OPTIONS', '--enable-source-maps');
+    }
+    expect(stageConfig('dev', { sourceMaps: 'false' }).sourceMaps).toBe(false);
+    expect(() => stageConfig('dev', { sourceMaps: 'yes' })).toThrow(/true or false/);
+  });
 });

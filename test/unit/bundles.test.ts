@@ -1,9 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { deployedBundleOptions, functionNames } from '../../infra/bundling.ts';
 
 /** What a function's deployed bundle takes in, as esbuild's metafile tells it. */
-const bundleOf = async (name: string) => {
+const inspect = async (name: string) => {
   const result = await build({
     ...deployedBundleOptions(name),
     write: false,
@@ -14,7 +15,27 @@ const bundleOf = async (name: string) => {
   return {
     inputs: Object.keys(result.metafile.inputs),
     externals: (output?.imports ?? []).filter((i) => i.external).map((i) => i.path),
+    /** The bundled modules that require `semver`, with what it resolved to. */
+    semverImporters: Object.entries(result.metafile.inputs).flatMap(([path, input]) =>
+      input.imports
+        .filter((i) => i.original === 'semver')
+        .map((i) => ({ importer: path, resolved: i.path })),
+    ),
   };
+};
+
+const bundles = new Map<string, ReturnType<typeof inspect>>();
+/** Each function is built once for all the checks below. */
+const bundleOf = (name: string): ReturnType<typeof inspect> => {
+  const known = bundles.get(name) ?? inspect(name);
+  bundles.set(name, known);
+  return known;
+};
+
+/** The members of `semver` a module's source uses (`semver.gte(...)`, `semver_1.gte(...)`). */
+const semverMembersUsedBy = (file: string): string[] => {
+  const source = readFileSync(file, 'utf8');
+  return [...new Set([...source.matchAll(/\bsemver\w*\.(\w+)/g)].map((m) => m[1] ?? ''))];
 };
 
 /**
@@ -31,6 +52,32 @@ describe('function bundles', () => {
       expect(inputs.filter((path) => /node_modules\/(zod|sharp)\//.test(path))).toEqual([]);
     },
   );
+
+  /**
+   * `semver` is aliased to a one-function shim (shared/shims/semver.ts): a dependency that starts
+   * calling anything else of it would break at run time, so every bundled caller is read here.
+   */
+  it.each(functionNames())(
+    '%s takes the semver shim, and its callers use only gte',
+    async (name) => {
+      const { inputs, semverImporters } = await bundleOf(name);
+      expect(inputs.filter((path) => path.includes('node_modules/semver/'))).toEqual([]);
+      for (const { importer, resolved } of semverImporters) {
+        expect(resolved).toBe('shared/shims/semver.ts');
+        expect({ importer, members: semverMembersUsedBy(importer) }).toEqual({
+          importer,
+          members: ['gte'],
+        });
+      }
+    },
+  );
+
+  it('the X-Ray SDK still asks for semver, so the check above has callers to read', async () => {
+    const { semverImporters } = await bundleOf('upload-api');
+    expect(semverImporters.map((i) => i.importer)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/aws-xray-sdk-core\/.*\.js$/)]),
+    );
+  });
 
   it('the processor does carry sharp, so the check above can fail', async () => {
     const { externals } = await bundleOf('processor');

@@ -111,7 +111,9 @@ const dataApi = async (config: Extract<DatabaseConfig, { driver: 'data-api' }>) 
     RDSDataClient,
     RollbackTransactionCommand,
   } = await import('@aws-sdk/client-rds-data');
-  const client = config.client ?? new RDSDataClient({});
+  // Captured like every other SDK client, so each statement shows in X-Ray as an RDS Data call.
+  const { tracer } = await import('../../observability/powertools.ts');
+  const client = config.client ?? tracer.captureAWSv3Client(new RDSDataClient({}));
   const target = {
     resourceArn: config.resourceArn,
     secretArn: config.secretArn,

@@ -6,9 +6,10 @@ import {
   RollbackTransactionCommand,
 } from '@aws-sdk/client-rds-data';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { openDatabase, toNamedParameters } from '#shared/adapters/db/connect.ts';
 import { FileRepository } from '#shared/adapters/file-repository.ts';
+import { tracer } from '#shared/observability/powertools.ts';
 
 /**
  * The Data API cannot run here (no Aurora), so this checks what the repository sends through it
@@ -146,6 +147,18 @@ describe('the repository through the RDS Data API', () => {
       }),
     ).rejects.toThrow('bad statement');
     expect(rds.commandCalls(RollbackTransactionCommand)).toHaveLength(1);
+  });
+
+  it('makes its own client when given none, captured by the tracer like every SDK client', async () => {
+    const capture = vi.spyOn(tracer, 'captureAWSv3Client');
+    try {
+      const { client: _given, ...fromEnvironment } = config;
+      await openDatabase(fromEnvironment);
+      expect(capture).toHaveBeenCalledTimes(1);
+      expect(capture.mock.calls[0]?.[0]).toBeInstanceOf(RDSDataClient);
+    } finally {
+      capture.mockRestore();
+    }
   });
 
   it('names parameters outside quoted strings only', () => {
