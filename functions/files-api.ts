@@ -38,7 +38,7 @@ const loadCursorKey = async (): Promise<Buffer> => {
 const cursorKey = await loadCursorKey();
 
 /** Statuses in which the original object is in the bucket. */
-const HAS_OBJECT = new Set(['PROCESSING', 'PROCESSED', 'FAILED', 'REJECTED']);
+const HAS_OBJECT = new Set(['UPLOADED', 'PROCESSING', 'PROCESSED', 'FAILED', 'REJECTED']);
 
 const describe = async (file: FileRecord) => {
   const expiresAt = new Date(Date.now() + DOWNLOAD_TTL_SECONDS * 1000).toISOString();

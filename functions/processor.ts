@@ -128,12 +128,37 @@ const handleRecord = async (record: SQSRecord): Promise<void> => {
   }
 };
 
+/** The uploads a batch announces, for marking them UPLOADED; what cannot be read is left to its record. */
+const arrivedUploads = (event: SQSEvent): { fileId: string; ownerId: string }[] =>
+  event.Records.flatMap((record) => {
+    try {
+      const ids = parseUploadKey(parseIngestMessage(record.body).key);
+      return ids ? [ids] : [];
+    } catch {
+      return [];
+    }
+  });
+
 export const processIngestBatch = async (
   event: SQSEvent,
   context: Context,
 ): Promise<SQSBatchResponse> => {
   idempotencyConfig.registerLambdaContext(context);
-  return processPartialResponse(event, handleRecord, batch, { context, processInParallel: false });
+  // Records run one after another; the ones waiting say UPLOADED meanwhile. The first record does
+  // not wait for this write (its own move to PROCESSING is conditional on the status either way),
+  // and a failure here only leaves those files PENDING_UPLOAD until their turn.
+  const marking = deps.repository.markUploaded(arrivedUploads(event)).catch((error: unknown) => {
+    logger.warn('Could not mark the batch UPLOADED', { error });
+    return 0;
+  });
+  try {
+    return await processPartialResponse(event, handleRecord, batch, {
+      context,
+      processInParallel: false,
+    });
+  } finally {
+    await marking;
+  }
 };
 
 export const handler = middy(processIngestBatch)

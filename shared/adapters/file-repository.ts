@@ -159,6 +159,26 @@ export class FileRepository {
   }
 
   /**
+   * Marks files whose objects have arrived as UPLOADED: the processor does it for a whole batch as
+   * the batch arrives, so a file waiting behind others says its upload is done. Only
+   * PENDING_UPLOAD files of the owner named in the key move; a late or replayed event changes
+   * nothing. Returns how many moved.
+   */
+  async markUploaded(objects: readonly { fileId: string; ownerId: string }[]): Promise<number> {
+    if (objects.length === 0) return 0;
+    const matches = objects
+      .map((_, i) => `(file_id = $${2 * i + 2}::uuid AND owner_id = $${2 * i + 3})`)
+      .join(' OR ');
+    const rows = await this.db.query(
+      `UPDATE files SET status = 'UPLOADED', updated_at = $1::timestamptz
+       WHERE status = 'PENDING_UPLOAD' AND (${matches})
+       RETURNING file_id`,
+      [new Date(), ...objects.flatMap((o) => [o.fileId, o.ownerId])],
+    );
+    return rows.length;
+  }
+
+  /**
    * Moves a file to PROCESSING for this object version. Returns the updated record, or undefined
    * when its status does not allow it (already processed, deleted), and the caller reads why.
    */

@@ -267,4 +267,30 @@ describe.each<TestDriver>(['pg', 'pglite'])('file repository on %s', (driver) =>
     await repo.markDeleted(OWNER, file.fileId);
     expect(await repo.queueReprocess(OWNER, file.fileId)).toBeUndefined();
   });
+
+  it("marks arrived uploads UPLOADED, only from PENDING_UPLOAD and only the key's owner's", async () => {
+    const waiting = await repo.createPending(newFile());
+    const alsoWaiting = await repo.createPending(newFile());
+    const done = await repo.createPending(newFile());
+    await repo.startProcessing(done.fileId, 'v1');
+    await repo.finish(done.fileId, processed);
+    const othersKey = await repo.createPending(newFile());
+
+    expect(await repo.markUploaded([])).toBe(0);
+    const moved = await repo.markUploaded([
+      { fileId: waiting.fileId, ownerId: OWNER },
+      { fileId: alsoWaiting.fileId, ownerId: OWNER },
+      { fileId: done.fileId, ownerId: OWNER },
+      { fileId: othersKey.fileId, ownerId: 'someone-else' },
+      { fileId: randomUUID(), ownerId: OWNER },
+    ]);
+    expect(moved).toBe(2);
+    expect((await repo.get(waiting.fileId))?.status).toBe('UPLOADED');
+    expect((await repo.get(alsoWaiting.fileId))?.status).toBe('UPLOADED');
+    expect((await repo.get(done.fileId))?.status).toBe('PROCESSED');
+    expect((await repo.get(othersKey.fileId))?.status).toBe('PENDING_UPLOAD');
+    // A replayed event changes nothing, and processing goes on from UPLOADED.
+    expect(await repo.markUploaded([{ fileId: waiting.fileId, ownerId: OWNER }])).toBe(0);
+    expect((await repo.startProcessing(waiting.fileId, 'v1'))?.status).toBe('PROCESSING');
+  });
 });

@@ -125,6 +125,29 @@ describe('GET /files/{fileId}', () => {
     );
   });
 
+  it('offers the original once it is in the bucket (UPLOADED on), never before', async () => {
+    const repository = await fileRepository();
+    const fileId = randomUUID();
+    await repository.createPending({
+      fileId,
+      ownerId: 'alice',
+      filename: 'waiting.jpg',
+      contentType: 'image/jpeg',
+      size: 10,
+      checksumSha256: null,
+      bucket: 'uploads-bucket',
+      key: uploadKey('alice', fileId),
+    });
+    const pending = JSON.parse((await get(fileId, 'alice')).body);
+    expect(pending).toMatchObject({ status: 'PENDING_UPLOAD', download: null });
+    await repository.markUploaded([{ fileId, ownerId: 'alice' }]);
+    const uploaded = JSON.parse((await get(fileId, 'alice')).body);
+    expect(uploaded.status).toBe('UPLOADED');
+    expect(query(uploaded.download.url).get('response-content-disposition')).toMatch(
+      /^attachment;/,
+    );
+  });
+
   it("answers another user's file exactly like one that does not exist", async () => {
     const fileId = await create('alice', 'secret.jpg', 'PROCESSED', 'image/jpeg');
     const other = await get(fileId, 'mallory');

@@ -134,8 +134,53 @@ describe('processor handler', () => {
     ]);
   });
 
+  it('says UPLOADED for the files of a batch that wait behind the one being processed', async () => {
+    const jpeg = await makeJpeg(320, 240);
+    const first = await upload(jpeg, 'image/jpeg');
+    const second = await upload(jpeg, 'image/jpeg');
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let whileFirstRuns: string | undefined;
+    s3.on(GetObjectCommand).callsFake(async (input: { Key: string }) => {
+      if (input.Key === uploadKey(OWNER, first)) {
+        // The first record is being read: look at the second, then let the first go on.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        whileFirstRuns = (await (await fileRepository()).get(second))?.status;
+        release();
+      }
+      await held;
+      const data = objects.get(input.Key) ?? Buffer.alloc(0);
+      return { Body: Readable.from([data]), ContentLength: data.length, VersionId: 'v1' };
+    });
+    const records = [first, second].map((id) =>
+      sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, id), jpeg.length)),
+    );
+    const response = await handler({ Records: records }, lambdaContext('processor'));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(whileFirstRuns).toBe('UPLOADED');
+    const repository = await fileRepository();
+    expect((await repository.get(first))?.status).toBe('PROCESSED');
+    expect((await repository.get(second))?.status).toBe('PROCESSED');
+  });
+
   it('skips an event whose result is already stored, doing no work at all', async () => {
     const fileId = await upload(Buffer.from('hello'), 'text/plain');
+    // The first delivery processed it.
+    const repository = await fileRepository();
+    await repository.startProcessing(fileId, 'v1');
+    await repository.finish(fileId, {
+      status: 'PROCESSED',
+      objectVersion: 'v1',
+      size: 5,
+      contentType: 'text/plain',
+      sha256: 'a'.repeat(64),
+      metadata: {},
+      derivatives: [],
+      reason: null,
+    });
+    const before = await repository.get(fileId);
     const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5));
     dynamo.on(PutItemCommand).rejects(
       idempotencyRecordExists('COMPLETED', {
@@ -146,11 +191,12 @@ describe('processor handler', () => {
     expect(response.batchItemFailures).toEqual([]);
     expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
     expect(sentEvents()).toEqual([]);
-    expect((await (await fileRepository()).get(fileId))?.status).toBe('PENDING_UPLOAD');
+    expect(await repository.get(fileId)).toEqual(before);
   });
 
   it('leaves a file alone on its last attempt when another invocation is processing it', async () => {
     const fileId = await upload(Buffer.from('hello'), 'text/plain');
+    await (await fileRepository()).startProcessing(fileId, 'v1');
     dynamo.on(PutItemCommand).rejects(
       idempotencyRecordExists('INPROGRESS', {
         in_progress_expiration: { N: String(Date.now() + 60_000) },
@@ -160,7 +206,7 @@ describe('processor handler', () => {
     await expect(handler({ Records: [record] }, lambdaContext('processor'))).rejects.toThrow(
       /All records failed/,
     );
-    expect((await (await fileRepository()).get(fileId))?.status).toBe('PENDING_UPLOAD');
+    expect((await (await fileRepository()).get(fileId))?.status).toBe('PROCESSING');
     expect(sentEvents()).toEqual([]);
   });
 
