@@ -70,6 +70,8 @@ export class Processing extends Construct {
     );
     props.bucket.grantRead(this.processor, `${UPLOAD_PREFIX}*`);
     props.bucket.grantPut(this.processor, `${DERIVED_PREFIX}*`);
+    // What it wrote for a file deleted meanwhile, it removes again (every version).
+    props.bucket.grantDelete(this.processor, `${DERIVED_PREFIX}*`);
     this.idempotencyTable.grantReadWriteData(this.processor);
     props.bus.grantPutEventsTo(this.processor);
     props.metadata.grantDataAccess(this.processor);

@@ -4,7 +4,7 @@ import type { FileRepository } from '../adapters/file-repository.ts';
 import type { ObjectStore } from '../adapters/object-store.ts';
 import type { Derivative, EndStatus, FileRecord, FileStatus } from '../domain/file-record.ts';
 import { END_STATUSES } from '../domain/file-record.ts';
-import { derivedKey, parseUploadKey } from '../domain/keys.ts';
+import { derivedKey, derivedPrefix, parseUploadKey } from '../domain/keys.ts';
 import { type ObjectRef, objectVersionOf } from '../domain/object-ref.ts';
 import { DEFAULT_PIPELINE_LIMITS, type PipelineLimits, runPipeline } from './pipeline.ts';
 
@@ -22,6 +22,15 @@ export type ProcessOutcome =
 const isEndStatus = (status: FileStatus): status is EndStatus =>
   (END_STATUSES as readonly string[]).includes(status);
 
+/** Removes every version of whatever is under a file's `derived/` prefix. */
+const removeDerivatives = async (
+  deps: ProcessDeps,
+  bucket: string,
+  ids: { ownerId: string; fileId: string },
+): Promise<void> => {
+  await deps.store.deleteEverything(bucket, [derivedPrefix(ids.ownerId, ids.fileId)]);
+};
+
 /**
  * Processes one uploaded object: PROCESSING, read and analyse it once, store derivatives under
  * `derived/`, write the end state, publish it. Problems with the file end in FAILED or REJECTED and
@@ -37,6 +46,8 @@ export const processUpload = async (deps: ProcessDeps, ref: ObjectRef): Promise<
     return { kind: 'skipped', reason: 'no upload was requested for this key', fileId: ids.fileId };
   }
   if (existing.status === 'DELETED') {
+    // A run cut short after writing derivatives may have left some behind the delete.
+    await removeDerivatives(deps, ref.bucket, ids);
     return { kind: 'skipped', reason: 'the file was deleted', fileId: ids.fileId };
   }
   if (isEndStatus(existing.status) && existing.status !== 'FAILED') {
@@ -87,7 +98,15 @@ export const processUpload = async (deps: ProcessDeps, ref: ObjectRef): Promise<
     derivatives,
     reason: result.status === 'PROCESSED' ? null : result.reason,
   });
-  if (!finished) return { kind: 'skipped', reason: 'status changed meanwhile', fileId: ids.fileId };
+  if (!finished) {
+    // Deleted while this run worked: the delete removed what was there then, not what this run
+    // wrote since, and nobody may keep copies of a deleted file.
+    if ((await deps.repository.get(ids.fileId))?.status === 'DELETED') {
+      await removeDerivatives(deps, ref.bucket, ids);
+      return { kind: 'skipped', reason: 'the file was deleted', fileId: ids.fileId };
+    }
+    return { kind: 'skipped', reason: 'status changed meanwhile', fileId: ids.fileId };
+  }
   await deps.events.publish(detailTypeFor(result.status), finished);
   return { kind: 'done', file: finished };
 };

@@ -129,6 +129,27 @@ describe('processing', () => {
     for (const f of localFunctions) expect(f.Properties.Architectures).toEqual(['x86_64']);
   });
 
+  it('lets the processor read uploads/ and write and delete only under derived/', () => {
+    const { template } = dev;
+    const processor = Object.values(template.findResources('AWS::Lambda::Function')).find(
+      (f) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'processor',
+    );
+    const role = processor?.Properties.Role['Fn::GetAtt'][0];
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => p.Properties.Roles.some((r: { Ref?: string }) => r.Ref === role))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const objectResources = (action: RegExp) =>
+      statements
+        .filter((s) => [s.Action].flat().some((a: string) => action.test(a)))
+        .flatMap((s) => [s.Resource].flat())
+        .map((r) => JSON.stringify(r))
+        .filter((r) => r.includes('/'));
+    const writes = objectResources(/^s3:(PutObject|DeleteObject)/);
+    expect(writes.length).toBeGreaterThan(0);
+    for (const resource of writes) expect(resource).toContain('/derived/*');
+    expect(objectResources(/^s3:DeleteObject/).length).toBeGreaterThan(0);
+  });
+
   it('keeps idempotency records on demand with a TTL', () => {
     dev.template.hasResourceProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, type Message, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import sharp from 'sharp';
@@ -9,7 +9,7 @@ import type { DatabaseHandle } from '#shared/adapters/db/connect.ts';
 import { openDatabase } from '#shared/adapters/db/connect.ts';
 import { migrate } from '#shared/adapters/db/migrate.ts';
 import { FileRepository } from '#shared/adapters/file-repository.ts';
-import { uploadKey } from '#shared/domain/keys.ts';
+import { derivedKey, derivedPrefix, uploadKey } from '#shared/domain/keys.ts';
 import { createTestDatabase } from '../support/databases.ts';
 import {
   createPipelineResources,
@@ -261,6 +261,33 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
     expect(await deliver(await receive(clients.sqs, resources.ingestQueueUrl, 3))).toEqual([]);
     expect(await publishedEvents(1, 3000)).toEqual([]);
     expect((await repository.get(fileId))?.updatedAt).toEqual(again?.updatedAt);
+  });
+
+  it('removes derivatives a run cut short left behind once the file is deleted', async () => {
+    const fileId = randomUUID();
+    const jpeg = await makeJpeg(320, 240);
+    await putUpload(fileId, jpeg, 'image/jpeg');
+    const [created] = await receive(clients.sqs, resources.ingestQueueUrl, 1);
+    // An earlier run wrote a derivative and stopped; then the owner deleted the file.
+    await clients.s3.send(
+      new PutObjectCommand({
+        Bucket: resources.bucket,
+        Key: derivedKey(OWNER, fileId, 'thumbnail.webp'),
+        Body: Buffer.from('left behind'),
+      }),
+    );
+    await repository.markDeleted(OWNER, fileId);
+
+    expect(await deliver([created as Message])).toEqual([]);
+    const left = await clients.s3.send(
+      new ListObjectVersionsCommand({
+        Bucket: resources.bucket,
+        Prefix: derivedPrefix(OWNER, fileId),
+      }),
+    );
+    expect([...(left.Versions ?? []), ...(left.DeleteMarkers ?? [])]).toEqual([]);
+    expect((await repository.get(fileId))?.status).toBe('DELETED');
+    expect(await publishedEvents(1, 2000)).toEqual([]);
   });
 
   it('ends every hostile file of one batch in its own clear status', async () => {

@@ -7,7 +7,13 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { database, fileRepository } from '#shared/adapters/db/instance.ts';
@@ -163,6 +169,39 @@ describe('processor handler', () => {
     const repository = await fileRepository();
     expect((await repository.get(first))?.status).toBe('PROCESSED');
     expect((await repository.get(second))?.status).toBe('PROCESSED');
+  });
+
+  it('removes the derivatives it wrote when the file was deleted while it worked', async () => {
+    const jpeg = await makeJpeg(640, 480);
+    const fileId = await upload(jpeg, 'image/jpeg');
+    const written = new Set<string>();
+    s3.on(PutObjectCommand).callsFake((input: { Key: string }) => {
+      written.add(input.Key);
+      return {};
+    });
+    s3.on(GetObjectCommand).callsFake(async (input: { Key: string }) => {
+      // The owner deletes the file just as the processor starts reading it.
+      await (await fileRepository()).markDeleted(OWNER, fileId);
+      const data = objects.get(input.Key) ?? Buffer.alloc(0);
+      return { Body: Readable.from([data]), ContentLength: data.length, VersionId: 'v1' };
+    });
+    s3.on(ListObjectVersionsCommand).callsFake((input: { Prefix: string }) => ({
+      Versions: [...written]
+        .filter((key) => key.startsWith(input.Prefix))
+        .map((Key) => ({ Key, VersionId: 'd1' })),
+    }));
+    s3.on(DeleteObjectsCommand).resolves({});
+
+    const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), jpeg.length));
+    const response = await handler({ Records: [record] }, lambdaContext('processor'));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(written.size).toBe(2);
+    const removed = s3
+      .commandCalls(DeleteObjectsCommand)
+      .flatMap((call) => call.args[0].input.Delete?.Objects?.map((o) => o.Key) ?? []);
+    expect(removed.sort()).toEqual([...written].sort());
+    expect((await (await fileRepository()).get(fileId))?.status).toBe('DELETED');
+    expect(sentEvents()).toEqual([]);
   });
 
   it('skips an event whose result is already stored, doing no work at all', async () => {
