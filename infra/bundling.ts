@@ -20,9 +20,12 @@ export const BUNDLING = {
   nativeModules: ['sharp'],
   // The X-Ray SDK loads all of semver for two `gte` calls; see shared/shims/semver.ts.
   alias: { semver: join(import.meta.dirname, '..', 'shared', 'shims', 'semver.ts') },
-  // Function and method names survive minification, so a stack trace in the logs still says
-  // `markProcessed` without source maps (which cost every cold start: StageConfig.sourceMaps).
-  keepNames: true,
+  // Whitespace and syntax are minified, names are not: stack traces in the logs name the real
+  // functions and classes without source maps (which cost every cold start:
+  // StageConfig.sourceMaps). Measured in docs/benchmarks.md: short names made the bundles
+  // smaller but no faster to load, and esbuild's keepNames (names kept through __name calls)
+  // made them slower.
+  minify: { whitespace: true, syntax: true, identifiers: false },
 } as const;
 
 /**
@@ -57,7 +60,8 @@ export const deployedBundleOptions = (name: string): BuildOptions => ({
   banner: { js: BUNDLING.banner },
   external: [...BUNDLING.external, ...BUNDLING.nativeModules, ...unusedDriverModules('aurora')],
   alias: { ...BUNDLING.alias },
-  keepNames: BUNDLING.keepNames,
-  minify: true,
+  minifyWhitespace: BUNDLING.minify.whitespace,
+  minifySyntax: BUNDLING.minify.syntax,
+  minifyIdentifiers: BUNDLING.minify.identifiers,
   logLevel: 'silent',
 });

@@ -80,12 +80,16 @@ export class SyncFlowFunction extends NodejsFunction {
       bundling: {
         format: OutputFormat.ESM,
         target: BUNDLING.target,
-        minify: true,
-        keepNames: BUNDLING.keepNames,
+        minify: false,
         sourceMap: props.sourceMaps,
-        esbuildArgs: Object.fromEntries(
-          Object.entries(BUNDLING.alias).map(([name, path]) => [`--alias:${name}`, path]),
-        ),
+        esbuildArgs: {
+          '--minify-whitespace': BUNDLING.minify.whitespace,
+          '--minify-syntax': BUNDLING.minify.syntax,
+          '--minify-identifiers': BUNDLING.minify.identifiers,
+          ...Object.fromEntries(
+            Object.entries(BUNDLING.alias).map(([name, path]) => [`--alias:${name}`, path]),
+          ),
+        },
         mainFields: [...BUNDLING.mainFields],
         banner: BUNDLING.banner,
         externalModules: [
