@@ -118,6 +118,7 @@ export class SyncFlowStack extends Stack {
         processor: this.processing.processor,
         'upload-api': this.api.uploadApi,
         'files-api': this.api.filesApi,
+        'file-actions': this.api.fileActions,
         authorizer: this.api.authorizerFunction,
         'ws-authorizer': this.realtime.connectAuthorizer,
         'ws-connections': this.realtime.connectionsHandler,

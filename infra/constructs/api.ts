@@ -50,7 +50,10 @@ export class Api extends Construct {
   readonly userPoolClient: UserPoolClient;
   readonly authorizerFunction: SyncFlowFunction;
   readonly uploadApi: SyncFlowFunction;
+  /** `GET /files`, `GET /files/{fileId}`: reads the bucket and the database, nothing else. */
   readonly filesApi: SyncFlowFunction;
+  /** `DELETE /files/{fileId}`, `POST /files/{fileId}/reprocess`: the routes that change a file. */
+  readonly fileActions: SyncFlowFunction;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -125,19 +128,32 @@ export class Api extends Construct {
       ...props.functions,
       entry: 'files-api',
       serviceName: 'files-api',
+      environment: props.metadata.environment,
+    });
+    // Download URLs are presigned GETs of the original and its derivatives: read rights on both
+    // prefixes, nothing else.
+    for (const prefix of [UPLOAD_PREFIX, DERIVED_PREFIX]) {
+      props.bucket.grantRead(this.filesApi, `${prefix}*`);
+    }
+    props.metadata.grantDataAccess(this.filesApi);
+
+    this.fileActions = new SyncFlowFunction(this, 'FileActions', {
+      ...props.functions,
+      entry: 'file-actions',
+      serviceName: 'file-actions',
       environment: {
         ...props.metadata.environment,
         EVENT_BUS_NAME: props.bus.eventBusName,
       },
     });
-    props.bus.grantPutEventsTo(this.filesApi);
-    // Download URLs are presigned GETs of the original and its derivatives, and a delete removes
-    // every version of both: read and delete rights on both prefixes, nothing else.
+    props.bus.grantPutEventsTo(this.fileActions);
+    // A delete removes every version of the original and its derivatives; a reprocess reads the
+    // original's current version.
     for (const prefix of [UPLOAD_PREFIX, DERIVED_PREFIX]) {
-      props.bucket.grantRead(this.filesApi, `${prefix}*`);
-      props.bucket.grantDelete(this.filesApi, `${prefix}*`);
+      props.bucket.grantRead(this.fileActions, `${prefix}*`);
+      props.bucket.grantDelete(this.fileActions, `${prefix}*`);
     }
-    props.metadata.grantDataAccess(this.filesApi);
+    props.metadata.grantDataAccess(this.fileActions);
 
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.logRetention,
@@ -220,8 +236,8 @@ export class Api extends Construct {
     files.addMethod('GET', new LambdaIntegration(this.filesApi));
     const file = files.addResource('{fileId}');
     file.addMethod('GET', new LambdaIntegration(this.filesApi));
-    file.addMethod('DELETE', new LambdaIntegration(this.filesApi));
-    file.addResource('reprocess').addMethod('POST', new LambdaIntegration(this.filesApi));
+    file.addMethod('DELETE', new LambdaIntegration(this.fileActions));
+    file.addResource('reprocess').addMethod('POST', new LambdaIntegration(this.fileActions));
 
     this.restApi.root.addResource('health').addMethod(
       'GET',

@@ -258,6 +258,23 @@ describe('api', () => {
     expect(routes.sort()).toEqual(documentedRoutes().sort());
   });
 
+  it('lets the read routes only read; deleting and publishing are file-actions alone', () => {
+    const policiesOf = (fn: { role?: { roleName: string } }) => {
+      const role = dev.stack.resolve(fn.role?.roleName);
+      return JSON.stringify(
+        Object.values(dev.template.findResources('AWS::IAM::Policy')).filter(
+          (p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([role]),
+        ),
+      );
+    };
+    const reads = policiesOf(dev.stack.api.filesApi);
+    expect(reads).toMatch(/s3:GetObject/);
+    expect(reads).not.toMatch(/s3:DeleteObject|s3:PutObject|events:PutEvents/);
+    const actions = policiesOf(dev.stack.api.fileActions);
+    expect(actions).toMatch(/s3:DeleteObject/);
+    expect(actions).toMatch(/events:PutEvents/);
+  });
+
   it('routes reprocess requests from the bus to the ingest queue; the files API sends to no queue', () => {
     const queue = dev.stack.resolve(dev.stack.ingest.queue.queueArn);
     dev.template.hasResourceProperties('AWS::Events::Rule', {
@@ -265,7 +282,7 @@ describe('api', () => {
       EventPattern: { source: ['syncflow.files'], 'detail-type': ['file.reprocess-requested'] },
       Targets: [Match.objectLike({ Arn: queue })],
     });
-    const role = dev.stack.resolve(dev.stack.api.filesApi.role?.roleName);
+    const role = dev.stack.resolve(dev.stack.api.fileActions.role?.roleName);
     const policies = Object.values(dev.template.findResources('AWS::IAM::Policy')).filter(
       (p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([role]),
     );

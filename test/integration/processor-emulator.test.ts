@@ -31,7 +31,7 @@ let handle: DatabaseHandle;
 let repository: FileRepository;
 let processor: typeof import('../../functions/processor.ts').handler;
 let uploadApi: typeof import('../../functions/upload-api.ts').handler;
-let filesApi: typeof import('../../functions/files-api.ts').handler;
+let fileActions: typeof import('../../functions/file-actions.ts').handler;
 
 const toRecord = (message: Message): SQSRecord => ({
   messageId: message.MessageId ?? '',
@@ -124,7 +124,7 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
     processor = (await import('../../functions/processor.ts')).handler;
     vi.stubEnv('CURSOR_KEY', 'integration-cursor-key');
     uploadApi = (await import('../../functions/upload-api.ts')).handler;
-    filesApi = (await import('../../functions/files-api.ts')).handler;
+    fileActions = (await import('../../functions/file-actions.ts')).handler;
   });
 
   afterAll(async () => {
@@ -220,14 +220,14 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
     const first = await repository.get(fileId);
 
     const reprocess = () =>
-      filesApi(
+      fileActions(
         apiEvent({
           method: 'POST',
           path: `/files/${fileId}/reprocess`,
           ownerId: OWNER,
           pathParameters: { fileId },
         }),
-        lambdaContext('files-api'),
+        lambdaContext('file-actions'),
       );
     const accepted = await reprocess();
     expect(accepted.statusCode).toBe(202);
