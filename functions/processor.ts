@@ -128,9 +128,12 @@ const handleRecord = async (record: SQSRecord): Promise<void> => {
   }
 };
 
-/** The uploads a batch announces, for marking them UPLOADED; what cannot be read is left to its record. */
-const arrivedUploads = (event: SQSEvent): { fileId: string; ownerId: string }[] =>
-  event.Records.flatMap((record) => {
+/**
+ * The uploads that wait behind the batch's first record, for marking them UPLOADED (the first
+ * goes to PROCESSING at once); what cannot be read is left to its record.
+ */
+const waitingUploads = (event: SQSEvent): { fileId: string; ownerId: string }[] =>
+  event.Records.slice(1).flatMap((record) => {
     try {
       const ids = parseUploadKey(parseIngestMessage(record.body).key);
       return ids ? [ids] : [];
@@ -145,9 +148,10 @@ export const processIngestBatch = async (
 ): Promise<SQSBatchResponse> => {
   idempotencyConfig.registerLambdaContext(context);
   // Records run one after another; the ones waiting say UPLOADED meanwhile. The first record does
-  // not wait for this write (its own move to PROCESSING is conditional on the status either way),
-  // and a failure here only leaves those files PENDING_UPLOAD until their turn.
-  const marking = deps.repository.markUploaded(arrivedUploads(event)).catch((error: unknown) => {
+  // not wait for this write (a move to PROCESSING is conditional on the status either way), a
+  // batch of one makes none, and a failure here only leaves those files PENDING_UPLOAD until
+  // their turn.
+  const marking = deps.repository.markUploaded(waitingUploads(event)).catch((error: unknown) => {
     logger.warn('Could not mark the batch UPLOADED', { error });
     return 0;
   });
