@@ -159,10 +159,10 @@ export class FileRepository {
   }
 
   /**
-   * Marks files whose objects have arrived as UPLOADED: the processor does it for a whole batch as
-   * the batch arrives, so a file waiting behind others says its upload is done. Only
-   * PENDING_UPLOAD files of the owner named in the key move; a late or replayed event changes
-   * nothing. Returns how many moved.
+   * Marks files whose objects have arrived as UPLOADED: the processor does it for the files of a
+   * batch that wait behind its first record, so a file waiting its turn says its upload is done.
+   * Only PENDING_UPLOAD files of the owner named in the key move; a late or replayed event
+   * changes nothing. Returns how many moved.
    */
   async markUploaded(objects: readonly { fileId: string; ownerId: string }[]): Promise<number> {
     if (objects.length === 0) return 0;
