@@ -20,7 +20,12 @@ import {
   waitForFile,
 } from '../support/api-client.ts';
 import { freshUsers } from '../support/e2e-users.ts';
-import { type BusListener, listenToBus, receive } from '../support/emulator-resources.ts';
+import {
+  type BusListener,
+  busEvents,
+  listenToBus,
+  receive,
+} from '../support/emulator-resources.ts';
 import { objectCreatedEvent } from '../support/events.ts';
 import { HTML_PAGE, makeJpeg } from '../support/images.ts';
 
@@ -35,39 +40,8 @@ let alice: ApiClient;
 let bob: ApiClient;
 const anonymous = new ApiClient(target.restUrl, undefined);
 
-/** Events read off the bus listener, by file, until a test takes them. */
-const arrived = new Map<string, string[]>();
-
-/**
- * The events about `fileId` seen on the bus within `timeoutMs`, stopping early once `expected`
- * have arrived (0: wait the whole time). Every message read is deleted and kept in `arrived`,
- * so events about other files wait there for their own tests.
- */
-const eventsFor = async (fileId: string, expected: number, timeoutMs: number) => {
-  const deadline = Date.now() + timeoutMs;
-  const taken = () => arrived.get(fileId) ?? [];
-  while (Date.now() < deadline && (expected === 0 || taken().length < expected)) {
-    for (const message of await receive(sqs, listener.queueUrl, 10, 1_000)) {
-      const event = JSON.parse(message.Body ?? '{}') as {
-        'detail-type': string;
-        detail: { fileId: string };
-      };
-      arrived.set(event.detail.fileId, [
-        ...(arrived.get(event.detail.fileId) ?? []),
-        event['detail-type'],
-      ]);
-      await sqs.send(
-        new DeleteMessageCommand({
-          QueueUrl: listener.queueUrl,
-          ReceiptHandle: message.ReceiptHandle,
-        }),
-      );
-    }
-  }
-  const found = taken();
-  arrived.delete(fileId);
-  return found;
-};
+/** The `file.*` events about one file the bus listener heard (emulator-resources.ts). */
+let eventsFor: ReturnType<typeof busEvents>;
 
 /** Waits until the processor has taken and deleted every message (a failed one would stay in flight). */
 const waitForDrained = async (queueUrl: string, timeoutMs = 60_000): Promise<void> => {
@@ -98,6 +72,7 @@ describe(`end to end on the ${target.name} stack`, () => {
     removeUsers = fresh.remove;
     [alice, bob] = fresh.users.map((u) => u.api) as [ApiClient, ApiClient];
     listener = await listenToBus({ sqs, eventBridge }, outputs.EventBusName ?? '');
+    eventsFor = busEvents(sqs, listener);
   });
 
   afterAll(async () => {

@@ -73,27 +73,64 @@ export interface FilePage {
   nextCursor: string | null;
 }
 
+/** A presigned POST form as `POST /uploads` answers it. */
+export interface UploadForm {
+  readonly url: string;
+  readonly fields: Record<string, string>;
+}
+
+/** Sends bytes to a presigned POST form as a browser does; returns S3's status. */
+export const postForm = async (
+  form: UploadForm,
+  filename: string,
+  contentType: string,
+  data: Buffer,
+): Promise<number> => {
+  const body = new FormData();
+  for (const [name, value] of Object.entries(form.fields)) body.append(name, value);
+  body.append('file', new Blob([data], { type: contentType }), filename);
+  const posted = await fetch(form.url, { method: 'POST', body });
+  await posted.arrayBuffer();
+  return posted.status;
+};
+
+/** Asks for an upload; returns the file's id and its form, without sending anything. */
+export const requestUpload = async (
+  api: ApiClient,
+  request: { filename: string; contentType: string; size: number; expiresInSeconds?: number },
+): Promise<{ fileId: string; form: UploadForm }> => {
+  const response = await api.request<{ fileId: string; upload: UploadForm }>('POST', '/uploads', {
+    body: request,
+  });
+  if (response.status !== 201) {
+    throw new Error(`POST /uploads answered ${response.status}: ${JSON.stringify(response.body)}`);
+  }
+  return { fileId: response.body.fileId, form: response.body.upload };
+};
+
+/**
+ * Asks for an upload and POSTs the bytes to the presigned form, as a browser does; returns the
+ * file's id and the form (which a test may send again).
+ */
+export const uploadWithForm = async (
+  api: ApiClient,
+  filename: string,
+  contentType: string,
+  data: Buffer,
+): Promise<{ fileId: string; form: UploadForm }> => {
+  const upload = await requestUpload(api, { filename, contentType, size: data.length });
+  const status = await postForm(upload.form, filename, contentType, data);
+  if (status >= 300) throw new Error(`The presigned POST answered ${status}`);
+  return upload;
+};
+
 /** Asks for an upload and POSTs the bytes to the presigned form, as a browser does. */
 export const uploadFile = async (
   api: ApiClient,
   filename: string,
   contentType: string,
   data: Buffer,
-): Promise<string> => {
-  const response = await api.request<{
-    fileId: string;
-    upload: { url: string; fields: Record<string, string> };
-  }>('POST', '/uploads', { body: { filename, contentType, size: data.length } });
-  if (response.status !== 201) {
-    throw new Error(`POST /uploads answered ${response.status}: ${JSON.stringify(response.body)}`);
-  }
-  const form = new FormData();
-  for (const [name, value] of Object.entries(response.body.upload.fields)) form.append(name, value);
-  form.append('file', new Blob([data], { type: contentType }), filename);
-  const posted = await fetch(response.body.upload.url, { method: 'POST', body: form });
-  if (posted.status >= 300) throw new Error(`The presigned POST answered ${posted.status}`);
-  return response.body.fileId;
-};
+): Promise<string> => (await uploadWithForm(api, filename, contentType, data)).fileId;
 
 const END_STATUSES = new Set(['PROCESSED', 'FAILED', 'REJECTED']);
 

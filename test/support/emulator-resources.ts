@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-s3';
 import {
   CreateQueueCommand,
+  DeleteMessageCommand,
   DeleteQueueCommand,
   GetQueueAttributesCommand,
   type Message,
@@ -243,5 +244,40 @@ export const listenToBus = async (
       await clients.eventBridge.send(new DeleteRuleCommand({ Name: name, EventBusName: busName }));
       await clients.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
     },
+  };
+};
+
+/**
+ * What a bus listener heard, by file: `eventsFor(fileId, expected, timeoutMs)` returns the
+ * detail-types about that file seen within `timeoutMs`, stopping early once `expected` arrived
+ * (0: wait the whole time). Every message read is deleted and kept, so events about other files
+ * wait for their own tests.
+ */
+export const busEvents = (sqs: SQSClient, listener: BusListener) => {
+  const arrived = new Map<string, string[]>();
+  return async (fileId: string, expected: number, timeoutMs: number): Promise<string[]> => {
+    const deadline = Date.now() + timeoutMs;
+    const taken = () => arrived.get(fileId) ?? [];
+    while (Date.now() < deadline && (expected === 0 || taken().length < expected)) {
+      for (const message of await receive(sqs, listener.queueUrl, 10, 1_000)) {
+        const event = JSON.parse(message.Body ?? '{}') as {
+          'detail-type': string;
+          detail: { fileId: string };
+        };
+        arrived.set(event.detail.fileId, [
+          ...(arrived.get(event.detail.fileId) ?? []),
+          event['detail-type'],
+        ]);
+        await sqs.send(
+          new DeleteMessageCommand({
+            QueueUrl: listener.queueUrl,
+            ReceiptHandle: message.ReceiptHandle,
+          }),
+        );
+      }
+    }
+    const found = taken();
+    arrived.delete(fileId);
+    return found;
   };
 };
