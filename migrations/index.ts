@@ -1,5 +1,7 @@
 import { statements as files } from './0001_files.ts';
 import { statements as settings } from './0002_settings.ts';
+import { statements as integrity } from './0003_integrity.ts';
+import { statements as roles } from './0004_roles.ts';
 
 export interface Migration {
   /** Never renamed once released: it is the row recorded in schema_migrations. */
@@ -12,4 +14,6 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { id: '0001_files', statements: files },
   { id: '0002_settings', statements: settings },
+  { id: '0003_integrity', statements: integrity },
+  { id: '0004_roles', statements: roles },
 ];

@@ -9,6 +9,8 @@ import {
   type FileStatus,
   REPROCESSABLE_STATUSES,
 } from '../domain/file-record.ts';
+import { type PipelineTiming, stuckThresholds } from '../domain/lifecycle.ts';
+import { type LimitedAction, requestWindow } from '../domain/request-limits.ts';
 import { type Database, json, type SqlValue } from './db/connect.ts';
 
 /** A new upload, as `POST /uploads` records it. */
@@ -21,6 +23,20 @@ export interface NewFile {
   readonly checksumSha256: string | null;
   readonly bucket: string;
   readonly key: string;
+  /** Until when its upload URL may be used. */
+  readonly uploadExpiresAt: Date;
+}
+
+/** Which run of which object version holds a file in PROCESSING (`startProcessing`). */
+export interface RunClaim {
+  /** The object version (`objectVersionOf`): the one whose bytes this run checks. */
+  readonly objectVersion: string;
+  /** Its S3 version id, when the bucket gave one. */
+  readonly versionId: string | null;
+  /** Which delivery of the message this is (ApproximateReceiveCount). */
+  readonly attempts: number;
+  /** When the function running it is stopped, at the latest. */
+  readonly deadline: Date;
 }
 
 /**
@@ -48,7 +64,8 @@ const movableFrom = (to: FileStatus): FileStatus[] =>
 
 const COLUMNS = `file_id, owner_id, filename, declared_content_type, declared_size, checksum_sha256,
   bucket, object_key, status, size, content_type, sha256, metadata, derivatives, reason,
-  object_version, created_at, updated_at, processed_at`;
+  object_version, version_id, upload_expires_at, attempts, deadline, reprocess_id,
+  published_status, created_at, updated_at, processed_at`;
 
 /**
  * A row as any driver returns it: node-postgres gives int8 as text, the Data API gives
@@ -66,6 +83,8 @@ const date = (value: unknown): Date => {
   // "2026-11-29 10:00:00.123" (Data API, UTC) or an ISO string with its zone.
   return new Date(/[zZ]|[+-]\d\d(:?\d\d)?$/.test(raw) ? raw : `${raw.replace(' ', 'T')}Z`);
 };
+const dateOrNull = (value: unknown): Date | null =>
+  value === null || value === undefined ? null : date(value);
 const jsonOf = <T>(value: unknown): T =>
   (typeof value === 'string' ? JSON.parse(value) : value) as T;
 
@@ -86,10 +105,15 @@ const toRecord = (row: Row): FileRecord => ({
   derivatives: jsonOf<Derivative[]>(row.derivatives),
   reason: textOrNull(row.reason),
   objectVersion: textOrNull(row.object_version),
+  versionId: textOrNull(row.version_id),
+  uploadExpiresAt: dateOrNull(row.upload_expires_at),
+  attempts: number(row.attempts ?? 0),
+  deadline: dateOrNull(row.deadline),
+  reprocessId: textOrNull(row.reprocess_id),
+  publishedStatus: textOrNull(row.published_status) as FileStatus | null,
   createdAt: date(row.created_at),
   updatedAt: date(row.updated_at),
-  processedAt:
-    row.processed_at === null || row.processed_at === undefined ? null : date(row.processed_at),
+  processedAt: dateOrNull(row.processed_at),
 });
 
 const escapeLike = (value: string): string => value.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -105,6 +129,22 @@ const SORT_COLUMNS = {
   filename: { column: 'filename', cast: '' },
 } as const;
 
+/** What `countRequest` found: this request's number in its window, and the owner's open uploads. */
+export interface RequestCount {
+  readonly count: number;
+  readonly pendingUploads: number;
+}
+
+/** Which unfinished files a sweep at one instant ends, and how. */
+export interface StuckFiles {
+  /** PROCESSING or UPLOADED files that can no longer move by themselves. */
+  readonly stuck: FileRecord[];
+  /** PENDING_UPLOAD files whose upload URL expired, with the grace passed. */
+  readonly expiredUploads: FileRecord[];
+  /** DELETED files whose objects or `file.deleted` event may still be outstanding. */
+  readonly unfinishedDeletions: FileRecord[];
+}
+
 /**
  * The one place that reads and writes file records, on any of the three drivers. Every write is
  * guarded by the status rules, so replays and late events change nothing.
@@ -117,15 +157,19 @@ export class FileRepository {
     return row ? toRecord(row) : undefined;
   }
 
+  private async many(text: string, params: readonly SqlValue[]): Promise<FileRecord[]> {
+    return (await this.db.query<Row>(text, params)).map(toRecord);
+  }
+
   /** Records a requested upload; the same fileId twice is a no-op. */
   async createPending(file: NewFile): Promise<FileRecord> {
     const now = new Date();
     const created = await this.one(
       `INSERT INTO files (file_id, owner_id, filename, declared_content_type, declared_size,
          checksum_sha256, bucket, object_key, status, size, content_type, metadata, derivatives,
-         created_at, updated_at)
+         upload_expires_at, created_at, updated_at)
        VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, 'PENDING_UPLOAD', $5, $4, '{}'::jsonb,
-         '[]'::jsonb, $9::timestamptz, $9::timestamptz)
+         '[]'::jsonb, $10::timestamptz, $9::timestamptz, $9::timestamptz)
        ON CONFLICT (file_id) DO NOTHING
        RETURNING ${COLUMNS}`,
       [
@@ -138,12 +182,42 @@ export class FileRepository {
         file.bucket,
         file.key,
         now,
+        file.uploadExpiresAt,
       ],
     );
     if (created) return created;
     const existing = await this.get(file.fileId);
     if (!existing) throw new Error(`File ${file.fileId} vanished while being created`);
     return existing;
+  }
+
+  /**
+   * Counts one request of an owner's in the current minute (request-limits.ts) and, in the same
+   * statement, how many uploads the owner has open (at most `pendingCap`, which bounds the work).
+   * Old windows are pruned by the sweeper.
+   */
+  async countRequest(
+    ownerId: string,
+    action: LimitedAction,
+    now: Date,
+    pendingCap: number,
+  ): Promise<RequestCount> {
+    const [row] = await this.db.query<{ count: unknown; pending: unknown }>(
+      `WITH counted AS (
+         INSERT INTO request_counts (owner_id, action, window_start, count)
+         VALUES ($1, $2, $3::timestamptz, 1)
+         ON CONFLICT (owner_id, action, window_start)
+           DO UPDATE SET count = request_counts.count + 1
+         RETURNING count
+       )
+       SELECT counted.count,
+         (SELECT count(*) FROM (SELECT 1 FROM files WHERE owner_id = $1
+            AND status = 'PENDING_UPLOAD' LIMIT $4) open_uploads) AS pending
+       FROM counted`,
+      [ownerId, action, requestWindow(now), pendingCap],
+    );
+    if (!row) throw new Error('Counting a request returned no row');
+    return { count: number(row.count), pendingUploads: number(row.pending) };
   }
 
   get(fileId: string): Promise<FileRecord | undefined> {
@@ -179,31 +253,51 @@ export class FileRepository {
   }
 
   /**
-   * Moves a file to PROCESSING for this object version. Returns the updated record, or undefined
-   * when its status does not allow it (already processed, deleted), and the caller reads why.
+   * Moves a file to PROCESSING for one object version. The first version a run claims is the
+   * file's from then on: a file that already names another version (a form sent again, a
+   * version that arrived while another was checked) is not taken. A run of the same version
+   * may take it again (a redelivery after a crash, a redrive, a reprocess). Returns the updated
+   * record, or undefined when it may not move, and the caller reads why.
    */
-  startProcessing(fileId: string, objectVersion: string): Promise<FileRecord | undefined> {
-    const from = [...movableFrom('PROCESSING'), 'PROCESSING'];
+  startProcessing(fileId: string, claim: RunClaim): Promise<FileRecord | undefined> {
     return this.one(
-      `UPDATE files SET status = 'PROCESSING', object_version = $2, reason = NULL,
-         updated_at = $3::timestamptz
-       WHERE file_id = $1::uuid AND status IN (${placeholders(from.length, 4)})
+      `UPDATE files SET status = 'PROCESSING', object_version = $2, version_id = $3,
+         attempts = $4, deadline = $5::timestamptz, reason = NULL, updated_at = $6::timestamptz
+       WHERE file_id = $1::uuid AND (status IN ('PENDING_UPLOAD', 'EXPIRED')
+         OR (status IN ('UPLOADED', 'FAILED', 'PROCESSING')
+           AND (object_version IS NULL OR object_version = $2)))
        RETURNING ${COLUMNS}`,
-      [fileId, objectVersion, new Date(), ...from],
+      [fileId, claim.objectVersion, claim.versionId, claim.attempts, claim.deadline, new Date()],
     );
   }
 
   /**
-   * Writes the end state. Returns the updated record, or undefined when the file may not move
-   * there (it was deleted, or this exact outcome was already written).
+   * Records that a delivery of a file's message came while another run still held the file
+   * (its idempotency record in progress): if that run died, this count tells the sweeper the
+   * message had its last delivery, so the file is ended once the run's deadline has passed.
+   */
+  async noteAttempt(fileId: string, attempts: number): Promise<void> {
+    await this.db.query(
+      `UPDATE files SET attempts = greatest(attempts, $2)
+       WHERE file_id = $1::uuid AND status = 'PROCESSING'`,
+      [fileId, attempts],
+    );
+  }
+
+  /**
+   * Writes the end state for the version the file holds. Returns the updated record, or
+   * undefined when the file may not move there (it was deleted, another version holds it, or
+   * this exact outcome was already written). The outcome's event is not yet published.
    */
   finish(fileId: string, outcome: ProcessingOutcome): Promise<FileRecord | undefined> {
     const from = movableFrom(outcome.status);
     return this.one(
       `UPDATE files SET status = $2, object_version = $3, size = $4, content_type = $5,
          sha256 = $6, metadata = $7::jsonb, derivatives = $8::jsonb, reason = $9,
+         reprocess_id = NULL, published_status = NULL,
          updated_at = $10::timestamptz, processed_at = $10::timestamptz
        WHERE file_id = $1::uuid AND status IN (${placeholders(from.length, 11)})
+         AND (object_version IS NULL OR object_version = $3)
        RETURNING ${COLUMNS}`,
       [
         fileId,
@@ -222,29 +316,165 @@ export class FileRepository {
   }
 
   /**
-   * Puts a finished file back to UPLOADED for a reprocess, keeping its last results until the
-   * processor replaces them. Returns undefined when its status does not allow it (the caller
-   * reads why).
+   * Records that the event of the file's current status went out, so a retry does not publish
+   * it again. Returns false when it was already recorded or the status moved on.
    */
-  queueReprocess(ownerId: string, fileId: string): Promise<FileRecord | undefined> {
+  async markPublished(fileId: string, status: FileStatus): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE files SET published_status = $2
+       WHERE file_id = $1::uuid AND status = $2 AND published_status IS NULL
+       RETURNING file_id`,
+      [fileId, status],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Queues a finished file for a reprocess (back to UPLOADED, keeping its last results until
+   * the processor replaces them), or a stuck one as `stuck` allows (lifecycle.ts). A file
+   * already queued or running is not queued twice: undefined is returned, and the caller reads
+   * why (a queued reprocess's id is on the record).
+   */
+  queueReprocess(
+    ownerId: string,
+    fileId: string,
+    reprocessId: string,
+    stuck: { timing: PipelineTiming; now: Date },
+  ): Promise<FileRecord | undefined> {
     const from = [...REPROCESSABLE_STATUSES];
+    const limits = stuckThresholds(stuck.timing, stuck.now);
     return this.one(
-      `UPDATE files SET status = 'UPLOADED', updated_at = $3::timestamptz
-       WHERE file_id = $1::uuid AND owner_id = $2 AND status IN (${placeholders(from.length, 4)})
+      `UPDATE files SET status = 'UPLOADED', reprocess_id = $3::uuid, updated_at = $4::timestamptz
+       WHERE file_id = $1::uuid AND owner_id = $2 AND (status IN (${placeholders(from.length, 9)})
+         OR (status = 'PROCESSING' AND coalesce(deadline, updated_at) < $5::timestamptz
+           AND attempts >= $8)
+         OR (status = 'PROCESSING' AND coalesce(deadline, updated_at) < $6::timestamptz)
+         OR (status = 'UPLOADED' AND updated_at < $7::timestamptz))
        RETURNING ${COLUMNS}`,
-      [fileId, ownerId, new Date(), ...from],
+      [
+        fileId,
+        ownerId,
+        reprocessId,
+        stuck.now,
+        limits.lastAttemptDeadline,
+        limits.abandonedDeadline,
+        limits.queuedSince,
+        stuck.timing.maxReceiveCount,
+        ...from,
+      ],
     );
   }
 
-  /** Marks a file DELETED; returns false when it already was (repeated deletes are harmless). */
+  /**
+   * Takes back a reprocess request whose message could not be sent: the file returns to the
+   * status it had, unless it moved meanwhile.
+   */
+  async abandonReprocess(fileId: string, reprocessId: string, previous: FileStatus): Promise<void> {
+    await this.db.query(
+      `UPDATE files SET status = $3, reprocess_id = NULL
+       WHERE file_id = $1::uuid AND status = 'UPLOADED' AND reprocess_id = $2::uuid`,
+      [fileId, reprocessId, previous],
+    );
+  }
+
+  /**
+   * Marks a file DELETED, keeping what its `file.deleted` event needs until `finishDeletion`.
+   * Returns false when it already was (repeated deletes are harmless).
+   */
   async markDeleted(ownerId: string, fileId: string): Promise<boolean> {
     const rows = await this.db.query(
-      `UPDATE files SET status = 'DELETED', derivatives = '[]'::jsonb, updated_at = $3::timestamptz
+      `UPDATE files SET status = 'DELETED', published_status = NULL, reprocess_id = NULL,
+         updated_at = $3::timestamptz
        WHERE file_id = $1::uuid AND owner_id = $2 AND status <> 'DELETED'
        RETURNING file_id`,
       [fileId, ownerId, new Date()],
     );
     return rows.length > 0;
+  }
+
+  /**
+   * Ends a deletion once the objects are gone and `file.deleted` is out: the row keeps only what
+   * operations need (ids, status, timestamps), nothing the user uploaded or we learnt from it.
+   * Returns false when another call finished it first.
+   */
+  async finishDeletion(fileId: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE files SET published_status = 'DELETED', filename = '', declared_content_type = '',
+         content_type = '', declared_size = 0, size = 0, checksum_sha256 = NULL, sha256 = NULL,
+         metadata = '{}'::jsonb, derivatives = '[]'::jsonb, reason = NULL
+       WHERE file_id = $1::uuid AND status = 'DELETED' AND published_status IS NULL
+       RETURNING file_id`,
+      [fileId],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Ends a stuck or expired file as the sweeper found it: only if it has not moved since
+   * (`updatedAt` unchanged), so a run that wakes up meanwhile wins. Returns the new record.
+   */
+  endUnfinished(
+    file: Pick<FileRecord, 'fileId' | 'status' | 'updatedAt'>,
+    to: 'FAILED' | 'EXPIRED' | 'UPLOADED',
+    reason: string | null,
+    now: Date,
+  ): Promise<FileRecord | undefined> {
+    return this.one(
+      `UPDATE files SET status = $2, reason = $3, reprocess_id = NULL, published_status = NULL,
+         updated_at = $5::timestamptz,
+         processed_at = CASE WHEN $2 = 'FAILED' THEN $5::timestamptz ELSE processed_at END
+       WHERE file_id = $1::uuid AND status = $4 AND updated_at = $6::timestamptz
+       RETURNING ${COLUMNS}`,
+      [file.fileId, to, reason, file.status, now, file.updatedAt],
+    );
+  }
+
+  /**
+   * The files a sweep at `now` must look at (lifecycle.ts), a bounded number of each kind so
+   * that one run always ends in time; the next run takes the rest.
+   */
+  async unfinished(timing: PipelineTiming, now: Date, limit: number): Promise<StuckFiles> {
+    const limits = stuckThresholds(timing, now);
+    const [stuck, expiredUploads, unfinishedDeletions] = await Promise.all([
+      this.many(
+        `SELECT ${COLUMNS} FROM files
+         WHERE (status = 'PROCESSING' AND coalesce(deadline, updated_at) < $1::timestamptz
+             AND attempts >= $4)
+           OR (status = 'PROCESSING' AND coalesce(deadline, updated_at) < $2::timestamptz)
+           OR (status = 'UPLOADED' AND updated_at < $3::timestamptz)
+         ORDER BY updated_at LIMIT $5`,
+        [
+          limits.lastAttemptDeadline,
+          limits.abandonedDeadline,
+          limits.queuedSince,
+          timing.maxReceiveCount,
+          limit,
+        ],
+      ),
+      this.many(
+        `SELECT ${COLUMNS} FROM files
+         WHERE status = 'PENDING_UPLOAD' AND upload_expires_at < $1::timestamptz
+         ORDER BY updated_at LIMIT $2`,
+        [limits.uploadExpiredBefore, limit],
+      ),
+      // A deletion in progress is left alone for a minute: its own request is finishing it.
+      this.many(
+        `SELECT ${COLUMNS} FROM files
+         WHERE status = 'DELETED' AND published_status IS NULL AND updated_at < $1::timestamptz
+         ORDER BY updated_at LIMIT $2`,
+        [new Date(now.getTime() - 60_000), limit],
+      ),
+    ]);
+    return { stuck, expiredUploads, unfinishedDeletions };
+  }
+
+  /** Forgets request counts of windows that ended before `before`; returns how many went. */
+  async pruneRequestCounts(before: Date): Promise<number> {
+    const rows = await this.db.query(
+      'DELETE FROM request_counts WHERE window_start < $1::timestamptz RETURNING owner_id',
+      [before],
+    );
+    return rows.length;
   }
 
   /** A setting the migrations made (`settings` table), or undefined. */

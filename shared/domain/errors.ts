@@ -32,13 +32,20 @@ export class HttpError extends Error {
   readonly code: ErrorCode;
   readonly statusCode: number;
   readonly expose: boolean;
+  /** Headers the response carries besides the JSON ones (`Retry-After` on a 429). */
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; headers?: Record<string, string> },
+  ) {
     super(message, options);
     this.name = 'HttpError';
     this.code = code;
     this.statusCode = STATUS_BY_CODE[code];
     this.expose = this.statusCode < 500;
+    this.headers = options?.headers ?? {};
   }
 }
 

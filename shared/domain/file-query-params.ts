@@ -100,6 +100,10 @@ export const parseFileQuery = (
   if (status !== undefined && !isFileStatus(status)) {
     throw new HttpError('BAD_REQUEST', `status: ${JSON.stringify(status)} is not a file status`);
   }
+  if (status === 'DELETED') {
+    // A deleted file is gone for its owner: GET /files/{fileId} answers 404, and so the list.
+    throw new HttpError('BAD_REQUEST', 'status: deleted files are not listed');
+  }
   let type: string | undefined;
   if (contentType !== undefined) {
     const family = /^([a-z0-9][a-z0-9!#$&^_.+-]{0,126})\/\*$/i.exec(contentType);

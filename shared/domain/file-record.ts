@@ -6,6 +6,7 @@ export const FILE_STATUSES = [
   'PROCESSED',
   'FAILED',
   'REJECTED',
+  'EXPIRED',
   'DELETED',
 ] as const;
 
@@ -26,6 +27,10 @@ export interface Derivative {
   readonly width: number;
   readonly height: number;
   readonly size: number;
+  /** The derived object's own S3 version: its download URL names it. */
+  readonly versionId?: string;
+  /** The version of the original it was made from (the record's `versionId`). */
+  readonly sourceVersionId?: string;
 }
 
 /** What the processor learnt about an image. */
@@ -61,14 +66,30 @@ export interface FileRecord {
   readonly metadata: FileMetadata;
   readonly derivatives: readonly Derivative[];
   readonly reason: string | null;
+  /**
+   * The object version the processor took (its S3 version id, else its ETag): the one version
+   * whose bytes were checked. Any other version under the key is removed by the pipeline.
+   */
   readonly objectVersion: string | null;
+  /** The S3 version id of that version, when the bucket gave one: downloads name it. */
+  readonly versionId: string | null;
+  /** Until when the upload URL `POST /uploads` handed out may be used. */
+  readonly uploadExpiresAt: Date | null;
+  /** Which delivery of its message the current or last run was (ApproximateReceiveCount). */
+  readonly attempts: number;
+  /** When the current or last run is stopped by its function's timeout, at the latest. */
+  readonly deadline: Date | null;
+  /** The reprocess request queued for this file, while it waits (status UPLOADED). */
+  readonly reprocessId: string | null;
+  /** The status whose `file.*` event was published; null until it has been. */
+  readonly publishedStatus: FileStatus | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
   readonly processedAt: Date | null;
 }
 
 /**
- * Which status moves the processor may make. A status never goes backwards from an end state
+ * Which status moves the pipeline may make. A status never goes backwards from an end state
  * because of a late or replayed event; only an explicit reprocess or a delete leaves one.
  */
 export const canMoveTo = (from: FileStatus, to: FileStatus): boolean => {
@@ -78,12 +99,17 @@ export const canMoveTo = (from: FileStatus, to: FileStatus): boolean => {
     case 'UPLOADED':
       return from === 'PENDING_UPLOAD';
     case 'PROCESSING':
-      // FAILED too: a redriven or reprocessed message gets another try.
-      return from === 'PENDING_UPLOAD' || from === 'UPLOADED' || from === 'FAILED';
+      // FAILED: a redriven or reprocessed message gets another try. EXPIRED: an upload started
+      // before its URL expired may finish after the sweeper gave up on it; its bytes still count.
+      return (
+        from === 'PENDING_UPLOAD' || from === 'UPLOADED' || from === 'FAILED' || from === 'EXPIRED'
+      );
     case 'PROCESSED':
     case 'FAILED':
     case 'REJECTED':
       return from === 'PENDING_UPLOAD' || from === 'UPLOADED' || from === 'PROCESSING';
+    case 'EXPIRED':
+      return from === 'PENDING_UPLOAD';
     case 'DELETED':
       return true;
     default:
@@ -93,7 +119,7 @@ export const canMoveTo = (from: FileStatus, to: FileStatus): boolean => {
 
 /**
  * Statuses from which `POST /files/{fileId}/reprocess` may queue a file again: its object is in
- * the bucket and no processor holds it. UPLOADED is a reprocess already queued; asking again
- * queues another (harmless: the second finds the work done). PROCESSING is refused (409).
+ * the bucket and no processor holds it. A file already queued (UPLOADED) or running
+ * (PROCESSING) is refused, unless it is stuck (`stuckReason`), so one file never has two runs.
  */
-export const REPROCESSABLE_STATUSES = ['UPLOADED', 'PROCESSED', 'FAILED', 'REJECTED'] as const;
+export const REPROCESSABLE_STATUSES = ['PROCESSED', 'FAILED', 'REJECTED'] as const;

@@ -15,9 +15,11 @@ export interface UploadRequest {
   readonly contentType: string;
   readonly size: number;
   readonly checksumSha256?: string;
+  /** A shorter life for the upload URL than the stage's, for a client that sends at once. */
+  readonly expiresInSeconds?: number;
 }
 
-const FIELDS = new Set(['filename', 'contentType', 'size', 'checksumSha256']);
+const FIELDS = new Set(['filename', 'contentType', 'size', 'checksumSha256', 'expiresInSeconds']);
 
 /**
  * Checks the body's shape and names every problem at once. Written by hand rather than with a
@@ -50,6 +52,13 @@ const parseUploadRequest = (body: unknown): UploadRequest => {
   else if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) {
     problems.push('size: must be a positive whole number of bytes');
   }
+  const expires = input.expiresInSeconds;
+  if (
+    expires !== undefined &&
+    (typeof expires !== 'number' || !Number.isSafeInteger(expires) || expires < 1)
+  ) {
+    problems.push('expiresInSeconds: must be a positive whole number of seconds');
+  }
   if (problems.length > 0) throw new HttpError('BAD_REQUEST', problems.join('; '));
   return input as unknown as UploadRequest;
 };
@@ -61,6 +70,8 @@ export interface ValidUpload {
   readonly size: number;
   /** Lower-case hex SHA-256, if the client gave one. */
   readonly checksumSha256: string | null;
+  /** How long the upload URL is valid: the stage's lifetime, or less if the client asked. */
+  readonly expiresInSeconds: number;
 }
 
 const MAX_FILENAME_BYTES = 255;
@@ -132,5 +143,21 @@ export const validateUploadRequest = (body: unknown, limits: UploadLimits): Vali
     }
     checksumSha256 = parsedChecksum;
   }
-  return { fileId: randomUUID(), filename, contentType, size: request.size, checksumSha256 };
+  if (
+    request.expiresInSeconds !== undefined &&
+    request.expiresInSeconds > limits.uploadUrlTtlSeconds
+  ) {
+    throw new HttpError(
+      'BAD_REQUEST',
+      `expiresInSeconds: must be at most ${limits.uploadUrlTtlSeconds}, this stage's upload URL lifetime`,
+    );
+  }
+  return {
+    fileId: randomUUID(),
+    filename,
+    contentType,
+    size: request.size,
+    checksumSha256,
+    expiresInSeconds: request.expiresInSeconds ?? limits.uploadUrlTtlSeconds,
+  };
 };

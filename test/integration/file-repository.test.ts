@@ -20,8 +20,26 @@ const newFile = (overrides: Partial<NewFile> = {}): NewFile => {
     checksumSha256: null,
     bucket: 'bucket',
     key: uploadKey(ownerId, fileId),
+    uploadExpiresAt: new Date(Date.now() + 900_000),
     ...overrides,
   };
+};
+
+/** A run's claim of a file for one version. */
+const claim = (objectVersion = 'v1', attempts = 1, deadline = new Date(Date.now() + 300_000)) => ({
+  objectVersion,
+  versionId: objectVersion,
+  attempts,
+  deadline,
+});
+
+/** The prod stage's clock (lifecycle.ts). */
+const timing = {
+  processorTimeoutSeconds: 300,
+  visibilityTimeoutSeconds: 1800,
+  maxReceiveCount: 3,
+  queueRetentionSeconds: 4 * 86_400,
+  graceSeconds: 300,
 };
 
 const processed = {
@@ -86,14 +104,16 @@ describe.each<TestDriver>(['pg', 'pglite'])('file repository on %s', (driver) =>
   it('moves a file to PROCESSED once and stores metadata and derivatives as JSON', async () => {
     const file = newFile();
     await repo.createPending(file);
-    expect(await repo.startProcessing(file.fileId, 'v1')).toMatchObject({ status: 'PROCESSING' });
+    expect(await repo.startProcessing(file.fileId, claim())).toMatchObject({
+      status: 'PROCESSING',
+    });
     const done = await repo.finish(file.fileId, processed);
     expect(done).toMatchObject({ status: 'PROCESSED', metadata: processed.metadata });
     expect(done?.derivatives).toEqual(processed.derivatives);
     expect(done?.processedAt).toBeInstanceOf(Date);
     // A replay changes nothing: neither the end state nor a move back to PROCESSING.
     expect(await repo.finish(file.fileId, processed)).toBeUndefined();
-    expect(await repo.startProcessing(file.fileId, 'v1')).toBeUndefined();
+    expect(await repo.startProcessing(file.fileId, claim())).toBeUndefined();
     expect(
       await repo.finish(file.fileId, { ...processed, status: 'FAILED', reason: 'late' }),
     ).toBeUndefined();
@@ -104,7 +124,7 @@ describe.each<TestDriver>(['pg', 'pglite'])('file repository on %s', (driver) =>
     const file = newFile();
     await repo.createPending(file);
     await repo.finish(file.fileId, { ...processed, status: 'FAILED', reason: 'S3 timed out' });
-    expect(await repo.startProcessing(file.fileId, 'v1')).toMatchObject({
+    expect(await repo.startProcessing(file.fileId, claim())).toMatchObject({
       status: 'PROCESSING',
       reason: null,
     });
@@ -115,7 +135,7 @@ describe.each<TestDriver>(['pg', 'pglite'])('file repository on %s', (driver) =>
     await repo.createPending(file);
     expect(await repo.markDeleted(OWNER, file.fileId)).toBe(true);
     expect(await repo.markDeleted(OWNER, file.fileId)).toBe(false);
-    expect(await repo.startProcessing(file.fileId, 'v1')).toBeUndefined();
+    expect(await repo.startProcessing(file.fileId, claim())).toBeUndefined();
     expect(await repo.finish(file.fileId, processed)).toBeUndefined();
   });
 
@@ -254,25 +274,159 @@ describe.each<TestDriver>(['pg', 'pglite'])('file repository on %s', (driver) =>
   });
 
   it('puts a finished file back to UPLOADED for a reprocess, never one in flight or deleted', async () => {
+    const now = { timing, now: new Date() };
     const file = await repo.createPending(newFile());
-    expect(await repo.queueReprocess(OWNER, file.fileId)).toBeUndefined();
-    await repo.startProcessing(file.fileId, 'v1');
-    expect(await repo.queueReprocess(OWNER, file.fileId)).toBeUndefined();
+    expect(await repo.queueReprocess(OWNER, file.fileId, randomUUID(), now)).toBeUndefined();
+    await repo.startProcessing(file.fileId, claim());
+    expect(await repo.queueReprocess(OWNER, file.fileId, randomUUID(), now)).toBeUndefined();
     await repo.finish(file.fileId, processed);
-    expect(await repo.queueReprocess('someone-else', file.fileId)).toBeUndefined();
-    const queued = await repo.queueReprocess(OWNER, file.fileId);
-    expect(queued).toMatchObject({ status: 'UPLOADED', sha256: processed.sha256 });
-    expect((await repo.startProcessing(file.fileId, 'v1'))?.status).toBe('PROCESSING');
-    await repo.finish(file.fileId, processed);
+    expect(
+      await repo.queueReprocess('someone-else', file.fileId, randomUUID(), now),
+    ).toBeUndefined();
+    const id = randomUUID();
+    const queued = await repo.queueReprocess(OWNER, file.fileId, id, now);
+    expect(queued).toMatchObject({ status: 'UPLOADED', sha256: processed.sha256, reprocessId: id });
+    // Queued already: a second request does not queue a second run.
+    expect(await repo.queueReprocess(OWNER, file.fileId, randomUUID(), now)).toBeUndefined();
+    expect((await repo.startProcessing(file.fileId, claim()))?.status).toBe('PROCESSING');
+    expect((await repo.finish(file.fileId, processed))?.reprocessId).toBeNull();
     await repo.markDeleted(OWNER, file.fileId);
-    expect(await repo.queueReprocess(OWNER, file.fileId)).toBeUndefined();
+    expect(await repo.queueReprocess(OWNER, file.fileId, randomUUID(), now)).toBeUndefined();
+  });
+
+  it('queues a stuck file for a reprocess by the rules the sweeper follows', async () => {
+    const now = new Date();
+    const cut = await repo.createPending(newFile());
+    await repo.startProcessing(cut.fileId, claim('v1', 3, new Date(now.getTime() - 301_000)));
+    expect(
+      await repo.queueReprocess(OWNER, cut.fileId, randomUUID(), { timing, now }),
+    ).toMatchObject({ status: 'UPLOADED' });
+    const running = await repo.createPending(newFile());
+    await repo.startProcessing(running.fileId, claim('v1', 3, new Date(now.getTime() + 60_000)));
+    expect(
+      await repo.queueReprocess(OWNER, running.fileId, randomUUID(), { timing, now }),
+    ).toBeUndefined();
+  });
+
+  it('lets the first version claimed hold the file, and only that one finish it', async () => {
+    const file = await repo.createPending(newFile());
+    expect(await repo.startProcessing(file.fileId, claim('v1'))).toMatchObject({
+      objectVersion: 'v1',
+      versionId: 'v1',
+      attempts: 1,
+    });
+    // Another version (a form sent again) may not take it, nor write its outcome.
+    expect(await repo.startProcessing(file.fileId, claim('v2'))).toBeUndefined();
+    expect(
+      await repo.finish(file.fileId, { ...processed, objectVersion: 'v2', sha256: 'b'.repeat(64) }),
+    ).toBeUndefined();
+    // The same version again (a redelivery after a crash) may, and says which delivery it is.
+    expect(await repo.startProcessing(file.fileId, claim('v1', 2))).toMatchObject({ attempts: 2 });
+    await repo.noteAttempt(file.fileId, 3);
+    expect((await repo.get(file.fileId))?.attempts).toBe(3);
+    const done = await repo.finish(file.fileId, processed);
+    expect(done).toMatchObject({ status: 'PROCESSED', publishedStatus: null });
+    expect(await repo.startProcessing(file.fileId, claim('v2'))).toBeUndefined();
+    // Its event goes out once.
+    expect(await repo.markPublished(file.fileId, 'PROCESSED')).toBe(true);
+    expect(await repo.markPublished(file.fileId, 'PROCESSED')).toBe(false);
+    expect((await repo.get(file.fileId))?.publishedStatus).toBe('PROCESSED');
+  });
+
+  it('keeps only ids, status and timestamps of a deleted file once its deletion is done', async () => {
+    const file = await repo.createPending(newFile({ filename: 'private name.jpg' }));
+    await repo.startProcessing(file.fileId, claim());
+    await repo.finish(file.fileId, processed);
+    expect(await repo.markDeleted(OWNER, file.fileId)).toBe(true);
+    // Until it is done, what the file.deleted event carries is still there.
+    expect(await repo.get(file.fileId)).toMatchObject({
+      status: 'DELETED',
+      filename: 'private name.jpg',
+      publishedStatus: null,
+    });
+    expect(await repo.finishDeletion(file.fileId)).toBe(true);
+    expect(await repo.finishDeletion(file.fileId)).toBe(false);
+    expect(await repo.get(file.fileId)).toMatchObject({
+      fileId: file.fileId,
+      ownerId: OWNER,
+      status: 'DELETED',
+      publishedStatus: 'DELETED',
+      filename: '',
+      contentType: '',
+      size: 0,
+      sha256: null,
+      metadata: {},
+      derivatives: [],
+      reason: null,
+    });
+  });
+
+  it('finds what the sweeper ends, and ends each only if it has not moved meanwhile', async () => {
+    const now = new Date();
+    const owner = `sweep-${randomUUID().slice(0, 8)}`;
+    const expired = await repo.createPending(
+      newFile({ ownerId: owner, uploadExpiresAt: new Date(now.getTime() - 301_000) }),
+    );
+    const fresh = await repo.createPending(newFile({ ownerId: owner }));
+    const cut = await repo.createPending(newFile({ ownerId: owner }));
+    await repo.startProcessing(cut.fileId, claim('v1', 3, new Date(now.getTime() - 301_000)));
+    const found = await repo.unfinished(timing, now, 1000);
+    const ids = (files: { fileId: string }[]) => files.map((f) => f.fileId);
+    expect(ids(found.expiredUploads)).toContain(expired.fileId);
+    expect(ids(found.expiredUploads)).not.toContain(fresh.fileId);
+    expect(ids(found.stuck)).toContain(cut.fileId);
+
+    const seen = found.stuck.find((f) => f.fileId === cut.fileId);
+    if (!seen) throw new Error('not found');
+    // The run woke up and finished meanwhile: the sweeper's write is refused.
+    await repo.finish(cut.fileId, processed);
+    expect(await repo.endUnfinished(seen, 'FAILED', 'stuck', now)).toBeUndefined();
+    expect((await repo.get(cut.fileId))?.status).toBe('PROCESSED');
+
+    const gone = found.expiredUploads.find((f) => f.fileId === expired.fileId);
+    if (!gone) throw new Error('not found');
+    expect(await repo.endUnfinished(gone, 'EXPIRED', 'The upload URL expired', now)).toMatchObject({
+      status: 'EXPIRED',
+      reason: 'The upload URL expired',
+    });
+    expect(
+      (await repo.list({ ownerId: owner, status: 'EXPIRED', sort: '-createdAt', limit: 10 })).items,
+    ).toHaveLength(1);
+    // An upload that finishes after its file expired is still processed.
+    expect((await repo.startProcessing(expired.fileId, claim()))?.status).toBe('PROCESSING');
+  });
+
+  it("counts requests per owner and minute, with the owner's open uploads", async () => {
+    const owner = `counter-${randomUUID().slice(0, 8)}`;
+    const at = new Date('2026-12-01T10:00:10Z');
+    expect(await repo.countRequest(owner, 'upload', at, 10)).toEqual({
+      count: 1,
+      pendingUploads: 0,
+    });
+    await repo.createPending(newFile({ ownerId: owner }));
+    await repo.createPending(newFile({ ownerId: owner }));
+    expect(await repo.countRequest(owner, 'upload', new Date('2026-12-01T10:00:50Z'), 10)).toEqual({
+      count: 2,
+      pendingUploads: 2,
+    });
+    // Another action, another minute, another owner: counted apart; the open count is capped.
+    expect((await repo.countRequest(owner, 'reprocess', at, 1)).count).toBe(1);
+    expect(await repo.countRequest(owner, 'upload', new Date('2026-12-01T10:01:00Z'), 1)).toEqual({
+      count: 1,
+      pendingUploads: 1,
+    });
+    expect((await repo.countRequest(`${owner}-2`, 'upload', at, 10)).count).toBe(1);
+    expect(await repo.pruneRequestCounts(new Date('2026-12-01T10:01:00Z'))).toBeGreaterThanOrEqual(
+      2,
+    );
+    expect((await repo.countRequest(owner, 'upload', at, 10)).count).toBe(1);
   });
 
   it("marks arrived uploads UPLOADED, only from PENDING_UPLOAD and only the key's owner's", async () => {
     const waiting = await repo.createPending(newFile());
     const alsoWaiting = await repo.createPending(newFile());
     const done = await repo.createPending(newFile());
-    await repo.startProcessing(done.fileId, 'v1');
+    await repo.startProcessing(done.fileId, claim());
     await repo.finish(done.fileId, processed);
     const othersKey = await repo.createPending(newFile());
 
@@ -291,6 +445,6 @@ describe.each<TestDriver>(['pg', 'pglite'])('file repository on %s', (driver) =>
     expect((await repo.get(othersKey.fileId))?.status).toBe('PENDING_UPLOAD');
     // A replayed event changes nothing, and processing goes on from UPLOADED.
     expect(await repo.markUploaded([{ fileId: waiting.fileId, ownerId: OWNER }])).toBe(0);
-    expect((await repo.startProcessing(waiting.fileId, 'v1'))?.status).toBe('PROCESSING');
+    expect((await repo.startProcessing(waiting.fileId, claim()))?.status).toBe('PROCESSING');
   });
 });

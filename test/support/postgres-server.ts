@@ -1,12 +1,15 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
 
 /**
  * A throwaway PostgreSQL server for tests, from the Debian package's binaries, bound to
- * 127.0.0.1 on a free port with trust authentication and its data in a temporary folder.
+ * 127.0.0.1 on a free port with its data in a temporary folder. Logins over TCP need their
+ * password (SCRAM-SHA-256, as Aurora and a production server ask), so tests of the functions'
+ * roles prove that a role logs in with its own password and no other.
  */
 export interface PostgresServer {
   readonly url: string;
@@ -51,15 +54,28 @@ export const startPostgres = async (): Promise<PostgresServer> => {
   const dataDir = mkdtempSync(join(tmpdir(), 'syncflow-pg-'));
   const user = serverUser();
   if ('uid' in user) execFileSync('chown', [`${user.uid}:${user.gid}`, dataDir]);
+  const password = randomBytes(18).toString('base64url');
+  const passwordFile = join(dataDir, 'pw');
+  writeFileSync(passwordFile, `${password}\n`);
+  const pgdata = join(dataDir, 'data');
   execFileSync(
     join(bin, 'initdb'),
-    ['-D', dataDir, '--auth=trust', '--username=postgres', '--encoding=UTF8', '--no-sync'],
+    [
+      '-D',
+      pgdata,
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      `--pwfile=${passwordFile}`,
+      '--username=postgres',
+      '--encoding=UTF8',
+      '--no-sync',
+    ],
     { stdio: 'pipe', ...user },
   );
   const port = await freePort();
   const args = [
     '-D',
-    dataDir,
+    pgdata,
     '-h',
     '127.0.0.1',
     '-p',
@@ -91,7 +107,7 @@ export const startPostgres = async (): Promise<PostgresServer> => {
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     stop: async () => {
       // SIGINT is PostgreSQL's "fast shutdown": it ends the sessions and stops cleanly.
       child.kill('SIGINT');

@@ -63,7 +63,15 @@ describe('the repository through the RDS Data API', () => {
 
   it('addresses the cluster with its secret, with named parameters and types in the SQL', async () => {
     const repository = new FileRepository((await openDatabase(config)).db);
-    expect(await repository.startProcessing(FILE, 'v1')).toBeUndefined();
+    const deadline = new Date('2026-11-29T10:05:00.000Z');
+    expect(
+      await repository.startProcessing(FILE, {
+        objectVersion: 'v1',
+        versionId: 'v1',
+        attempts: 2,
+        deadline,
+      }),
+    ).toBeUndefined();
     const [statement] = sent();
     expect(statement).toMatchObject({
       resourceArn: config.resourceArn,
@@ -73,11 +81,13 @@ describe('the repository through the RDS Data API', () => {
     });
     expect(statement?.sql).toMatch(/^UPDATE files SET status = 'PROCESSING'/);
     expect(statement?.sql).toMatch(/file_id = :p1::uuid/);
-    expect(statement?.sql).toMatch(/updated_at = :p3::timestamptz/);
+    expect(statement?.sql).toMatch(/updated_at = :p6::timestamptz/);
     expect(statement?.sql).not.toMatch(/\$\d/);
-    const [id, version, at] = statement?.parameters ?? [];
+    const [id, version, , attempts, until, at] = statement?.parameters ?? [];
     expect(id).toEqual({ name: 'p1', value: { stringValue: FILE } });
     expect(version).toEqual({ name: 'p2', value: { stringValue: 'v1' } });
+    expect(attempts).toEqual({ name: 'p4', value: { longValue: 2 } });
+    expect(until).toEqual({ name: 'p5', value: { stringValue: deadline.toISOString() } });
     expect(at?.value?.stringValue).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
   });
 

@@ -20,4 +20,12 @@ describe('status moves', () => {
     expect(canMoveTo('DELETED', 'PROCESSING')).toBe(false);
     expect(canMoveTo('PROCESSED', 'DELETED')).toBe(true);
   });
+
+  it('lets only an unused upload expire, and an upload finishing late still be processed', () => {
+    expect(canMoveTo('PENDING_UPLOAD', 'EXPIRED')).toBe(true);
+    expect(canMoveTo('UPLOADED', 'EXPIRED')).toBe(false);
+    expect(canMoveTo('PROCESSED', 'EXPIRED')).toBe(false);
+    expect(canMoveTo('EXPIRED', 'PROCESSING')).toBe(true);
+    expect(canMoveTo('EXPIRED', 'PROCESSED')).toBe(false);
+  });
 });

@@ -31,6 +31,13 @@ describe('upload requests', () => {
     expect(valid.contentType).toBe('image/jpeg');
     expect(valid.checksumSha256).toBe('a'.repeat(64));
     expect(valid.fileId).toMatch(/^[0-9a-f-]{36}$/);
+    // The stage's URL lifetime unless the client asks for a shorter one.
+    expect(valid.expiresInSeconds).toBe(900);
+    const brief = validateUploadRequest(
+      { filename: 'a.txt', contentType: 'text/plain', size: 1, expiresInSeconds: 30 },
+      limits,
+    );
+    expect(brief.expiresInSeconds).toBe(30);
   });
 
   it('accepts a base64 checksum as S3 writes it', () => {
@@ -55,6 +62,17 @@ describe('upload requests', () => {
     [{ filename: 'a', contentType: 'image/svg+xml', size: 1 }, 415, /not accepted/],
     [{ filename: 'a', contentType: 'text/plain', size: 200 * 1024 * 1024 }, 413, /limit/],
     [{ filename: 'a', contentType: 'text/plain', size: 1, checksumSha256: 'abc' }, 400, /SHA-256/],
+    [{ filename: 'a', contentType: 'text/plain', size: 1, expiresInSeconds: 0 }, 400, /expiresIn/],
+    [
+      { filename: 'a', contentType: 'text/plain', size: 1, expiresInSeconds: 1.5 },
+      400,
+      /expiresIn/,
+    ],
+    [
+      { filename: 'a', contentType: 'text/plain', size: 1, expiresInSeconds: 901 },
+      400,
+      /at most 900/,
+    ],
     ['a string', 400, /body/],
   ])('refuses %j with %i', (body, status, message) => {
     expectHttpError(() => validateUploadRequest(body, limits), status, message);
