@@ -9,26 +9,40 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { dynamoDbClient, eventBridgeClient, s3Client } from '#shared/adapters/clients.ts';
+import {
+  dynamoDbClient,
+  eventBridgeClient,
+  s3Client,
+  sqsClient,
+} from '#shared/adapters/clients.ts';
 import { fileRepository } from '#shared/adapters/db/instance.ts';
 import { intEnv, requireEnv } from '#shared/adapters/env.ts';
 import { FileEventPublisher } from '#shared/adapters/event-publisher.ts';
 import { ObjectStore } from '#shared/adapters/object-store.ts';
 import { parseUploadKey } from '#shared/domain/keys.ts';
 import { logger, MetricName, metrics, tracer } from '#shared/observability/powertools.ts';
+import { faultInjectionEnabled, injectFault } from '#shared/processing/faults.ts';
 import { type IngestWork, parseIngestMessage } from '#shared/processing/ingest-message.ts';
 import { DEFAULT_PIPELINE_LIMITS, type PipelineLimits } from '#shared/processing/pipeline.ts';
 import {
   failAfterRetries,
   type ProcessDeps,
   processUpload,
+  tidyAfterReplay,
 } from '#shared/processing/process-upload.ts';
 
 const BUS_NAME = requireEnv('EVENT_BUS_NAME');
 const IDEMPOTENCY_TABLE = requireEnv('IDEMPOTENCY_TABLE_NAME');
+const INGEST_QUEUE_URL = requireEnv('INGEST_QUEUE_URL');
 const MAX_RECEIVE_COUNT = intEnv('MAX_RECEIVE_COUNT', 3);
+/**
+ * A record is started only with this much time left before the function's timeout; otherwise
+ * it goes back to the queue at once (a run cut short by the timeout would cost a delivery).
+ */
+const MIN_TIME_LEFT_MS = intEnv('MIN_TIME_LEFT_SECONDS', 30) * 1000;
 const LIMITS: PipelineLimits = {
   maxImageBytes: intEnv('MAX_IMAGE_BYTES', DEFAULT_PIPELINE_LIMITS.maxImageBytes),
   maxPixels: intEnv('MAX_IMAGE_PIXELS', DEFAULT_PIPELINE_LIMITS.maxPixels),
@@ -52,10 +66,44 @@ const idempotencyConfig = new IdempotencyConfig({
 const batch = new BatchProcessor(EventType.SQS);
 
 // Opened during init (a failure fails the cold start), so no request waits for the driver.
-const deps: ProcessDeps = { repository: await fileRepository(), store, events, limits: LIMITS };
+const deps: ProcessDeps = {
+  repository: await fileRepository(),
+  store,
+  events,
+  limits: LIMITS,
+  ...(faultInjectionEnabled() && { beforeRun: injectFault }),
+};
+
+/** A record left for lack of time: not a failure of the file's, and not counted as one. */
+class NotEnoughTimeError extends Error {
+  constructor(remainingMs: number) {
+    super(`Only ${remainingMs} ms left before the timeout: the record goes back to the queue`);
+    this.name = 'NotEnoughTimeError';
+  }
+}
+
+/** The invocation being served: records read its remaining time. */
+let invocation: Context | undefined;
 
 const handleRecord = async (record: SQSRecord): Promise<void> => {
   const input = parseIngestMessage(record.body);
+  const attempts = Number(record.attributes.ApproximateReceiveCount ?? '1');
+  const remainingMs = invocation?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY;
+  if (remainingMs < MIN_TIME_LEFT_MS && attempts < MAX_RECEIVE_COUNT) {
+    // Back at once rather than after the visibility timeout; on its last delivery it runs anyway.
+    await sqsClient().send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: INGEST_QUEUE_URL,
+        ReceiptHandle: record.receiptHandle,
+        VisibilityTimeout: 0,
+      }),
+    );
+    logger.info('Record left for lack of time; it goes back to the queue', {
+      messageId: record.messageId,
+      remainingMs,
+    });
+    throw new NotEnoughTimeError(remainingMs);
+  }
   const fileId = parseUploadKey(input.key)?.fileId;
   logger.appendKeys({
     fileId,
@@ -65,13 +113,32 @@ const handleRecord = async (record: SQSRecord): Promise<void> => {
   metrics.addMetadata('fileId', fileId ?? 'unknown');
   const started = Date.now();
   let ran = false;
+  const deadline = new Date(Date.now() + (Number.isFinite(remainingMs) ? remainingMs : 900_000));
+  let cause: unknown;
+  /** What the idempotency record keeps of a run: enough to tell a replay what happened. */
+  type Stored =
+    | { kind: 'skipped'; reason: string }
+    | { kind: 'removed'; reason: string; count: number }
+    | { kind: 'done'; status: string; size: number; reason: string | null };
   const processOnce = makeIdempotent(
-    async (ref: IngestWork) => {
+    async (ref: IngestWork): Promise<Stored> => {
       ran = true;
-      const outcome = await processUpload(deps, ref);
-      return outcome.kind === 'done'
-        ? { kind: outcome.kind, status: outcome.file.status, size: outcome.file.size }
-        : { kind: outcome.kind, reason: outcome.reason };
+      const outcome = await processUpload(deps, ref, {
+        attempts,
+        deadline,
+        ...(ref.reprocessId && { reprocessId: ref.reprocessId }),
+      });
+      if (outcome.kind === 'skipped') return { kind: 'skipped', reason: outcome.reason };
+      if (outcome.kind === 'removed') {
+        return { kind: 'removed', reason: outcome.reason, count: outcome.count };
+      }
+      cause = outcome.cause;
+      return {
+        kind: outcome.kind,
+        status: outcome.file.status,
+        size: outcome.file.size,
+        reason: outcome.file.reason,
+      };
     },
     { persistenceStore, config: idempotencyConfig },
   );
@@ -80,9 +147,17 @@ const handleRecord = async (record: SQSRecord): Promise<void> => {
     if (!ran) {
       metrics.addMetric(MetricName.DuplicateEventsSkipped, MetricUnit.Count, 1);
       logger.info('Duplicate event skipped');
+      const tidied = await tidyAfterReplay(deps, input);
+      if (tidied?.kind === 'removed' && tidied.count > 0) {
+        metrics.addMetric(MetricName.VersionsRemoved, MetricUnit.Count, tidied.count);
+        logger.warn('Object versions removed', { reason: tidied.reason, count: tidied.count });
+      }
     } else if (outcome.kind === 'skipped') {
       metrics.addMetric(MetricName.UnknownObjectsSkipped, MetricUnit.Count, 1);
       logger.warn('Object skipped', { reason: outcome.reason });
+    } else if (outcome.kind === 'removed') {
+      metrics.addMetric(MetricName.VersionsRemoved, MetricUnit.Count, outcome.count);
+      logger.warn('Object versions removed', { reason: outcome.reason, count: outcome.count });
     } else {
       const name =
         outcome.status === 'PROCESSED'
@@ -105,18 +180,29 @@ const handleRecord = async (record: SQSRecord): Promise<void> => {
           Math.max(0, Date.now() - createdAt),
         );
       }
-      logger.info('File finished', { status: outcome.status });
+      logger.info('File finished', {
+        status: outcome.status,
+        ...(outcome.reason && { reason: outcome.reason }),
+        ...(cause !== undefined && { cause }),
+      });
     }
   } catch (error) {
-    const attempts = Number(record.attributes.ApproximateReceiveCount ?? '1');
     if (error instanceof IdempotencyAlreadyInProgressError) {
-      // Another invocation is processing this very object now: it will write the outcome.
+      // Another invocation holds this very object: it will write the outcome, unless it died,
+      // which only its deadline tells. The count lets the sweeper end the file after that.
       logger.info('The same object is being processed elsewhere; the message will be retried', {
         attempts,
       });
+      if (fileId) {
+        await deps.repository
+          .noteAttempt(fileId, attempts)
+          .catch((noteError: unknown) =>
+            logger.warn('Could not record the attempt', { error: noteError }),
+          );
+      }
     } else if (attempts >= MAX_RECEIVE_COUNT) {
       logger.error('Giving up on the file; the message goes to the DLQ', { error, attempts });
-      await failAfterRetries(deps, input, attempts, error).catch((failError: unknown) =>
+      await failAfterRetries(deps, input, attempts).catch((failError: unknown) =>
         logger.error('Could not record the failure', { error: failError }),
       );
     } else {
@@ -147,6 +233,7 @@ export const processIngestBatch = async (
   context: Context,
 ): Promise<SQSBatchResponse> => {
   idempotencyConfig.registerLambdaContext(context);
+  invocation = context;
   // Records run one after another; the ones waiting say UPLOADED meanwhile. The first record does
   // not wait for this write (a move to PROCESSING is conditional on the status either way), a
   // batch of one makes none, and a failure here only leaves those files PENDING_UPLOAD until

@@ -4,6 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { tracer } from '../observability/powertools.ts';
 
 /**
@@ -32,6 +33,7 @@ export const eventBridgeClient = /* @__PURE__ */ once(() =>
 export const dynamoDbClient = /* @__PURE__ */ once(() =>
   tracer.captureAWSv3Client(new DynamoDBClient({})),
 );
+export const sqsClient = /* @__PURE__ */ once(() => tracer.captureAWSv3Client(new SQSClient({})));
 export const sesClient = /* @__PURE__ */ once(() => tracer.captureAWSv3Client(new SESv2Client({})));
 export const cognitoClient = /* @__PURE__ */ once(() =>
   tracer.captureAWSv3Client(new CognitoIdentityProviderClient({})),

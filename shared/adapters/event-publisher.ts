@@ -1,7 +1,8 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EVENT_SOURCE } from '../domain/contracts.ts';
 import type { Derivative, EndStatus, FileMetadata, FileRecord } from '../domain/file-record.ts';
 
-export const EVENT_SOURCE = 'syncflow.files';
+export { EVENT_SOURCE };
 
 export type FileEventType = 'file.processed' | 'file.failed' | 'file.rejected' | 'file.deleted';
 
@@ -14,6 +15,8 @@ export interface FileEventDetail {
   readonly ownerId: string;
   readonly bucket: string;
   readonly key: string;
+  /** The S3 version whose bytes were checked: read the object with it. */
+  readonly versionId?: string;
   readonly size: number;
   readonly contentType: string;
   readonly sha256: string | null;
@@ -23,17 +26,23 @@ export interface FileEventDetail {
   readonly reason?: string;
 }
 
+/**
+ * The detail of a file's event. It names the exact object version that was checked
+ * (`versionId`), so a rule that reads the object reads those bytes. A deleted file's event
+ * carries no metadata or derivatives: they are gone.
+ */
 export const eventDetail = (file: FileRecord): FileEventDetail => ({
   fileId: file.fileId,
   ownerId: file.ownerId,
   bucket: file.bucket,
   key: file.key,
+  ...(file.versionId !== null && { versionId: file.versionId }),
   size: file.size,
   contentType: file.contentType,
   sha256: file.sha256,
   status: file.status,
-  metadata: file.metadata,
-  derivatives: file.derivatives,
+  metadata: file.status === 'DELETED' ? {} : file.metadata,
+  derivatives: file.status === 'DELETED' ? [] : file.derivatives,
   ...(file.reason !== null && { reason: file.reason }),
 });
 

@@ -30,6 +30,10 @@ export const MetricName = {
   EndToEndLatency: 'EndToEndLatency',
   DuplicateEventsSkipped: 'DuplicateEventsSkipped',
   UnknownObjectsSkipped: 'UnknownObjectsSkipped',
+  /** Object versions removed because nobody may be served them (re-sent forms, deleted files). */
+  VersionsRemoved: 'VersionsRemoved',
+  /** Files the sweeper ended: stuck FAILED, expired uploads, deletions it finished. */
+  FilesSwept: 'FilesSwept',
   NotificationsSent: 'NotificationsSent',
   NotificationsFailed: 'NotificationsFailed',
   ConnectionsGone: 'ConnectionsGone',

@@ -61,12 +61,15 @@ const pickExif = (raw: Buffer | undefined): Record<string, ExifValue> | undefine
   return Object.keys(out).length > 0 ? out : undefined;
 };
 
-const decodeError = (error: unknown): PermanentProcessingError => {
-  const detail = error instanceof Error ? error.message : String(error);
-  return new PermanentProcessingError(`The image could not be decoded: ${detail.trim()}`, {
-    cause: error,
-  });
-};
+/**
+ * The image decoder's own words (libvips') stay in the cause, for the log: the reason a user
+ * reads, and may be emailed, is ours.
+ */
+const decodeError = (error: unknown): PermanentProcessingError =>
+  new PermanentProcessingError(
+    'The image could not be decoded: it is damaged, cut short, or in a form the image library cannot read.',
+    { cause: error },
+  );
 
 /**
  * Reads an image's header, refuses ones over the pixel limit, then makes the preview (auto-rotated

@@ -36,7 +36,12 @@ export type PipelineResult =
       readonly metadata: FileMetadata;
       readonly derivatives: readonly DerivativeImage[];
     })
-  | (Common & { readonly status: 'FAILED' | 'REJECTED'; readonly reason: string });
+  | (Common & {
+      readonly status: 'FAILED' | 'REJECTED';
+      readonly reason: string;
+      /** What a library said, for the log only: the reason is our own sentence. */
+      readonly cause?: unknown;
+    });
 
 const formatBytes = (n: number): string =>
   n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${n} bytes`;
@@ -95,7 +100,7 @@ export const runPipeline = async (
     };
   } catch (error) {
     if (error instanceof ProcessingError && error.permanent) {
-      return { ...result, status: 'FAILED', reason: error.message };
+      return { ...result, status: 'FAILED', reason: error.message, cause: error.cause };
     }
     throw error;
   }

@@ -2,25 +2,54 @@ import type { FileEventPublisher } from '../adapters/event-publisher.ts';
 import { detailTypeFor } from '../adapters/event-publisher.ts';
 import type { FileRepository } from '../adapters/file-repository.ts';
 import type { ObjectStore } from '../adapters/object-store.ts';
-import type { Derivative, EndStatus, FileRecord, FileStatus } from '../domain/file-record.ts';
-import { END_STATUSES } from '../domain/file-record.ts';
+import type { Derivative, FileRecord } from '../domain/file-record.ts';
 import { derivedKey, derivedPrefix, parseUploadKey } from '../domain/keys.ts';
+import { STUCK_REASONS } from '../domain/lifecycle.ts';
 import { type ObjectRef, objectVersionOf } from '../domain/object-ref.ts';
 import { DEFAULT_PIPELINE_LIMITS, type PipelineLimits, runPipeline } from './pipeline.ts';
+
+/** Where a run stands: which delivery of its message it is, and when it will be stopped. */
+export interface RunContext {
+  /** ApproximateReceiveCount of the message. */
+  readonly attempts: number;
+  /** When the function is stopped by its timeout. */
+  readonly deadline: Date;
+  /** Set when the run is an explicit reprocess request. */
+  readonly reprocessId?: string;
+}
 
 export interface ProcessDeps {
   readonly repository: FileRepository;
   readonly store: ObjectStore;
   readonly events: FileEventPublisher;
   readonly limits?: PipelineLimits;
+  /**
+   * Runs once the file is claimed and before its bytes are read: where the local stage injects
+   * its faults (shared/processing/faults.ts). Never set in AWS stages.
+   */
+  readonly beforeRun?: (file: FileRecord, run: RunContext) => Promise<void>;
 }
 
 export type ProcessOutcome =
-  | { readonly kind: 'done'; readonly file: FileRecord }
-  | { readonly kind: 'skipped'; readonly reason: string; readonly fileId?: string };
+  | {
+      readonly kind: 'done';
+      readonly file: FileRecord;
+      /** Whether this call published the outcome's event (a retry may find it already out). */
+      readonly published: boolean;
+      /** What a library said about a FAILED file, for the log. */
+      readonly cause?: unknown;
+    }
+  | { readonly kind: 'skipped'; readonly reason: string; readonly fileId?: string }
+  /** Object versions nobody may be served were looked for and `count` removed. */
+  | {
+      readonly kind: 'removed';
+      readonly reason: string;
+      readonly fileId: string;
+      readonly count: number;
+    };
 
-const isEndStatus = (status: FileStatus): status is EndStatus =>
-  (END_STATUSES as readonly string[]).includes(status);
+/** The metadata a derivative carries in S3: the original's version it was made from. */
+export const SOURCE_VERSION_METADATA = 'source-version-id';
 
 /** Removes every version of whatever is under a file's `derived/` prefix. */
 const removeDerivatives = async (
@@ -32,34 +61,125 @@ const removeDerivatives = async (
 };
 
 /**
- * Processes one uploaded object: PROCESSING, read and analyse it once, store derivatives under
- * `derived/`, write the end state, publish it. Problems with the file end in FAILED or REJECTED and
- * return normally; anything thrown is transient and the message is retried.
- * A retry that finds this version already finished (the publish failed last time) only publishes.
+ * Publishes the event of a file's end state once: a retry that finds it already out does not
+ * publish it again.
  */
-export const processUpload = async (deps: ProcessDeps, ref: ObjectRef): Promise<ProcessOutcome> => {
+const publishOnce = async (
+  deps: Pick<ProcessDeps, 'repository' | 'events'>,
+  file: FileRecord,
+): Promise<boolean> => {
+  if (file.status === 'DELETED' || file.publishedStatus === file.status) return false;
+  if (file.status !== 'PROCESSED' && file.status !== 'FAILED' && file.status !== 'REJECTED') {
+    return false;
+  }
+  await deps.events.publish(detailTypeFor(file.status), file);
+  await deps.repository.markPublished(file.fileId, file.status);
+  return true;
+};
+
+/**
+ * Keeps the bucket to what may be served: under a deleted file's key nothing (every version of
+ * the original and its derivatives goes), under a file that holds a checked version that
+ * version alone. Versions that arrived otherwise (a form sent again, a second version while
+ * the first was checked) are removed. Safe to repeat.
+ */
+export const removeUncheckedVersions = async (
+  deps: Pick<ProcessDeps, 'store'>,
+  file: FileRecord,
+): Promise<ProcessOutcome> => {
+  if (file.status === 'DELETED') {
+    const count = await deps.store.deleteEverything(file.bucket, [
+      file.key,
+      derivedPrefix(file.ownerId, file.fileId),
+    ]);
+    return { kind: 'removed', reason: 'the file was deleted', fileId: file.fileId, count };
+  }
+  if (!file.versionId) {
+    // Unversioned buckets (never ours) cannot tell versions apart: removing would remove all.
+    return { kind: 'skipped', reason: 'another object under a checked key', fileId: file.fileId };
+  }
+  const count = await deps.store.deleteVersionsExcept(file.bucket, file.key, file.versionId);
+  return {
+    kind: 'removed',
+    reason: `versions other than the checked version ${file.versionId}`,
+    fileId: file.fileId,
+    count,
+  };
+};
+
+/**
+ * For an event the idempotency store stopped as a replay: the event may still announce a new
+ * version (an emulator's event without `version-id` and the same bytes sent again look like a
+ * replay), so the file's key is held to what may be served. Does nothing for a file that holds
+ * no version yet.
+ */
+export const tidyAfterReplay = async (
+  deps: Pick<ProcessDeps, 'store' | 'repository'>,
+  ref: ObjectRef,
+): Promise<ProcessOutcome | undefined> => {
   const ids = parseUploadKey(ref.key);
-  if (!ids) return { kind: 'skipped', reason: `not an upload key: ${ref.key}` };
-  const version = objectVersionOf(ref);
+  if (!ids) return undefined;
+  const file = await deps.repository.get(ids.fileId);
+  if (!file || file.ownerId !== ids.ownerId) return undefined;
+  if (file.status !== 'DELETED' && file.versionId === null) return undefined;
+  return removeUncheckedVersions(deps, file);
+};
+
+/** Whether a file holds a checked version that other versions under its key must yield to. */
+const holdsAnotherVersion = (file: FileRecord, version: string): boolean =>
+  file.objectVersion !== null && file.objectVersion !== version;
+
+/**
+ * The event's object with its version id: as the event gives it (AWS), or found by its ETag
+ * among the key's versions (an event without one). Undefined when that version is gone.
+ */
+const withVersionId = async (
+  deps: ProcessDeps,
+  ref: ObjectRef,
+  key: string,
+): Promise<ObjectRef | undefined> => {
+  if (ref.versionId || !ref.etag) return ref;
+  const versionId = await deps.store.versionWithEtag(ref.bucket, key, ref.etag);
+  return versionId ? { ...ref, versionId } : undefined;
+};
+
+export const processUpload = async (
+  deps: ProcessDeps,
+  eventRef: ObjectRef,
+  run: RunContext,
+): Promise<ProcessOutcome> => {
+  const ids = parseUploadKey(eventRef.key);
+  if (!ids) return { kind: 'skipped', reason: `not an upload key: ${eventRef.key}` };
   const existing = await deps.repository.get(ids.fileId);
   if (!existing || existing.ownerId !== ids.ownerId) {
     return { kind: 'skipped', reason: 'no upload was requested for this key', fileId: ids.fileId };
   }
-  if (existing.status === 'DELETED') {
-    // A run cut short after writing derivatives may have left some behind the delete.
-    await removeDerivatives(deps, ref.bucket, ids);
-    return { kind: 'skipped', reason: 'the file was deleted', fileId: ids.fileId };
-  }
-  if (isEndStatus(existing.status) && existing.status !== 'FAILED') {
-    if (existing.objectVersion === version) {
-      await deps.events.publish(detailTypeFor(existing.status), existing);
-      return { kind: 'done', file: existing };
-    }
+  if (existing.status === 'DELETED') return removeUncheckedVersions(deps, existing);
+  const ref = await withVersionId(deps, eventRef, existing.key);
+  if (!ref) return { kind: 'skipped', reason: 'the object version is gone', fileId: ids.fileId };
+  const version = objectVersionOf(ref);
+  if (holdsAnotherVersion(existing, version)) return removeUncheckedVersions(deps, existing);
+  if (existing.status === 'PROCESSED' || existing.status === 'REJECTED') {
+    const published = await publishOnce(deps, existing);
+    if (published) return { kind: 'done', file: existing, published };
     return { kind: 'skipped', reason: `already ${existing.status}`, fileId: ids.fileId };
   }
 
-  const started = await deps.repository.startProcessing(ids.fileId, version);
-  if (!started) return { kind: 'skipped', reason: 'status changed meanwhile', fileId: ids.fileId };
+  const started = await deps.repository.startProcessing(ids.fileId, {
+    objectVersion: version,
+    versionId: ref.versionId ?? null,
+    attempts: run.attempts,
+    deadline: run.deadline,
+  });
+  if (!started) {
+    // Another run moved it meanwhile: deleted it, or claimed it for another version.
+    const now = await deps.repository.get(ids.fileId);
+    if (now && (now.status === 'DELETED' || holdsAnotherVersion(now, version))) {
+      return removeUncheckedVersions(deps, now);
+    }
+    return { kind: 'skipped', reason: 'status changed meanwhile', fileId: ids.fileId };
+  }
+  await deps.beforeRun?.(started, run);
 
   const object = await deps.store.open(ref.bucket, existing.key, ref.versionId);
   const result = await runPipeline(
@@ -77,7 +197,9 @@ export const processUpload = async (deps: ProcessDeps, ref: ObjectRef): Promise<
   if (result.status === 'PROCESSED') {
     for (const image of result.derivatives) {
       const key = derivedKey(ids.ownerId, ids.fileId, image.name);
-      await deps.store.put(ref.bucket, key, image.data, image.contentType);
+      const written = await deps.store.put(ref.bucket, key, image.data, image.contentType, {
+        ...(ref.versionId && { [SOURCE_VERSION_METADATA]: ref.versionId }),
+      });
       derivatives.push({
         name: image.name,
         key,
@@ -85,6 +207,8 @@ export const processUpload = async (deps: ProcessDeps, ref: ObjectRef): Promise<
         width: image.width,
         height: image.height,
         size: image.data.length,
+        ...(written.versionId && { versionId: written.versionId }),
+        ...(ref.versionId && { sourceVersionId: ref.versionId }),
       });
     }
   }
@@ -107,25 +231,31 @@ export const processUpload = async (deps: ProcessDeps, ref: ObjectRef): Promise<
     }
     return { kind: 'skipped', reason: 'status changed meanwhile', fileId: ids.fileId };
   }
-  await deps.events.publish(detailTypeFor(result.status), finished);
-  return { kind: 'done', file: finished };
+  const published = await publishOnce(deps, finished);
+  return {
+    kind: 'done',
+    file: finished,
+    published,
+    ...(result.status !== 'PROCESSED' && result.cause !== undefined && { cause: result.cause }),
+  };
 };
 
 /**
  * Records a file as FAILED after its last retry, so the status tells the user what the DLQ tells
- * the operator. Does nothing when the file is already in an end state.
+ * the operator; the error itself stays in the log. Does nothing when the file is already in an
+ * end state, or holds another version.
  */
 export const failAfterRetries = async (
-  deps: Pick<ProcessDeps, 'repository' | 'events'>,
-  ref: ObjectRef,
+  deps: ProcessDeps,
+  eventRef: ObjectRef,
   attempts: number,
-  error: unknown,
 ): Promise<FileRecord | undefined> => {
-  const ids = parseUploadKey(ref.key);
+  const ids = parseUploadKey(eventRef.key);
   if (!ids) return undefined;
   const existing = await deps.repository.get(ids.fileId);
   if (!existing || existing.ownerId !== ids.ownerId) return undefined;
-  const detail = error instanceof Error ? error.message : String(error);
+  const ref = await withVersionId(deps, eventRef, existing.key);
+  if (!ref) return undefined;
   const failed = await deps.repository.finish(ids.fileId, {
     status: 'FAILED',
     objectVersion: objectVersionOf(ref),
@@ -134,8 +264,8 @@ export const failAfterRetries = async (
     sha256: existing.sha256,
     metadata: existing.metadata,
     derivatives: existing.derivatives,
-    reason: `Processing failed ${attempts} times and was stopped; the last error was: ${detail}`,
+    reason: STUCK_REASONS.retriesSpent(attempts),
   });
-  if (failed) await deps.events.publish('file.failed', failed);
+  if (failed) await publishOnce(deps, failed);
   return failed;
 };

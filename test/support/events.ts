@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, Context, SQSRecord } from 'aws-lambda';
 
-export const lambdaContext = (functionName = 'test'): Context => ({
+export const lambdaContext = (functionName = 'test', remainingMs = 60_000): Context => ({
   callbackWaitsForEmptyEventLoop: false,
   functionName,
   functionVersion: '$LATEST',
@@ -10,18 +10,22 @@ export const lambdaContext = (functionName = 'test'): Context => ({
   awsRequestId: randomUUID(),
   logGroupName: `/aws/lambda/${functionName}`,
   logStreamName: 'stream',
-  getRemainingTimeInMillis: () => 60_000,
+  getRemainingTimeInMillis: () => remainingMs,
   done: () => {},
   fail: () => {},
   succeed: () => {},
 });
 
-/** An S3 "Object Created" event as EventBridge delivers it to the ingest queue. */
+/**
+ * An S3 "Object Created" event as EventBridge delivers it to the ingest queue; `versionId` null
+ * leaves `version-id` out, as the emulator's events do.
+ */
 export const objectCreatedEvent = (
   bucket: string,
   key: string,
   size: number,
-  versionId = 'v1',
+  versionId: string | null = 'v1',
+  etag = 'd41d8cd98f00b204e9800998ecf8427e',
 ) => ({
   version: '0',
   id: randomUUID(),
@@ -37,8 +41,8 @@ export const objectCreatedEvent = (
     object: {
       key,
       size,
-      etag: 'd41d8cd98f00b204e9800998ecf8427e',
-      'version-id': versionId,
+      etag,
+      ...(versionId !== null && { 'version-id': versionId }),
       sequencer: '0',
     },
     'request-id': 'REQ',

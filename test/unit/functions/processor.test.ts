@@ -14,6 +14,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { database, fileRepository } from '#shared/adapters/db/instance.ts';
@@ -26,34 +27,46 @@ import { HTML_PAGE, makeJpeg } from '../../support/images.ts';
 stubFunctionEnv({
   EVENT_BUS_NAME: 'files-bus',
   IDEMPOTENCY_TABLE_NAME: 'idempotency',
+  INGEST_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/ingest',
   MAX_RECEIVE_COUNT: '3',
+  MIN_TIME_LEFT_SECONDS: '20',
 });
 
 const s3 = mockClient(S3Client);
 const eventBridge = mockClient(EventBridgeClient);
 const dynamo = mockClient(DynamoDBClient);
+const sqs = mockClient(SQSClient);
 const { handler } = await import('../../../functions/processor.ts');
 
 const BUCKET = 'uploads-bucket';
 const OWNER = 'owner-1';
 const objects = new Map<string, Buffer>();
 
-const upload = async (data: Buffer, contentType: string): Promise<string> => {
+const upload = async (data: Buffer, contentType: string, filename = 'x'): Promise<string> => {
   const fileId = randomUUID();
   const key = uploadKey(OWNER, fileId);
   await (await fileRepository()).createPending({
     fileId,
     ownerId: OWNER,
-    filename: 'x',
+    filename,
     contentType,
     size: data.length,
     checksumSha256: null,
     bucket: BUCKET,
     key,
+    uploadExpiresAt: new Date(Date.now() + 900_000),
   });
   objects.set(key, data);
   return fileId;
 };
+
+/** A claim of the file for version v1, as a run makes it. */
+const claim = (attempts = 1) => ({
+  objectVersion: 'v1',
+  versionId: 'v1',
+  attempts,
+  deadline: new Date(Date.now() + 60_000),
+});
 
 /** What DynamoDB answers Powertools when an idempotency record for the key is already stored. */
 const idempotencyRecordExists = (
@@ -86,6 +99,7 @@ describe('processor handler', () => {
     s3.reset();
     eventBridge.reset();
     dynamo.reset();
+    sqs.reset();
     s3.on(GetObjectCommand).callsFake((input: { Key: string }) => {
       const data = objects.get(input.Key);
       if (!data) throw new Error(`no such key ${input.Key}`);
@@ -208,7 +222,7 @@ describe('processor handler', () => {
     const fileId = await upload(Buffer.from('hello'), 'text/plain');
     // The first delivery processed it.
     const repository = await fileRepository();
-    await repository.startProcessing(fileId, 'v1');
+    await repository.startProcessing(fileId, claim());
     await repository.finish(fileId, {
       status: 'PROCESSED',
       objectVersion: 'v1',
@@ -226,16 +240,20 @@ describe('processor handler', () => {
         data: { S: JSON.stringify({ kind: 'done', status: 'PROCESSED', size: 5 }) },
       }),
     );
+    s3.on(ListObjectVersionsCommand).resolves({
+      Versions: [{ Key: uploadKey(OWNER, fileId), VersionId: 'v1' }],
+    });
     const response = await handler({ Records: [record] }, lambdaContext('processor'));
     expect(response.batchItemFailures).toEqual([]);
     expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+    expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
     expect(sentEvents()).toEqual([]);
     expect(await repository.get(fileId)).toEqual(before);
   });
 
   it('leaves a file alone on its last attempt when another invocation is processing it', async () => {
     const fileId = await upload(Buffer.from('hello'), 'text/plain');
-    await (await fileRepository()).startProcessing(fileId, 'v1');
+    await (await fileRepository()).startProcessing(fileId, claim());
     dynamo.on(PutItemCommand).rejects(
       idempotencyRecordExists('INPROGRESS', {
         in_progress_expiration: { N: String(Date.now() + 60_000) },
@@ -245,7 +263,11 @@ describe('processor handler', () => {
     await expect(handler({ Records: [record] }, lambdaContext('processor'))).rejects.toThrow(
       /All records failed/,
     );
-    expect((await (await fileRepository()).get(fileId))?.status).toBe('PROCESSING');
+    // Still PROCESSING, and the sweeper now knows the message had its last delivery.
+    expect(await (await fileRepository()).get(fileId)).toMatchObject({
+      status: 'PROCESSING',
+      attempts: 3,
+    });
     expect(sentEvents()).toEqual([]);
   });
 
@@ -263,11 +285,141 @@ describe('processor handler', () => {
     await expect(
       handler({ Records: [sqsRecord(event, 3)] }, lambdaContext('processor')),
     ).rejects.toThrow(/All records failed/);
+    // The reason is ours; S3's words stay in the log.
     expect(await (await fileRepository()).get(fileId)).toMatchObject({
       status: 'FAILED',
       reason:
-        'Processing failed 3 times and was stopped; the last error was: S3 is having a bad day',
+        "Processing failed 3 times for a reason on our side and was stopped; the details are in the processor's log under this file's id. Reprocess the file to try again.",
     });
     expect(sentEvents().map((e) => e.type)).toEqual(['file.failed']);
+  });
+
+  it("removes a version sent under a processed file's key, keeping the checked one and its record", async () => {
+    const jpeg = await makeJpeg(320, 240);
+    const fileId = await upload(jpeg, 'image/jpeg');
+    const key = uploadKey(OWNER, fileId);
+    await handler(
+      { Records: [sqsRecord(objectCreatedEvent(BUCKET, key, jpeg.length, 'v1'))] },
+      lambdaContext('processor'),
+    );
+    const checked = await (await fileRepository()).get(fileId);
+    expect(checked).toMatchObject({ status: 'PROCESSED', versionId: 'v1', objectVersion: 'v1' });
+    expect(checked?.derivatives.every((d) => d.sourceVersionId === 'v1')).toBe(true);
+    const sources = s3
+      .commandCalls(PutObjectCommand)
+      .map((c) => c.args[0].input.Metadata?.['source-version-id']);
+    expect(sources).toEqual(['v1', 'v1']);
+
+    // The same form sent again: a second version, other bytes of the same length.
+    s3.on(ListObjectVersionsCommand).resolves({
+      Versions: [
+        { Key: key, VersionId: 'v2', ETag: '"x"' },
+        { Key: key, VersionId: 'v1', ETag: '"y"' },
+      ],
+    });
+    s3.on(DeleteObjectsCommand).resolves({});
+    eventBridge.resetHistory();
+    const response = await handler(
+      { Records: [sqsRecord(objectCreatedEvent(BUCKET, key, jpeg.length, 'v2'))] },
+      lambdaContext('processor'),
+    );
+    expect(response.batchItemFailures).toEqual([]);
+    expect(s3.commandCalls(DeleteObjectsCommand).map((c) => c.args[0].input)).toEqual([
+      { Bucket: BUCKET, Delete: { Objects: [{ Key: key, VersionId: 'v2' }], Quiet: true } },
+    ]);
+    expect(await (await fileRepository()).get(fileId)).toEqual(checked);
+    expect(sentEvents()).toEqual([]);
+  });
+
+  it('finds the version of an event that names none (as the emulator sends) by its ETag', async () => {
+    const data = Buffer.from('plain text\n');
+    const fileId = await upload(data, 'text/plain');
+    const key = uploadKey(OWNER, fileId);
+    s3.on(ListObjectVersionsCommand).resolves({
+      Versions: [
+        { Key: key, VersionId: 'v9', ETag: '"other"', LastModified: new Date(2000) },
+        { Key: key, VersionId: 'v1', ETag: '"abc"', LastModified: new Date(1000) },
+      ],
+    });
+    await handler(
+      { Records: [sqsRecord(objectCreatedEvent(BUCKET, key, data.length, null, 'abc'))] },
+      lambdaContext('processor'),
+    );
+    expect(s3.commandCalls(GetObjectCommand)[0]?.args[0].input.VersionId).toBe('v1');
+    expect(await (await fileRepository()).get(fileId)).toMatchObject({
+      status: 'PROCESSED',
+      versionId: 'v1',
+      objectVersion: 'v1',
+    });
+  });
+
+  it('records which delivery a run is and when it is stopped at the latest', async () => {
+    const fileId = await upload(Buffer.from('hello'), 'text/plain');
+    let seen: { attempts: number; deadline: Date | null } | undefined;
+    s3.on(GetObjectCommand).callsFake(async () => {
+      seen = await (await fileRepository()).get(fileId);
+      return { Body: Readable.from([Buffer.from('hello')]), ContentLength: 5, VersionId: 'v1' };
+    });
+    const before = Date.now();
+    await handler(
+      { Records: [sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5), 2)] },
+      lambdaContext('processor', 45_000),
+    );
+    expect(seen?.attempts).toBe(2);
+    const deadline = seen?.deadline?.getTime() ?? 0;
+    expect(deadline).toBeGreaterThanOrEqual(before + 44_000);
+    expect(deadline).toBeLessThanOrEqual(Date.now() + 45_000);
+  });
+
+  it('publishes an outcome once: a retry after the event went out publishes nothing more', async () => {
+    const fileId = await upload(Buffer.from('hello'), 'text/plain');
+    const event = objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5);
+    // The first publish fails after the end state was written: the message is retried.
+    eventBridge.on(PutEventsCommand).rejectsOnce(new Error('EventBridge is down'));
+    await expect(
+      handler({ Records: [sqsRecord(event, 1)] }, lambdaContext('processor')),
+    ).rejects.toThrow(/All records failed/);
+    expect(await (await fileRepository()).get(fileId)).toMatchObject({
+      status: 'PROCESSED',
+      publishedStatus: null,
+    });
+    // The retry publishes what was missing, once; a third delivery publishes nothing.
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
+    eventBridge.resetHistory();
+    await handler({ Records: [sqsRecord(event, 2)] }, lambdaContext('processor'));
+    await handler({ Records: [sqsRecord(event, 3)] }, lambdaContext('processor'));
+    expect(sentEvents().map((e) => e.type)).toEqual(['file.processed']);
+    expect((await (await fileRepository()).get(fileId))?.publishedStatus).toBe('PROCESSED');
+  });
+
+  it('sends a record back at once when too little time is left to process it', async () => {
+    const fileId = await upload(Buffer.from('hello'), 'text/plain');
+    sqs.on(ChangeMessageVisibilityCommand).resolves({});
+    const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5), 1);
+    await expect(handler({ Records: [record] }, lambdaContext('processor', 5_000))).rejects.toThrow(
+      /All records failed/,
+    );
+    expect(sqs.commandCalls(ChangeMessageVisibilityCommand)[0]?.args[0].input).toMatchObject({
+      ReceiptHandle: record.receiptHandle,
+      VisibilityTimeout: 0,
+    });
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+    expect((await (await fileRepository()).get(fileId))?.status).toBe('PENDING_UPLOAD');
+
+    // On its last delivery it runs whatever the time left.
+    await handler(
+      { Records: [sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5), 3)] },
+      lambdaContext('processor', 5_000),
+    );
+    expect((await (await fileRepository()).get(fileId))?.status).toBe('PROCESSED');
+  });
+
+  it('never injects a fault where the stage did not turn fault injection on', async () => {
+    const fileId = await upload(Buffer.from('hello'), 'text/plain', 'fault-crash.txt');
+    await handler(
+      { Records: [sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5))] },
+      lambdaContext('processor'),
+    );
+    expect((await (await fileRepository()).get(fileId))?.status).toBe('PROCESSED');
   });
 });

@@ -1,0 +1,86 @@
+import type { FileEventPublisher } from '../adapters/event-publisher.ts';
+import type { FileRepository } from '../adapters/file-repository.ts';
+import type { ObjectStore } from '../adapters/object-store.ts';
+import type { FileRecord } from '../domain/file-record.ts';
+import { type PipelineTiming, STUCK_REASONS, stuckReason } from '../domain/lifecycle.ts';
+import { REQUEST_WINDOW_SECONDS } from '../domain/request-limits.ts';
+import { completeDeletion } from './complete-deletion.ts';
+
+export interface SweepDeps {
+  readonly repository: FileRepository;
+  readonly store: ObjectStore;
+  readonly events: FileEventPublisher;
+  /** Where a file that could not be swept is reported; the sweep goes on with the others. */
+  readonly onError?: (file: FileRecord, error: unknown) => void;
+}
+
+/** What one sweep did. */
+export interface SweepResult {
+  /** Stuck in PROCESSING or UPLOADED, ended FAILED with a reason. */
+  readonly failed: number;
+  /** Upload URL expired with nothing uploaded: EXPIRED. */
+  readonly expired: number;
+  /** Upload URL expired, but the object is there: UPLOADED, the pipeline has its event. */
+  readonly arrived: number;
+  /** Deletions a request left unfinished, finished. */
+  readonly deletionsFinished: number;
+  readonly requestCountsPruned: number;
+  /** Files that could not be swept this time (the next sweep tries again). */
+  readonly errors: number;
+}
+
+/**
+ * Ends every file that stopped moving, so each reaches a state a person can read: a run cut
+ * short by its timeout or by running out of memory on its last delivery, or abandoned, is
+ * FAILED (and published as such); an upload URL that expired unused is EXPIRED; a deletion a
+ * request left half done is finished. Each file is ended only if it has not moved since it was
+ * read, so a run that finishes meanwhile wins. At most `batch` files of each kind per sweep.
+ */
+export const sweep = async (
+  deps: SweepDeps,
+  timing: PipelineTiming,
+  now: Date,
+  batch = 200,
+): Promise<SweepResult> => {
+  const found = await deps.repository.unfinished(timing, now, batch);
+  let failed = 0;
+  let expired = 0;
+  let arrived = 0;
+  let deletionsFinished = 0;
+  let errors = 0;
+  const each = async (files: FileRecord[], work: (file: FileRecord) => Promise<void>) => {
+    for (const file of files) {
+      try {
+        await work(file);
+      } catch (error) {
+        errors++;
+        deps.onError?.(file, error);
+      }
+    }
+  };
+  await each(found.stuck, async (file) => {
+    const reason = stuckReason(file, timing, now);
+    if (!reason) return;
+    const ended = await deps.repository.endUnfinished(file, 'FAILED', reason, now);
+    if (!ended) return;
+    failed++;
+    await deps.events.publish('file.failed', ended);
+    await deps.repository.markPublished(ended.fileId, 'FAILED');
+  });
+  await each(found.expiredUploads, async (file) => {
+    if (await deps.store.head(file.bucket, file.key)) {
+      if (await deps.repository.endUnfinished(file, 'UPLOADED', null, now)) arrived++;
+      return;
+    }
+    const reason = STUCK_REASONS.expired(file.uploadExpiresAt ?? file.createdAt);
+    if (await deps.repository.endUnfinished(file, 'EXPIRED', reason, now)) expired++;
+  });
+  await each(found.unfinishedDeletions, async (file) => {
+    await completeDeletion(deps, file);
+    deletionsFinished++;
+  });
+  const requestCountsPruned = await deps.repository.pruneRequestCounts(
+    new Date(now.getTime() - 2 * REQUEST_WINDOW_SECONDS * 1000),
+  );
+  return { failed, expired, arrived, deletionsFinished, requestCountsPruned, errors };
+};
