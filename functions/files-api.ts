@@ -36,18 +36,22 @@ const HAS_OBJECT = new Set(['UPLOADED', 'PROCESSING', 'PROCESSED', 'FAILED', 'RE
 const describe = async (file: FileRecord) => {
   const expiresAt = new Date(Date.now() + DOWNLOAD_TTL_SECONDS * 1000).toISOString();
   const original = downloadDisposition(file.status, file.contentType);
-  const download = HAS_OBJECT.has(file.status)
-    ? {
-        url: await presignDownload(s3Client(), {
-          bucket: file.bucket,
-          key: file.key,
-          contentType: original.contentType,
-          disposition: contentDisposition(original.kind, file.filename),
-          expiresInSeconds: DOWNLOAD_TTL_SECONDS,
-        }),
-        expiresAt,
-      }
-    : null;
+  // Only a version the processor took is ever served, and the URL names it: bytes sent under
+  // the key since (a form sent again) are never what a download returns.
+  const download =
+    HAS_OBJECT.has(file.status) && file.objectVersion !== null
+      ? {
+          url: await presignDownload(s3Client(), {
+            bucket: file.bucket,
+            key: file.key,
+            ...(file.versionId && { versionId: file.versionId }),
+            contentType: original.contentType,
+            disposition: contentDisposition(original.kind, file.filename),
+            expiresInSeconds: DOWNLOAD_TTL_SECONDS,
+          }),
+          expiresAt,
+        }
+      : null;
   const derivatives = await Promise.all(
     file.derivatives.map(async (d) => ({
       name: d.name,
@@ -58,6 +62,7 @@ const describe = async (file: FileRecord) => {
       url: await presignDownload(s3Client(), {
         bucket: file.bucket,
         key: d.key,
+        ...(d.versionId && { versionId: d.versionId }),
         contentType: d.contentType,
         disposition: contentDisposition('inline', d.name),
         expiresInSeconds: DOWNLOAD_TTL_SECONDS,
@@ -75,6 +80,8 @@ const describe = async (file: FileRecord) => {
     sha256: file.sha256,
     metadata: file.metadata,
     reason: file.reason,
+    versionId: file.versionId,
+    uploadExpiresAt: file.uploadExpiresAt?.toISOString() ?? null,
     createdAt: file.createdAt.toISOString(),
     updatedAt: file.updatedAt.toISOString(),
     processedAt: file.processedAt?.toISOString() ?? null,
@@ -122,7 +129,7 @@ export const route = (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResul
   event.resource === '/files' ? listFiles(event) : getFile(event);
 
 export const handler = middy(route)
-  .use(captureLambdaHandler(tracer))
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .use(httpErrors());

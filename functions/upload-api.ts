@@ -10,6 +10,7 @@ import { httpErrors, json, ownerOf, parseJsonBody } from '#shared/adapters/http.
 import { presignUpload } from '#shared/adapters/presign.ts';
 import { DEFAULT_ALLOWED_CONTENT_TYPES } from '#shared/domain/content-types.ts';
 import { uploadKey } from '#shared/domain/keys.ts';
+import { secondsLeftInWindow, tooManyRequests } from '#shared/domain/request-limits.ts';
 import { type UploadLimits, validateUploadRequest } from '#shared/domain/upload-request.ts';
 import { logger, MetricName, metrics, tracer } from '#shared/observability/powertools.ts';
 
@@ -19,10 +20,33 @@ const LIMITS: UploadLimits = {
   allowedContentTypes: listEnv('ALLOWED_CONTENT_TYPES', DEFAULT_ALLOWED_CONTENT_TYPES),
   uploadUrlTtlSeconds: intEnv('UPLOAD_URL_TTL_SECONDS', 900),
 };
+const UPLOADS_PER_MINUTE = intEnv('UPLOADS_PER_MINUTE', 600);
+const MAX_PENDING_UPLOADS = intEnv('MAX_PENDING_UPLOADS', 1000);
 const MAX_BODY_BYTES = 16 * 1024;
 const s3 = s3Client();
 // Opened during init (a failure fails the cold start), so no request waits for the driver.
 const repository = await fileRepository();
+
+/**
+ * Refuses a request over the owner's limits (request-limits.ts): too many upload requests this
+ * minute, or too many uploads left open.
+ */
+const checkLimits = async (ownerId: string, now: Date): Promise<void> => {
+  const counted = await repository.countRequest(ownerId, 'upload', now, MAX_PENDING_UPLOADS);
+  if (counted.count > UPLOADS_PER_MINUTE) {
+    const wait = secondsLeftInWindow(now);
+    throw tooManyRequests(
+      `At most ${UPLOADS_PER_MINUTE} upload requests a minute are accepted per user; try again in ${wait} s`,
+      wait,
+    );
+  }
+  if (counted.pendingUploads >= MAX_PENDING_UPLOADS) {
+    throw tooManyRequests(
+      `${MAX_PENDING_UPLOADS} of your uploads are still waiting for their files; send them, or let their URLs expire, before asking for more`,
+      60,
+    );
+  }
+};
 
 /** `POST /uploads`: validates the request, records the file as PENDING_UPLOAD, returns a presigned POST. */
 export const createUpload = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
@@ -30,7 +54,10 @@ export const createUpload = async (event: APIGatewayProxyEvent): Promise<APIGate
   const upload = validateUploadRequest(parseJsonBody(event, MAX_BODY_BYTES), LIMITS);
   logger.appendKeys({ fileId: upload.fileId });
   metrics.addMetadata('fileId', upload.fileId);
+  const now = new Date();
+  await checkLimits(ownerId, now);
   const key = uploadKey(ownerId, upload.fileId);
+  const expiresAt = new Date(now.getTime() + upload.expiresInSeconds * 1000);
   await repository.createPending({
     fileId: upload.fileId,
     ownerId,
@@ -40,14 +67,14 @@ export const createUpload = async (event: APIGatewayProxyEvent): Promise<APIGate
     checksumSha256: upload.checksumSha256,
     bucket: BUCKET,
     key,
+    uploadExpiresAt: expiresAt,
   });
-  const expiresAt = new Date(Date.now() + LIMITS.uploadUrlTtlSeconds * 1000);
   const post = await presignUpload(s3, {
     bucket: BUCKET,
     key,
     contentType: upload.contentType,
     size: upload.size,
-    expiresInSeconds: LIMITS.uploadUrlTtlSeconds,
+    expiresInSeconds: upload.expiresInSeconds,
   });
   metrics.addMetric(MetricName.UploadsRequested, 'Count', 1);
   logger.info('Upload requested', { size: upload.size, contentType: upload.contentType });
@@ -55,7 +82,7 @@ export const createUpload = async (event: APIGatewayProxyEvent): Promise<APIGate
 };
 
 export const handler = middy(createUpload)
-  .use(captureLambdaHandler(tracer))
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .use(httpErrors());

@@ -9,9 +9,13 @@ const JSON_HEADERS = {
   'x-content-type-options': 'nosniff',
 };
 
-export const json = (statusCode: number, body: unknown): APIGatewayProxyResult => ({
+export const json = (
+  statusCode: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): APIGatewayProxyResult => ({
   statusCode,
-  headers: JSON_HEADERS,
+  headers: { ...JSON_HEADERS, ...headers },
   body: JSON.stringify(body),
 });
 
@@ -63,9 +67,11 @@ export const httpErrors = (): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatew
     const { error } = request;
     if (error instanceof HttpError && error.expose) {
       logger.info('Request refused', { code: error.code, message: error.message });
-      request.response = json(error.statusCode, {
-        error: { code: error.code, message: error.message },
-      });
+      request.response = json(
+        error.statusCode,
+        { error: { code: error.code, message: error.message } },
+        error.headers,
+      );
       return;
     }
     logger.error('Request failed', { error });

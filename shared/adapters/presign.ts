@@ -39,12 +39,17 @@ export const presignUpload = async (
   return { method: 'POST', url, fields };
 };
 
-/** A short-lived download URL that sets the type and disposition the browser will obey. */
+/**
+ * A short-lived download URL that sets the type and disposition the browser will obey. It names
+ * the object version when one is given: the URL then serves those bytes and no others, whatever
+ * is written under the key later.
+ */
 export const presignDownload = (
   s3: S3Client,
   input: {
     bucket: string;
     key: string;
+    versionId?: string;
     contentType: string;
     disposition: string;
     expiresInSeconds: number;
@@ -55,6 +60,7 @@ export const presignDownload = (
     new GetObjectCommand({
       Bucket: input.bucket,
       Key: input.key,
+      ...(input.versionId && { VersionId: input.versionId }),
       ResponseContentType: input.contentType,
       ResponseContentDisposition: input.disposition,
     }),

@@ -20,6 +20,12 @@ stubFunctionEnv({
   DOWNLOAD_URL_TTL_SECONDS: '300',
   CURSOR_KEY: 'unit-test-cursor-key',
   EVENT_BUS_NAME: 'files-bus',
+  REPROCESS_PER_MINUTE: '30',
+  PROCESSOR_TIMEOUT_SECONDS: '300',
+  INGEST_VISIBILITY_TIMEOUT_SECONDS: '1800',
+  MAX_RECEIVE_COUNT: '3',
+  INGEST_RETENTION_SECONDS: '345600',
+  SWEEP_GRACE_SECONDS: '300',
 });
 const s3 = mockClient(S3Client);
 const eventBridge = mockClient(EventBridgeClient);
@@ -48,6 +54,13 @@ const create = async (
     checksumSha256: null,
     bucket: 'uploads-bucket',
     key: uploadKey(ownerId, fileId),
+    uploadExpiresAt: new Date(Date.now() + 900_000),
+  });
+  await repository.startProcessing(fileId, {
+    objectVersion: 'v1',
+    versionId: 'v1',
+    attempts: 1,
+    deadline: new Date(Date.now() + 300_000),
   });
   await repository.finish(fileId, {
     status,
@@ -66,6 +79,8 @@ const create = async (
               width: 256,
               height: 192,
               size: 5,
+              versionId: 'thumb-v3',
+              sourceVersionId: 'v1',
             },
           ]
         : [],
@@ -103,6 +118,10 @@ describe('GET /files/{fileId}', () => {
     });
     const original = query(body.download.url);
     expect(original.get('X-Amz-Expires')).toBe('300');
+    // The URL names the version the processor checked: nothing sent under the key since.
+    expect(original.get('versionId')).toBe('v1');
+    expect(body.versionId).toBe('v1');
+    expect(query(body.derivatives[0].url).get('versionId')).toBe('thumb-v3');
     expect(original.get('response-content-type')).toBe('image/jpeg');
     expect(original.get('response-content-disposition')).toBe(
       `inline; filename="_t_ _ _photo_.jpg"; filename*=UTF-8''%C3%89t%C3%A9%20%F0%9F%8C%B8%20%22photo%22.jpg`,
@@ -133,7 +152,7 @@ describe('GET /files/{fileId}', () => {
     );
   });
 
-  it('offers the original once it is in the bucket (UPLOADED on), never before', async () => {
+  it('offers only the version the processor took: none while pending or queued, then that one', async () => {
     const repository = await fileRepository();
     const fileId = randomUUID();
     await repository.createPending({
@@ -145,13 +164,22 @@ describe('GET /files/{fileId}', () => {
       checksumSha256: null,
       bucket: 'uploads-bucket',
       key: uploadKey('alice', fileId),
+      uploadExpiresAt: new Date(Date.now() + 900_000),
     });
     const pending = JSON.parse((await get(fileId, 'alice')).body);
-    expect(pending).toMatchObject({ status: 'PENDING_UPLOAD', download: null });
+    expect(pending).toMatchObject({ status: 'PENDING_UPLOAD', download: null, versionId: null });
     await repository.markUploaded([{ fileId, ownerId: 'alice' }]);
     const uploaded = JSON.parse((await get(fileId, 'alice')).body);
-    expect(uploaded.status).toBe('UPLOADED');
-    expect(query(uploaded.download.url).get('response-content-disposition')).toMatch(
+    expect(uploaded).toMatchObject({ status: 'UPLOADED', download: null });
+    await repository.startProcessing(fileId, {
+      objectVersion: 'v5',
+      versionId: 'v5',
+      attempts: 1,
+      deadline: new Date(Date.now() + 60_000),
+    });
+    const processing = JSON.parse((await get(fileId, 'alice')).body);
+    expect(query(processing.download.url).get('versionId')).toBe('v5');
+    expect(query(processing.download.url).get('response-content-disposition')).toMatch(
       /^attachment;/,
     );
   });
@@ -217,6 +245,7 @@ describe('hostile requests to the files routes', () => {
     ['an unknown sort key', { sort: 'ownerId' }, /sort/],
     ['two sort keys', { sort: '-createdAt,size' }, /sort/],
     ['an unknown status', { status: "PROCESSED' OR '1'='1" }, /status/],
+    ['deleted files', { status: 'DELETED' }, /status: deleted files are not listed/],
     ['a date that is not one', { createdFrom: 'yesterday' }, /createdFrom/],
     ['an unknown parameter', { ownerId: 'mallory' }, /ownerId/],
     ['an overlong q', { q: 'x'.repeat(300) }, /q/],
@@ -293,6 +322,48 @@ describe('DELETE /files/{fileId}', () => {
   });
 });
 
+describe('DELETE /files/{fileId}, when a step fails', () => {
+  const remove = (fileId: string, ownerId: string) =>
+    call(
+      apiEvent({ method: 'DELETE', path: `/files/${fileId}`, ownerId, pathParameters: { fileId } }),
+    );
+
+  it('finishes on a retry what a failed call left, publishing file.deleted exactly once', async () => {
+    s3.reset();
+    eventBridge.reset();
+    // The first call cannot reach S3; the second can, but EventBridge refuses; the third ends it.
+    s3.on(ListObjectVersionsCommand)
+      .rejectsOnce(new Error('S3 unreachable'))
+      .resolves({ Versions: [], DeleteMarkers: [] });
+    eventBridge
+      .on(PutEventsCommand)
+      .rejectsOnce(new Error('EventBridge unreachable'))
+      .resolves({ FailedEntryCount: 0 });
+    const fileId = await create('alice', 'twice.jpg', 'PROCESSED', 'image/jpeg');
+
+    expect((await remove(fileId, 'alice')).statusCode).toBe(500);
+    expect((await remove(fileId, 'alice')).statusCode).toBe(500);
+    expect((await remove(fileId, 'alice')).statusCode).toBe(204);
+    expect((await remove(fileId, 'alice')).statusCode).toBe(204);
+    const published = eventBridge
+      .commandCalls(PutEventsCommand)
+      .map((c) => c.args[0].input.Entries?.[0]);
+    expect(published.map((e) => e?.DetailType)).toEqual(['file.deleted', 'file.deleted']);
+    const detail = JSON.parse(published[1]?.Detail ?? '{}');
+    expect(detail).toMatchObject({ fileId, status: 'DELETED', sha256: 'a'.repeat(64) });
+    // What is left of the record: ids, status, timestamps.
+    expect(await (await fileRepository()).get(fileId)).toMatchObject({
+      status: 'DELETED',
+      publishedStatus: 'DELETED',
+      filename: '',
+      sha256: null,
+      metadata: {},
+      derivatives: [],
+      reason: null,
+    });
+  });
+});
+
 describe('POST /files/{fileId}/reprocess', () => {
   const reprocess = (fileId: string, ownerId: string) =>
     call(
@@ -304,10 +375,10 @@ describe('POST /files/{fileId}/reprocess', () => {
       }),
     );
 
-  it('puts the file back to UPLOADED and queues its current object version for the processor', async () => {
+  it('puts the file back to UPLOADED and queues the version it checked for the processor', async () => {
     s3.reset();
     eventBridge.reset();
-    s3.on(HeadObjectCommand).resolves({ VersionId: 'v7', ETag: '"abc"' });
+    s3.on(HeadObjectCommand).resolves({ VersionId: 'v1', ETag: '"abc"' });
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0 });
     const fileId = await create('alice', 'again.jpg', 'REJECTED', 'image/jpeg');
 
@@ -328,9 +399,11 @@ describe('POST /files/{fileId}/reprocess', () => {
       reprocessId: body.reprocessId,
       bucket: 'uploads-bucket',
       key: `uploads/alice/${fileId}`,
-      versionId: 'v7',
+      versionId: 'v1',
       etag: '"abc"',
     });
+    // The version asked about is the checked one, whatever is current under the key.
+    expect(s3.commandCalls(HeadObjectCommand)[0]?.args[0].input.VersionId).toBe('v1');
     expect((await (await fileRepository()).get(fileId))?.status).toBe('UPLOADED');
   });
 
@@ -352,12 +425,18 @@ describe('POST /files/{fileId}/reprocess', () => {
       checksumSha256: null,
       bucket: 'uploads-bucket',
       key: uploadKey('alice', pending),
+      uploadExpiresAt: new Date(Date.now() + 900_000),
     });
     const notYet = await reprocess(pending, 'alice');
     expect(notYet.statusCode).toBe(409);
     expect(JSON.parse(notYet.body).error.message).toMatch(/not been uploaded/);
 
-    await repository.startProcessing(pending, 'v1');
+    await repository.startProcessing(pending, {
+      objectVersion: 'v1',
+      versionId: 'v1',
+      attempts: 1,
+      deadline: new Date(Date.now() + 300_000),
+    });
     const busy = await reprocess(pending, 'alice');
     expect(busy.statusCode).toBe(409);
     expect(JSON.parse(busy.body).error.message).toMatch(/being processed/);
@@ -368,5 +447,97 @@ describe('POST /files/{fileId}/reprocess', () => {
     expect(JSON.parse(gone.body).error.message).toMatch(/no longer in the bucket/);
     expect((await repository.get(done))?.status).toBe('PROCESSED');
     expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(0);
+  });
+
+  it('joins a reprocess already queued instead of queuing a second run', async () => {
+    s3.reset();
+    eventBridge.reset();
+    s3.on(HeadObjectCommand).resolves({ VersionId: 'v1', ETag: '"abc"' });
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0 });
+    const fileId = await create('joiner', 'once.jpg', 'PROCESSED', 'image/jpeg');
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push(await reprocess(fileId, 'joiner'));
+    expect(answers.map((a) => a.statusCode)).toEqual([202, 202, 202, 202, 202]);
+    expect(new Set(answers.map((a) => JSON.parse(a.body).reprocessId)).size).toBe(1);
+    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(1);
+  });
+
+  it('refuses a file queued for its first run, but takes a stuck one at once', async () => {
+    s3.reset();
+    eventBridge.reset();
+    s3.on(HeadObjectCommand).resolves({ VersionId: 'v1', ETag: '"abc"' });
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0 });
+    const repository = await fileRepository();
+    const fileId = randomUUID();
+    await repository.createPending({
+      fileId,
+      ownerId: 'alice',
+      filename: 'queued.txt',
+      contentType: 'text/plain',
+      size: 1,
+      checksumSha256: null,
+      bucket: 'uploads-bucket',
+      key: uploadKey('alice', fileId),
+      uploadExpiresAt: new Date(Date.now() + 900_000),
+    });
+    await repository.markUploaded([{ fileId, ownerId: 'alice' }]);
+    const queued = await reprocess(fileId, 'alice');
+    expect(queued.statusCode).toBe(409);
+    expect(JSON.parse(queued.body).error.message).toMatch(/queued for processing already/);
+
+    // Its run was cut short on the last delivery long ago (timeout or out of memory).
+    await repository.startProcessing(fileId, {
+      objectVersion: 'v1',
+      versionId: 'v1',
+      attempts: 3,
+      deadline: new Date(Date.now() - 3_600_000),
+    });
+    const stuck = await reprocess(fileId, 'alice');
+    expect(stuck.statusCode).toBe(202);
+    expect(await repository.get(fileId)).toMatchObject({ status: 'UPLOADED', versionId: 'v1' });
+  });
+
+  it('takes a request back when it could not be sent, so the next one may try', async () => {
+    s3.reset();
+    eventBridge.reset();
+    s3.on(HeadObjectCommand).resolves({ VersionId: 'v1', ETag: '"abc"' });
+    eventBridge
+      .on(PutEventsCommand)
+      .rejectsOnce(new Error('EventBridge unreachable'))
+      .resolves({ FailedEntryCount: 0 });
+    const fileId = await create('alice', 'retry.jpg', 'REJECTED', 'image/jpeg');
+    expect((await reprocess(fileId, 'alice')).statusCode).toBe(500);
+    expect(await (await fileRepository()).get(fileId)).toMatchObject({
+      status: 'REJECTED',
+      reprocessId: null,
+    });
+    expect((await reprocess(fileId, 'alice')).statusCode).toBe(202);
+  });
+
+  it("answers 429 with Retry-After past the user's reprocess requests a minute", async () => {
+    s3.reset();
+    eventBridge.reset();
+    s3.on(HeadObjectCommand).resolves({ VersionId: 'v1', ETag: '"abc"' });
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0 });
+    const fileId = await create('hammer', 'busy.jpg', 'PROCESSED', 'image/jpeg');
+    const statuses: number[] = [];
+    let limited: Awaited<ReturnType<typeof reprocess>> | undefined;
+    // 61 requests span two fixed windows at most, so one of them holds over 30.
+    for (let i = 0; i < 61 && !limited; i++) {
+      const response = await reprocess(fileId, 'hammer');
+      statuses.push(response.statusCode);
+      if (response.statusCode === 429) limited = response;
+    }
+    expect(limited).toBeDefined();
+    expect(JSON.parse(limited?.body ?? '{}').error).toMatchObject({
+      code: 'TOO_MANY_REQUESTS',
+      message: expect.stringMatching(/30 reprocess requests a minute/),
+    });
+    const retryAfter = Number(limited?.headers?.['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    // Another user is not held back by this one.
+    const other = await create('calm', 'calm.jpg', 'PROCESSED', 'image/jpeg');
+    expect((await reprocess(other, 'calm')).statusCode).toBe(202);
   });
 });

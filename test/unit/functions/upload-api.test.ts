@@ -7,7 +7,13 @@ import { apiEvent, lambdaContext } from '../../support/events.ts';
 import { stubFunctionEnv } from '../../support/function-env.ts';
 import { documented } from '../../support/openapi.ts';
 
-stubFunctionEnv({ BUCKET_NAME: 'uploads-bucket', MAX_UPLOAD_BYTES: '1048576' });
+stubFunctionEnv({
+  BUCKET_NAME: 'uploads-bucket',
+  MAX_UPLOAD_BYTES: '1048576',
+  UPLOAD_URL_TTL_SECONDS: '900',
+  UPLOADS_PER_MINUTE: '1000',
+  MAX_PENDING_UPLOADS: '5',
+});
 mockClient(S3Client);
 
 const { handler } = await import('../../../functions/upload-api.ts');
@@ -53,6 +59,55 @@ describe('POST /uploads', () => {
       filename: 'Zoë 🌸.jpg',
       ownerId: OWNER,
     });
+    expect(record?.uploadExpiresAt?.toISOString()).toBe(body.expiresAt);
+  });
+
+  it('gives a shorter-lived URL when asked, never a longer one than the stage allows', async () => {
+    const before = Date.now();
+    const short = await call(
+      JSON.stringify({
+        filename: 'a.txt',
+        contentType: 'text/plain',
+        size: 1,
+        expiresInSeconds: 60,
+      }),
+      'short-lived',
+    );
+    expect(short.statusCode).toBe(201);
+    const { expiresAt, upload } = JSON.parse(short.body);
+    expect(new Date(expiresAt).getTime()).toBeLessThanOrEqual(Date.now() + 60_000);
+    expect(new Date(expiresAt).getTime()).toBeGreaterThanOrEqual(before + 59_000);
+    const policy = JSON.parse(Buffer.from(upload.fields.Policy, 'base64').toString('utf8'));
+    expect(new Date(policy.expiration).getTime()).toBeLessThanOrEqual(Date.now() + 61_000);
+    const long = await call(
+      JSON.stringify({
+        filename: 'a.txt',
+        contentType: 'text/plain',
+        size: 1,
+        expiresInSeconds: 901,
+      }),
+      'short-lived',
+    );
+    expect(long.statusCode).toBe(400);
+    expect(JSON.parse(long.body).error.message).toMatch(/expiresInSeconds: must be at most 900/);
+  });
+
+  it('answers 429 with Retry-After once a user leaves too many uploads open', async () => {
+    const body = JSON.stringify({ filename: 'a.txt', contentType: 'text/plain', size: 1 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await call(body, 'hoarder')).statusCode);
+    expect(statuses).toEqual([201, 201, 201, 201, 201, 429]);
+    const refused = await call(body, 'hoarder');
+    expect(refused.headers?.['retry-after']).toBe('60');
+    expect(JSON.parse(refused.body).error).toMatchObject({
+      code: 'TOO_MANY_REQUESTS',
+      message: expect.stringMatching(/5 of your uploads are still waiting/),
+    });
+    // Nothing was recorded for the refused requests, and other users go on.
+    const repository = await (await import('#shared/adapters/db/instance.ts')).fileRepository();
+    const open = await repository.list({ ownerId: 'hoarder', sort: '-createdAt', limit: 100 });
+    expect(open.items).toHaveLength(5);
+    expect((await call(body, 'someone-else')).statusCode).toBe(201);
   });
 
   it.each([
