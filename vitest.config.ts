@@ -17,6 +17,9 @@ export default defineConfig({
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
           env: quiet,
+          // Handler tests start an embedded PGlite and migrate it first: seconds, more on a
+          // busy machine.
+          hookTimeout: 60_000,
         },
       },
       {

@@ -1,4 +1,5 @@
 import { DEFAULT_ALLOWED_CONTENT_TYPES } from '../shared/domain/content-types.ts';
+import type { RequestLimits } from '../shared/domain/request-limits.ts';
 
 /** Where the metadata lives: Aurora with the Data API in AWS, any PostgreSQL server locally. */
 export type DatabaseSetting =
@@ -17,13 +18,29 @@ export interface StageConfig {
   readonly corsOrigins: readonly string[];
   readonly maxUploadBytes: number;
   readonly allowedContentTypes: readonly string[];
+  /** How long an upload URL may be used; a request may ask for less (`expiresInSeconds`). */
   readonly uploadUrlTtlSeconds: number;
+  /** What one user may ask per minute and leave open (429 with Retry-After past them). */
+  readonly requestLimits: RequestLimits;
   /** Most processor instances at once: it protects the database. */
   readonly processorMaxConcurrency: number;
   readonly processorMemoryMb: number;
   readonly processorTimeoutSeconds: number;
   /** Deliveries before a message goes to the DLQ. */
   readonly maxReceiveCount: number;
+  /** How often the sweeper ends files that stopped moving (stuck runs, expired uploads). */
+  readonly sweepEveryMinutes: number;
+  /**
+   * Slack before the sweeper acts: after an upload URL expired, and after a run's deadline
+   * (clocks and schedules drift).
+   */
+  readonly sweepGraceSeconds: number;
+  /**
+   * Lets files named `fault-crash…`/`fault-slow…` crash or slow the processor, to prove the
+   * failure paths (shared/processing/faults.ts). Refused at synth time on any stage that is not
+   * deployed into an emulator.
+   */
+  readonly faultInjection: boolean;
   readonly logRetentionDays: number;
   readonly database: DatabaseSetting;
   /** Days the custom bus's archive keeps `file.*` events for replay; 0 for no archive. */
@@ -67,9 +84,13 @@ const common = {
   maxUploadBytes: 5 * 1024 ** 3,
   allowedContentTypes: DEFAULT_ALLOWED_CONTENT_TYPES,
   uploadUrlTtlSeconds: 900,
+  requestLimits: { uploadsPerMinute: 600, reprocessPerMinute: 60, pendingUploads: 1000 },
   processorMemoryMb: 2048,
   processorTimeoutSeconds: 300,
   maxReceiveCount: 3,
+  sweepEveryMinutes: 5,
+  sweepGraceSeconds: 300,
+  faultInjection: false,
   maxIngestAgeSeconds: 900,
   metricMathAlarms: true,
   sourceMaps: false,
@@ -104,7 +125,7 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     apiThrottle: { rate: 500, burst: 1000 },
   },
   // The emulator runs functions on this machine's node: x86_64, and PostgreSQL instead of Aurora
-  // (the emulator's RDS Data API is a stub). Those two lines are the whole difference.
+  // (the emulator's RDS Data API is a stub). The other differences below say why each is there.
   local: {
     ...common,
     name: 'local',
@@ -115,7 +136,16 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     architecture: 'x86_64',
     corsOrigins: ['*'],
     maxUploadBytes: 2 * 1024 ** 3,
+    // Bulk uploads from one machine (the CLI) go faster than a person's; reprocess stays low
+    // enough that the end-to-end suite reaches the limit.
+    requestLimits: { uploadsPerMinute: 6000, reprocessPerMinute: 30, pendingUploads: 2000 },
     processorMaxConcurrency: 2,
+    // Files here are small and the machine is near: a short timeout ends a stuck run (and so
+    // the end-to-end test of one) in seconds, not minutes.
+    processorTimeoutSeconds: 30,
+    sweepEveryMinutes: 1,
+    sweepGraceSeconds: 5,
+    faultInjection: true,
     logRetentionDays: 1,
     database: { kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5433/postgres' },
     // MiniStack's CloudFormation has no AWS::Events::Archive, nor metric-math alarms.

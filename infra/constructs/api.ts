@@ -25,6 +25,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { DERIVED_PREFIX, UPLOAD_PREFIX } from '../../shared/domain/keys.ts';
+import { type PipelineTiming, timingEnvironment } from '../../shared/domain/lifecycle.ts';
 import type { StageConfig } from '../stages.ts';
 import { type FunctionDefaults, SyncFlowFunction } from './base-function.ts';
 import type { Metadata } from './metadata.ts';
@@ -37,6 +38,8 @@ export interface ApiProps {
   readonly metadata: Metadata;
   readonly logRetention: RetentionDays;
   readonly functions: FunctionDefaults;
+  /** The pipeline's clock: a reprocess of a stuck file is allowed by the same rules the sweeper follows. */
+  readonly timing: PipelineTiming;
 }
 
 /**
@@ -113,37 +116,42 @@ export class Api extends Construct {
       entry: 'upload-api',
       serviceName: 'upload-api',
       environment: {
-        ...props.metadata.environment,
+        ...props.metadata.environmentFor('write'),
         BUCKET_NAME: props.bucket.bucketName,
         MAX_UPLOAD_BYTES: String(stage.maxUploadBytes),
         ALLOWED_CONTENT_TYPES: stage.allowedContentTypes.join(','),
         UPLOAD_URL_TTL_SECONDS: String(stage.uploadUrlTtlSeconds),
+        UPLOADS_PER_MINUTE: String(stage.requestLimits.uploadsPerMinute),
+        MAX_PENDING_UPLOADS: String(stage.requestLimits.pendingUploads),
       },
     });
     // Presigning needs the right to put what it presigns: uploads/ only.
     props.bucket.grantPut(this.uploadApi, `${UPLOAD_PREFIX}*`);
-    props.metadata.grantDataAccess(this.uploadApi);
+    props.metadata.grantDataAccess(this.uploadApi, 'write');
 
     this.filesApi = new SyncFlowFunction(this, 'FilesApi', {
       ...props.functions,
       entry: 'files-api',
       serviceName: 'files-api',
-      environment: props.metadata.environment,
+      // The reading role: it cannot change a row, nor the schema.
+      environment: props.metadata.environmentFor('read'),
     });
     // Download URLs are presigned GETs of the original and its derivatives: read rights on both
     // prefixes, nothing else.
     for (const prefix of [UPLOAD_PREFIX, DERIVED_PREFIX]) {
       props.bucket.grantRead(this.filesApi, `${prefix}*`);
     }
-    props.metadata.grantDataAccess(this.filesApi);
+    props.metadata.grantDataAccess(this.filesApi, 'read');
 
     this.fileActions = new SyncFlowFunction(this, 'FileActions', {
       ...props.functions,
       entry: 'file-actions',
       serviceName: 'file-actions',
       environment: {
-        ...props.metadata.environment,
+        ...props.metadata.environmentFor('write'),
+        ...timingEnvironment(props.timing),
         EVENT_BUS_NAME: props.bus.eventBusName,
+        REPROCESS_PER_MINUTE: String(stage.requestLimits.reprocessPerMinute),
       },
     });
     props.bus.grantPutEventsTo(this.fileActions);
@@ -153,7 +161,7 @@ export class Api extends Construct {
       props.bucket.grantRead(this.fileActions, `${prefix}*`);
       props.bucket.grantDelete(this.fileActions, `${prefix}*`);
     }
-    props.metadata.grantDataAccess(this.fileActions);
+    props.metadata.grantDataAccess(this.fileActions, 'write');
 
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.logRetention,
@@ -275,6 +283,9 @@ export class Api extends Construct {
         {
           id: 'AwsSolutions-IAM4',
           reason: 'API Gateway writes its logs with the AWS-managed push-to-CloudWatch role.',
+          appliesTo: [
+            'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs',
+          ],
         },
       ],
       true,

@@ -75,6 +75,8 @@ export class SyncFlowFunction extends NodejsFunction {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: 'SyncFlow',
         POWERTOOLS_LOG_LEVEL: 'INFO',
+        // Responses hold presigned upload forms and download URLs: they stay out of traces.
+        POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
         ...props.environment,
       },
       bundling: {

@@ -1,11 +1,14 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { EventBus } from 'aws-cdk-lib/aws-events';
+import { EventBus, Match } from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
+import { EVENT_SOURCE } from '../../shared/domain/contracts.ts';
+import { REPROCESS_REQUESTED } from '../../shared/domain/reprocess.ts';
 
 /**
  * The custom bus of the public `file.*` events (source `syncflow.files`). Users attach their own
- * rules to it; an archive keeps them for the stage's
- * `eventArchiveDays` so they can be replayed.
+ * rules to it; an archive keeps what happened to files for the stage's `eventArchiveDays` so it
+ * can be replayed. Reprocess requests are work orders, not facts: they stay out of the archive,
+ * so a replay never runs work again.
  */
 export class FileEvents extends Construct {
   readonly bus: EventBus;
@@ -21,7 +24,10 @@ export class FileEvents extends Construct {
     if (props.archiveDays > 0) {
       this.bus.archive('Archive', {
         description: 'file.* events kept for replay',
-        eventPattern: { source: ['syncflow.files'] },
+        eventPattern: {
+          source: [EVENT_SOURCE],
+          detailType: Match.anythingBut(REPROCESS_REQUESTED),
+        },
         retention: Duration.days(props.archiveDays),
       });
     }

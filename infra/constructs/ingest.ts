@@ -4,7 +4,7 @@ import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { EVENT_SOURCE } from '../../shared/adapters/event-publisher.ts';
+import { EVENT_SOURCE } from '../../shared/domain/contracts.ts';
 import { UPLOAD_PREFIX } from '../../shared/domain/keys.ts';
 import { REPROCESS_REQUESTED } from '../../shared/domain/reprocess.ts';
 
@@ -24,6 +24,10 @@ export class Ingest extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
   readonly rule: Rule;
+  /** When a message not deleted is handed out again. */
+  readonly visibilityTimeout: Duration;
+  /** How long the queue keeps a message nobody takes. */
+  readonly retentionPeriod = Duration.days(4);
 
   constructor(scope: Construct, id: string, props: IngestProps) {
     super(scope, id);
@@ -35,11 +39,12 @@ export class Ingest extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    this.visibilityTimeout = Duration.seconds(props.processorTimeout.toSeconds() * 6);
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      visibilityTimeout: Duration.seconds(props.processorTimeout.toSeconds() * 6),
-      retentionPeriod: Duration.days(4),
+      visibilityTimeout: this.visibilityTimeout,
+      retentionPeriod: this.retentionPeriod,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     });
     this.rule = new Rule(this, 'ObjectCreated', {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { FlowLogDestination, SubnetType, Vpc } from 'aws-cdk-lib/aws-ec2';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Effect, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   AuroraPostgresEngineVersion,
@@ -9,11 +9,14 @@ import {
   Credentials,
   DatabaseCluster,
   DatabaseClusterEngine,
+  DatabaseSecret,
 } from 'aws-cdk-lib/aws-rds';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { MIGRATIONS } from '../../migrations/index.ts';
+import { localRolePassword } from '../../shared/adapters/db/role-passwords.ts';
+import { DB_ROLES, type DbAccess } from '../../shared/domain/db-roles.ts';
 import type { DatabaseSetting } from '../stages.ts';
 import { type FunctionDefaults, SyncFlowFunction } from './base-function.ts';
 
@@ -27,19 +30,25 @@ export interface MetadataProps {
 const DATABASE_NAME = 'syncflow';
 
 /**
- * Where file records live. In AWS: Aurora Serverless v2 PostgreSQL with the Data API, its
- * credentials in Secrets Manager, in isolated subnets with no NAT gateway (the functions stay out
- * of the VPC and talk to it over the Data API). On the local stage: a PostgreSQL server by URL.
- * Either way, schema migrations are applied during `cdk deploy` by a custom resource.
+ * Where file records live. In AWS: Aurora Serverless v2 PostgreSQL with the Data API, in
+ * isolated subnets with no NAT gateway (the functions stay out of the VPC and talk to it over
+ * the Data API). On the local stage: a PostgreSQL server by URL. Either way, schema migrations
+ * are applied during `cdk deploy` by a custom resource, which also sets the passwords of the
+ * roles the functions log in as: a reading role and a writing one (migrations/0004_roles.ts).
+ * In AWS each role has its own generated secret, and a function may read only its own; only
+ * the migrator holds the admin secret.
  */
 export class Metadata extends Construct {
   readonly cluster?: DatabaseCluster;
   readonly migrator: SyncFlowFunction;
   readonly vpc?: Vpc;
-  /** Environment that tells a function how to reach the database. */
+  /** The migrator's environment: the admin login. */
   readonly environment: Record<string, string>;
   /** Which kind of database the functions talk to (and so which driver they bundle). */
   readonly kind: DatabaseSetting['kind'];
+  /** In AWS, each function role's secret (username and generated password). */
+  readonly roleSecrets?: Readonly<Record<DbAccess, DatabaseSecret>>;
+  private readonly roleEnvironment: Readonly<Record<DbAccess, Record<string, string>>>;
 
   constructor(scope: Construct, id: string, props: MetadataProps) {
     super(scope, id);
@@ -108,24 +117,85 @@ export class Metadata extends Construct {
         ],
         true,
       );
-      this.environment = {
-        DB_CLUSTER_ARN: this.cluster.clusterArn,
-        DB_SECRET_ARN: this.cluster.secret?.secretArn ?? '',
+      const cluster = this.cluster;
+      const secretFor = (access: DbAccess): DatabaseSecret => {
+        const secret = new DatabaseSecret(
+          this,
+          access === 'read' ? 'ReaderSecret' : 'WriterSecret',
+          {
+            username: DB_ROLES[access],
+            // Only letters and digits: the migrator turns it into a SCRAM verifier, never SQL.
+            excludeCharacters: ' %+~`#$&*()|[]{}:;<>?!\'/@"\\=,.^-_',
+          },
+        );
+        NagSuppressions.addResourceSuppressions(secret, [
+          {
+            id: 'AwsSolutions-SMG4',
+            reason:
+              "A function role password, set in PostgreSQL by the migrator on deploy; rotation is the operator's (docs/security.md).",
+          },
+        ]);
+        return secret;
+      };
+      this.roleSecrets = { read: secretFor('read'), write: secretFor('write') };
+      const dataApi = (secretArn: string): Record<string, string> => ({
+        DB_CLUSTER_ARN: cluster.clusterArn,
+        DB_SECRET_ARN: secretArn,
         DB_NAME: DATABASE_NAME,
+      });
+      this.environment = dataApi(cluster.secret?.secretArn ?? '');
+      this.roleEnvironment = {
+        read: dataApi(this.roleSecrets.read.secretArn),
+        write: dataApi(this.roleSecrets.write.secretArn),
       };
     } else {
-      this.environment = { DATABASE_URL: props.database.url };
+      const adminUrl = props.database.url;
+      this.environment = { DATABASE_URL: adminUrl };
+      const roleUrl = (access: DbAccess): string => {
+        const url = new URL(adminUrl);
+        url.username = DB_ROLES[access];
+        url.password = localRolePassword(adminUrl, DB_ROLES[access]);
+        return url.toString();
+      };
+      this.roleEnvironment = {
+        read: { DATABASE_URL: roleUrl('read') },
+        write: { DATABASE_URL: roleUrl('write') },
+      };
     }
 
+    const roleSecrets = this.roleSecrets;
+    // What the migrator sets the role passwords from: their secrets (AWS), or the local stage's
+    // derived passwords.
+    const rolePasswords: Record<string, string> =
+      props.database.kind === 'postgres'
+        ? {
+            ROLE_PASSWORDS: JSON.stringify(
+              Object.fromEntries(
+                Object.values(DB_ROLES).map((role) => [
+                  role,
+                  localRolePassword(this.environment.DATABASE_URL ?? '', role),
+                ]),
+              ),
+            ),
+          }
+        : {
+            ROLE_SECRET_ARNS: JSON.stringify({
+              [DB_ROLES.read]: roleSecrets?.read.secretArn,
+              [DB_ROLES.write]: roleSecrets?.write.secretArn,
+            }),
+          };
     this.migrator = new SyncFlowFunction(this, 'Migrator', {
       entry: 'migrate',
       serviceName: 'migrate',
       ...props.functions,
       timeout: Duration.minutes(5),
-      environment: this.environment,
+      environment: { ...this.environment, ...rolePasswords },
     });
     const migrator = this.migrator;
-    this.grantDataAccess(migrator);
+    // The admin login, and the role secrets whose passwords it sets.
+    this.cluster?.grantDataApiAccess(migrator);
+    roleSecrets?.read.grantRead(migrator);
+    roleSecrets?.write.grantRead(migrator);
     const provider = new Provider(this, 'MigrationProvider', {
       onEventHandler: migrator,
       logGroup: new LogGroup(this, 'MigrationProviderLogs', {
@@ -133,22 +203,27 @@ export class Metadata extends Construct {
         removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       }),
     });
-    // The hash of every statement: a new migration changes it, which re-runs the resource.
-    const schemaHash = createHash('sha256').update(JSON.stringify(MIGRATIONS)).digest('hex');
+    // The hash of every statement and of the role logins: a new migration or a new secret
+    // changes it, which re-runs the resource.
+    const schemaHash = createHash('sha256')
+      .update(JSON.stringify([MIGRATIONS, Object.values(DB_ROLES)]))
+      .digest('hex');
     new CustomResource(this, 'Schema', {
       serviceToken: provider.serviceToken,
-      properties: { schemaHash },
+      properties: {
+        schemaHash,
+        ...(roleSecrets && {
+          roleSecrets: [roleSecrets.read.secretArn, roleSecrets.write.secretArn],
+        }),
+      },
     });
     NagSuppressions.addResourceSuppressions(
       provider,
       [
         {
-          id: 'AwsSolutions-IAM4',
-          reason: 'The CDK provider framework uses the AWS-managed basic execution role.',
-        },
-        {
           id: 'AwsSolutions-IAM5',
           reason: 'The CDK provider framework may invoke every version of the migrator function.',
+          appliesTo: [{ regex: '/^Resource::<MetadataMigrator[0-9A-F]+\\.Arn>:\\*$/' }],
         },
         { id: 'AwsSolutions-L1', reason: 'The CDK provider framework chooses its own runtime.' },
       ],
@@ -156,8 +231,30 @@ export class Metadata extends Construct {
     );
   }
 
-  /** Lets a function run statements: the Data API and the secret in AWS; nothing to grant locally. */
-  grantDataAccess(grantee: IGrantable): void {
-    this.cluster?.grantDataApiAccess(grantee);
+  /** Environment that tells a function how to reach the database as the role it needs. */
+  environmentFor(access: DbAccess): Record<string, string> {
+    return this.roleEnvironment[access];
+  }
+
+  /**
+   * Lets a function run statements as the role it needs: in AWS the Data API on this cluster
+   * and that role's secret only (never the admin secret); nothing to grant locally.
+   */
+  grantDataAccess(grantee: IGrantable, access: DbAccess): void {
+    if (!this.cluster || !this.roleSecrets) return;
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: [
+          'rds-data:BatchExecuteStatement',
+          'rds-data:BeginTransaction',
+          'rds-data:CommitTransaction',
+          'rds-data:ExecuteStatement',
+          'rds-data:RollbackTransaction',
+        ],
+        resources: [this.cluster.clusterArn],
+      }),
+    );
+    this.roleSecrets[access].grantRead(grantee);
   }
 }

@@ -30,6 +30,8 @@ export interface ObservabilityProps {
   readonly deadLetterQueues: Readonly<Record<string, IQueue>>;
   readonly functions: Readonly<Record<string, SyncFlowFunction>>;
   readonly processor: SyncFlowFunction;
+  /** The scheduled function that ends stuck files: its failures mean files stop ending. */
+  readonly sweeper: SyncFlowFunction;
   readonly restApi: RestApi;
   readonly webSocketApi: WebSocketApi;
   readonly webSocketStage: WebSocketStage;
@@ -37,6 +39,7 @@ export interface ObservabilityProps {
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
+const FIFTEEN_MINUTES = Duration.minutes(15);
 const ONE_MINUTE = Duration.minutes(1);
 
 /** A metric the functions emit through Powertools (namespace SyncFlow, dimension `service`). */
@@ -145,6 +148,12 @@ export class Observability extends Construct {
     });
     alarm('Api5xx', api5xxRate, 0.01, 'Over 1 % of REST API requests answered 5xx.');
     alarm(
+      'SweeperErrors',
+      props.sweeper.metricErrors({ period: FIFTEEN_MINUTES }),
+      2,
+      'The sweeper failed twice in 15 minutes: stuck files and unused uploads are not being ended.',
+    );
+    alarm(
       'NotifierFailures',
       appMetric(MetricName.NotificationsFailed, 'notifier'),
       1,
@@ -206,10 +215,12 @@ export class Observability extends Construct {
         ),
       ),
       widget(
-        'Duplicate and unknown events skipped',
+        'Duplicate and unknown events skipped, versions removed, files swept',
         [
           appMetric(MetricName.DuplicateEventsSkipped, 'processor'),
           appMetric(MetricName.UnknownObjectsSkipped, 'processor'),
+          appMetric(MetricName.VersionsRemoved, 'processor'),
+          appMetric(MetricName.FilesSwept, 'sweeper'),
         ],
         [processorErrorRate],
       ),

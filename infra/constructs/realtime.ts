@@ -6,11 +6,12 @@ import type { IUserPool, IUserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import {
   AttributeType,
   BillingMode,
+  type ITable,
   ProjectionType,
   Table,
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
-import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -19,8 +20,7 @@ import { EmailIdentity, Identity } from 'aws-cdk-lib/aws-ses';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import { OWNER_INDEX } from '../../shared/adapters/connection-store.ts';
-import { EVENT_SOURCE } from '../../shared/adapters/event-publisher.ts';
+import { EVENT_SOURCE, OWNER_INDEX } from '../../shared/domain/contracts.ts';
 import { NOTIFIED_TYPES } from '../../shared/domain/notification.ts';
 import type { StageConfig } from '../stages.ts';
 import { type FunctionDefaults, SyncFlowFunction } from './base-function.ts';
@@ -32,6 +32,8 @@ export interface RealtimeProps {
   readonly userPoolClient: IUserPoolClient;
   readonly logRetention: RetentionDays;
   readonly functions: FunctionDefaults;
+  /** Where the mailer records the emails it sent, so each outcome is mailed once. */
+  readonly idempotencyTable: ITable;
 }
 
 /**
@@ -133,6 +135,13 @@ export class Realtime extends Construct {
     connections.addEnvironment('WEBSOCKET_MANAGEMENT_URL', managementUrl);
     this.connectionsTable.grantReadWriteData(connections);
     this.webSocketStage.grantManagementApiAccess(connections);
+    // A connection ends with the token that opened it: the same function closes the expired
+    // ones on a schedule (the notifier already skips them).
+    new Rule(this, 'CloseExpiredConnections', {
+      description: 'Closes WebSocket connections whose token expired',
+      schedule: Schedule.rate(Duration.minutes(stage.sweepEveryMinutes)),
+      targets: [new LambdaFunction(connections, { retryAttempts: 0 })],
+    });
     const notifierTimeout = Duration.seconds(30);
     this.queue = new Queue(this, 'NotificationsQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -188,11 +197,13 @@ export class Realtime extends Construct {
         environment: {
           NOTIFICATION_SENDER: stage.notificationSender,
           USER_POOL_ID: props.userPool.userPoolId,
+          IDEMPOTENCY_TABLE_NAME: props.idempotencyTable.tableName,
         },
         // An email SES refused is retried twice, then the event is parked here.
         deadLetterQueue: this.mailDeadLetterQueue,
         retryAttempts: 2,
       });
+      props.idempotencyTable.grantReadWriteData(this.mailer);
       const { account, region, partition } = Stack.of(this);
       this.mailer.addToRolePolicy(
         new PolicyStatement({

@@ -129,7 +129,7 @@ describe('processing', () => {
     for (const f of localFunctions) expect(f.Properties.Architectures).toEqual(['x86_64']);
   });
 
-  it('lets the processor read uploads/ and write and delete only under derived/', () => {
+  it('lets the processor read uploads/, write only under derived/, and delete under both', () => {
     const { template } = dev;
     const processor = Object.values(template.findResources('AWS::Lambda::Function')).find(
       (f) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'processor',
@@ -144,10 +144,13 @@ describe('processing', () => {
         .flatMap((s) => [s.Resource].flat())
         .map((r) => JSON.stringify(r))
         .filter((r) => r.includes('/'));
-    const writes = objectResources(/^s3:(PutObject|DeleteObject)/);
+    const writes = objectResources(/^s3:PutObject/);
     expect(writes.length).toBeGreaterThan(0);
     for (const resource of writes) expect(resource).toContain('/derived/*');
-    expect(objectResources(/^s3:DeleteObject/).length).toBeGreaterThan(0);
+    // Versions nobody may be served go: re-sent forms under uploads/, a deleted file's all.
+    const deletes = objectResources(/^s3:DeleteObject/).join(' ');
+    expect(deletes).toContain('/uploads/*');
+    expect(deletes).toContain('/derived/*');
   });
 
   it('keeps idempotency records on demand with a TTL', () => {
@@ -392,7 +395,7 @@ describe('observability', () => {
         },
     );
 
-  it('raises an alarm on the SNS topic for any dead letter, an old backlog, error rates and notifier failures', () => {
+  it('raises an alarm on the SNS topic for any dead letter, an old backlog, error rates, a failing sweeper and notifier failures', () => {
     const found = alarms(prod.template);
     const byDescription = (pattern: RegExp) =>
       found.filter((a) => pattern.test(a.AlarmDescription));
@@ -415,6 +418,10 @@ describe('observability', () => {
         Namespace: 'SyncFlow',
         Threshold: 1,
       }),
+    ]);
+    // A sweeper that keeps failing leaves stuck files unended: that wakes someone too.
+    expect(byDescription(/sweeper failed/)).toEqual([
+      expect.objectContaining({ MetricName: 'Errors', Period: 900, Threshold: 2 }),
     ]);
     const topic = prod.stack.resolve(prod.stack.observability.topic.topicArn);
     for (const alarm of found) expect(alarm.AlarmActions).toEqual([topic]);
@@ -532,5 +539,188 @@ describe('stages', () => {
     }
     expect(stageConfig('dev', { sourceMaps: 'false' }).sourceMaps).toBe(false);
     expect(() => stageConfig('dev', { sourceMaps: 'yes' })).toThrow(/true or false/);
+  });
+});
+
+/** Every function of ours (Powertools-configured), with its environment, role and policies. */
+const ourFunctions = (stack: SyncFlowStack, template: Template) =>
+  Object.entries(template.findResources('AWS::Lambda::Function'))
+    .filter(([, f]) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME)
+    .map(([id, f]) => {
+      const role = f.Properties.Role['Fn::GetAtt'][0] as string;
+      const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+        p.Properties.Roles.some((r: { Ref?: string }) => r.Ref === role),
+      );
+      return {
+        id,
+        service: f.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME as string,
+        env: f.Properties.Environment.Variables as Record<string, unknown>,
+        statements: policies.flatMap((p) => p.Properties.PolicyDocument.Statement) as {
+          Action: string | string[];
+          Resource: unknown;
+        }[],
+        stack,
+      };
+    });
+
+describe('integrity under misuse', () => {
+  it('takes a file as soon as it is queued: no batching window', () => {
+    const mappings = Object.values(dev.template.findResources('AWS::Lambda::EventSourceMapping'));
+    expect(mappings.length).toBeGreaterThan(0);
+    for (const mapping of mappings) {
+      expect(mapping.Properties.MaximumBatchingWindowInSeconds ?? 0).toBe(0);
+    }
+  });
+
+  it('keeps reprocess requests, which are work orders, out of the event archive', () => {
+    prod.template.hasResourceProperties('AWS::Events::Archive', {
+      EventPattern: {
+        source: ['syncflow.files'],
+        'detail-type': [{ 'anything-but': ['file.reprocess-requested'] }],
+      },
+    });
+  });
+
+  it('keeps every response out of traces (presigned forms and download URLs)', () => {
+    for (const fn of ourFunctions(dev.stack, dev.template)) {
+      expect(fn.env.POWERTOOLS_TRACER_CAPTURE_RESPONSE, fn.service).toBe('false');
+    }
+  });
+
+  it("gives the admin secret to the migrator alone, and each function its own role's secret", () => {
+    const secrets = Object.keys(prod.template.findResources('AWS::SecretsManager::Secret'));
+    const admin = secrets.find((id) => id.includes('MetadataClusterSecret'));
+    const reader = secrets.find((id) => id.startsWith('MetadataReaderSecret'));
+    const writer = secrets.find((id) => id.startsWith('MetadataWriterSecret'));
+    expect([admin, reader, writer].every(Boolean)).toBe(true);
+    // The cluster's secret is reached through its attachment to the cluster.
+    const attachments = Object.entries(
+      prod.template.findResources('AWS::SecretsManager::SecretTargetAttachment'),
+    )
+      .filter(([, a]) => JSON.stringify(a.Properties.SecretId).includes(`"${admin}"`))
+      .map(([id]) => id);
+    const readsSecret = (fn: ReturnType<typeof ourFunctions>[number], secret?: string) =>
+      fn.statements.some(
+        (st) =>
+          [st.Action].flat().includes('secretsmanager:GetSecretValue') &&
+          [secret, ...(secret === admin ? attachments : [])].some((id) =>
+            JSON.stringify(st.Resource).includes(`"${id}"`),
+          ),
+      );
+    const functions = ourFunctions(prod.stack, prod.template);
+    const byService = (name: string) => functions.find((fn) => fn.service === name);
+    for (const fn of functions) {
+      expect(readsSecret(fn, admin), fn.service).toBe(fn.service === 'migrate');
+    }
+    const filesApi = byService('files-api');
+    expect(filesApi && readsSecret(filesApi, reader)).toBe(true);
+    expect(filesApi && readsSecret(filesApi, writer)).toBe(false);
+    expect(JSON.stringify(filesApi?.env.DB_SECRET_ARN)).toContain(reader);
+    for (const service of ['upload-api', 'file-actions', 'processor', 'sweeper']) {
+      const fn = byService(service);
+      expect(fn && readsSecret(fn, writer), service).toBe(true);
+      expect(fn && readsSecret(fn, reader), service).toBe(false);
+      expect(JSON.stringify(fn?.env.DB_SECRET_ARN), service).toContain(writer);
+    }
+    // Locally, each function logs in to PostgreSQL as its role, the migrator as the admin.
+    const localFunctions = ourFunctions(local.stack, local.template);
+    const userOf = (service: string) => {
+      const fn = localFunctions.find((f) => f.service === service);
+      return new URL(String(fn?.env.DATABASE_URL)).username;
+    };
+    expect(userOf('files-api')).toBe('syncflow_read');
+    expect(userOf('processor')).toBe('syncflow_write');
+    expect(userOf('migrate')).toBe('postgres');
+  });
+
+  it("ends stuck files on a schedule, with the stage's clock, and closes expired connections", () => {
+    const sweeper = ourFunctions(dev.stack, dev.template).find((fn) => fn.service === 'sweeper');
+    expect(sweeper?.env).toMatchObject({
+      PROCESSOR_TIMEOUT_SECONDS: '300',
+      INGEST_VISIBILITY_TIMEOUT_SECONDS: '1800',
+      MAX_RECEIVE_COUNT: '3',
+      INGEST_RETENTION_SECONDS: '345600',
+      SWEEP_GRACE_SECONDS: '300',
+    });
+    const scheduled = (template: Template) =>
+      Object.values(template.findResources('AWS::Events::Rule'))
+        .filter((r) => r.Properties.ScheduleExpression)
+        .map((r) => r.Properties.ScheduleExpression as string);
+    expect(scheduled(dev.template)).toEqual(['rate(5 minutes)', 'rate(5 minutes)']);
+    expect(scheduled(local.template)).toEqual(['rate(1 minute)', 'rate(1 minute)']);
+  });
+
+  it("limits each user's requests per stage, looser where one machine bulk-uploads", () => {
+    const envOf = (template: Template, service: string) =>
+      ourFunctions(dev.stack, template).find((fn) => fn.service === service)?.env;
+    expect(envOf(prod.template, 'upload-api')).toMatchObject({
+      UPLOADS_PER_MINUTE: '600',
+      MAX_PENDING_UPLOADS: '1000',
+    });
+    expect(envOf(prod.template, 'file-actions')).toMatchObject({ REPROCESS_PER_MINUTE: '60' });
+    expect(envOf(local.template, 'upload-api')).toMatchObject({ UPLOADS_PER_MINUTE: '6000' });
+  });
+
+  it('injects faults only on the local stage, and refuses them on any other', () => {
+    const withFaults = (template: Template, stack: SyncFlowStack) =>
+      ourFunctions(stack, template).filter((fn) => 'SYNCFLOW_FAULT_INJECTION' in fn.env);
+    expect(withFaults(dev.template, dev.stack)).toEqual([]);
+    expect(withFaults(prod.template, prod.stack)).toEqual([]);
+    expect(withFaults(local.template, local.stack).map((fn) => fn.service)).toEqual(['processor']);
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    expect(
+      () =>
+        new SyncFlowStack(app, 'SyncFlow-prod', {
+          stage: { ...stageConfig('prod'), faultInjection: true },
+        }),
+    ).toThrow(/only a stage deployed into an emulator may/);
+  });
+
+  it('mails once per file and outcome: the mailer keeps what it sent', () => {
+    const mailer = ourFunctions(dev.stack, local.template).find((fn) => fn.service === 'mailer');
+    expect(mailer?.env.IDEMPOTENCY_TABLE_NAME).toBeDefined();
+    expect(JSON.stringify(mailer?.statements)).toMatch(/dynamodb:PutItem/);
+  });
+});
+
+describe('cdk-nag suppressions', () => {
+  /** Every suppression cdk-nag reads from the template's metadata. */
+  const suppressions = (template: Template) =>
+    [
+      ...Object.values(template.toJSON().Resources as Record<string, { Metadata?: unknown }>),
+      template.toJSON(),
+    ].flatMap(
+      (r) =>
+        ((r.Metadata as { cdk_nag?: { rules_to_suppress?: unknown[] } } | undefined)?.cdk_nag
+          ?.rules_to_suppress ?? []) as { id: string; applies_to?: unknown[] }[],
+    );
+
+  it.each([
+    ['dev', dev],
+    ['prod', prod],
+    ['local', local],
+  ])('name what each IAM finding they hide applies to, on %s', (_name, { template }) => {
+    const iam = suppressions(template).filter((s) => /^AwsSolutions-IAM[45]$/.test(s.id));
+    expect(iam.length).toBeGreaterThan(0);
+    for (const suppression of iam)
+      expect(suppression.applies_to?.length, suppression.id).toBeGreaterThan(0);
+  });
+
+  it('allow "*" as a resource only for X-Ray, which has no resource ARNs', () => {
+    for (const { template } of [dev, prod, local]) {
+      const onEverything = Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(
+        ([id, policy]) =>
+          (policy.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[])
+            .filter((st) => [st.Resource].flat().includes('*'))
+            .flatMap((st) => [st.Action].flat().map((action) => `${id}: ${String(action)}`)),
+      );
+      const unexpected = onEverything.filter(
+        (entry) =>
+          !/: xray:/.test(entry) &&
+          // CDK's own log-retention function (the database's log group) sets retention on "*".
+          !/^LogRetention[0-9a-f]+ServiceRole.*: logs:(Put|Delete)RetentionPolicy$/.test(entry),
+      );
+      expect(unexpected).toEqual([]);
+    }
   });
 });
