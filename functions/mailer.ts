@@ -1,3 +1,5 @@
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -5,13 +7,26 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { ListUsersCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
 import middy from '@middy/core';
-import { cognitoClient, sesClient } from '#shared/adapters/clients.ts';
+import type { Context } from 'aws-lambda';
+import { cognitoClient, dynamoDbClient, sesClient } from '#shared/adapters/clients.ts';
 import { requireEnv } from '#shared/adapters/env.ts';
 import { type FileEventEnvelope, notificationFor } from '#shared/domain/notification.ts';
 import { logger, MetricName, metrics, tracer } from '#shared/observability/powertools.ts';
 
 const SENDER = requireEnv('NOTIFICATION_SENDER');
 const USER_POOL_ID = requireEnv('USER_POOL_ID');
+const persistenceStore = new DynamoDBPersistenceLayer({
+  tableName: requireEnv('IDEMPOTENCY_TABLE_NAME'),
+  awsSdkV3Client: dynamoDbClient(),
+});
+/**
+ * One email per file and outcome, however often its event arrives (EventBridge and Lambda's
+ * asynchronous retries deliver at least once) and however often a reprocess ends the same way.
+ */
+const onePerOutcome = new IdempotencyConfig({
+  eventKeyJmesPath: '[detail.fileId, "detail-type"]',
+  expiresAfterSeconds: 30 * 24 * 3600,
+});
 
 /** The user's email address, from the pool (the owner id is their `sub`). */
 const emailOf = async (ownerId: string): Promise<string | undefined> => {
@@ -73,7 +88,15 @@ export const mail = async (event: FileEventEnvelope): Promise<'sent' | 'skipped'
   return 'sent';
 };
 
-export const handler = middy(mail)
+const mailOnce = makeIdempotent(mail, { persistenceStore, config: onePerOutcome });
+
+/** The function's entry: one email per file and outcome. */
+export const mailOncePerOutcome = (event: FileEventEnvelope, context: Context) => {
+  onePerOutcome.registerLambdaContext(context);
+  return mailOnce(event);
+};
+
+export const handler = middy(mailOncePerOutcome)
   .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics));

@@ -34,7 +34,8 @@ export const authorizeConnect = async (
         Version: '2012-10-17',
         Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: event.methodArn }],
       },
-      context: { ownerId: user.userId },
+      // The connection ends when the token does (ws-connections.ts).
+      context: { ownerId: user.userId, tokenExpiresAt: user.expiresAt },
     };
   } catch (error) {
     // A Deny (403) rather than a thrown "Unauthorized": the emulator answers a throwing

@@ -5,7 +5,7 @@ import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws
 import { dynamoDbClient, webSocketManagementClient } from '#shared/adapters/clients.ts';
 import { ConnectionStore } from '#shared/adapters/connection-store.ts';
 import { requireEnv } from '#shared/adapters/env.ts';
-import { pushTo } from '#shared/adapters/websocket-push.ts';
+import { closeConnection, pushTo } from '#shared/adapters/websocket-push.ts';
 import { logger, tracer } from '#shared/observability/powertools.ts';
 
 const store = new ConnectionStore(dynamoDbClient(), requireEnv('CONNECTIONS_TABLE_NAME'));
@@ -48,11 +48,13 @@ export const onWebSocket = async (event: WebSocketEvent): Promise<APIGatewayProx
     case '$connect': {
       const authorizer = event.requestContext.authorizer ?? {};
       const ownerId = authorizer.ownerId ?? authorizer.principalId;
-      if (typeof ownerId !== 'string' || ownerId === '') {
+      // API Gateway hands context values over as strings.
+      const tokenExpiresAt = Number(authorizer.tokenExpiresAt);
+      if (typeof ownerId !== 'string' || ownerId === '' || !Number.isFinite(tokenExpiresAt)) {
         logger.warn('Connection without an authorized user refused');
         return reply({ message: 'Unauthorized' }, 401);
       }
-      await store.add(connectionId, ownerId);
+      await store.add(connectionId, ownerId, tokenExpiresAt);
       logger.info('Connected', { ownerId });
       return { statusCode: 200, body: '' };
     }
@@ -70,6 +72,33 @@ export const onWebSocket = async (event: WebSocketEvent): Promise<APIGatewayProx
   }
 };
 
-export const handler = middy(onWebSocket)
+/**
+ * On its schedule (infra/constructs/realtime.ts): closes the connections whose token expired,
+ * so none outlives the token that opened it. The notifier already skips them.
+ */
+export const closeExpired = async (): Promise<{ closed: number }> => {
+  const client = webSocketManagementClient();
+  let closed = 0;
+  for (const connectionId of await store.expired()) {
+    await closeConnection(client, connectionId);
+    await store.remove(connectionId);
+    closed++;
+  }
+  if (closed > 0) logger.info('Expired connections closed', { closed });
+  return { closed };
+};
+
+const isScheduled = (event: unknown): boolean =>
+  typeof event === 'object' &&
+  event !== null &&
+  (event as { 'detail-type'?: unknown })['detail-type'] === 'Scheduled Event';
+
+/** A WebSocket route, or the schedule that closes expired connections. */
+export const route = (
+  event: WebSocketEvent | { 'detail-type': string },
+): Promise<APIGatewayProxyResult | { closed: number }> =>
+  isScheduled(event) ? closeExpired() : onWebSocket(event as WebSocketEvent);
+
+export const handler = middy(route)
   .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger, { resetKeys: true }));

@@ -14,6 +14,8 @@ export interface TokenVerifierConfig {
 export interface VerifiedUser {
   /** Cognito's `sub`: stable for the user, and the owner id of their files. */
   readonly userId: string;
+  /** When the token expires, in seconds since the epoch (its `exp`). */
+  readonly expiresAt: number;
 }
 
 /**
@@ -48,7 +50,9 @@ export const createTokenVerifier = (config: TokenVerifierConfig) => {
     }
     if (typeof payload.sub !== 'string' || payload.sub === '')
       throw new Error('Token has no subject');
-    return { userId: payload.sub };
+    // The verifier has checked `exp`; a token without one never gets here.
+    if (typeof payload.exp !== 'number') throw new Error('Token has no expiry');
+    return { userId: payload.sub, expiresAt: payload.exp };
   };
 };
 

@@ -1,10 +1,16 @@
 import {
   type ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 
 export type PushResult = 'sent' | 'gone';
+
+const isGone = (error: unknown): boolean =>
+  error instanceof GoneException ||
+  (error as Error).name === 'GoneException' ||
+  (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 410;
 
 /**
  * Posts to one WebSocket connection through API Gateway's management API. A connection that is
@@ -25,14 +31,19 @@ export const pushTo = async (
     );
     return 'sent';
   } catch (error) {
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (
-      error instanceof GoneException ||
-      (error as Error).name === 'GoneException' ||
-      status === 410
-    ) {
-      return 'gone';
-    }
+    if (isGone(error)) return 'gone';
     throw error;
+  }
+};
+
+/** Closes one WebSocket connection; one already gone (410) is closed as well. */
+export const closeConnection = async (
+  client: ApiGatewayManagementApiClient,
+  connectionId: string,
+): Promise<void> => {
+  try {
+    await client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+  } catch (error) {
+    if (!isGone(error)) throw error;
   }
 };

@@ -1,5 +1,6 @@
 import {
   ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
@@ -8,6 +9,7 @@ import {
   DynamoDBClient,
   PutItemCommand,
   QueryCommand,
+  ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -24,8 +26,9 @@ const management = mockClient(ApiGatewayManagementApiClient);
 const { handler } = await import('../../../functions/notifier.ts');
 const connections = (await import('../../../functions/ws-connections.ts')).handler;
 
-/** A tiny connections table: what the handlers put, delete and query. */
-const table = new Map<string, string>();
+/** A tiny connections table: what the handlers put, delete, query and scan. */
+const table = new Map<string, { ownerId: string; expiresAt: number }>();
+const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 const fileEvent = (
   ownerId: string,
@@ -62,10 +65,15 @@ const posted = () =>
     message: JSON.parse(new TextDecoder().decode(call.args[0].input.Data as Uint8Array)),
   }));
 
-const connect = (connectionId: string, ownerId: string) =>
+/** A `$connect` as API Gateway hands it over: the authorizer's context values as strings. */
+const connect = (connectionId: string, ownerId: string, tokenExpiresAt = nowSeconds() + 3600) =>
   connections(
     {
-      requestContext: { routeKey: '$connect', connectionId, authorizer: { ownerId } },
+      requestContext: {
+        routeKey: '$connect',
+        connectionId,
+        authorizer: { ownerId, tokenExpiresAt: String(tokenExpiresAt) },
+      },
     } as never,
     lambdaContext('ws-connections'),
   );
@@ -76,16 +84,29 @@ describe('notifier', () => {
     dynamo.reset();
     management.reset();
     dynamo.on(PutItemCommand).callsFake((input) => {
-      table.set(input.Item.connectionId.S, input.Item.ownerId.S);
+      table.set(input.Item.connectionId.S, {
+        ownerId: input.Item.ownerId.S,
+        expiresAt: Number(input.Item.expiresAt.N),
+      });
       return {};
     });
     dynamo.on(DeleteItemCommand).callsFake((input) => {
       table.delete(input.Key.connectionId.S);
       return {};
     });
+    // As the store's filters say: live connections of one owner; expired ones of anybody.
     dynamo.on(QueryCommand).callsFake((input) => ({
       Items: [...table]
-        .filter(([, owner]) => owner === input.ExpressionAttributeValues[':owner'].S)
+        .filter(
+          ([, item]) =>
+            item.ownerId === input.ExpressionAttributeValues[':owner'].S &&
+            item.expiresAt > Number(input.ExpressionAttributeValues[':now'].N),
+        )
+        .map(([connectionId]) => ({ connectionId: { S: connectionId } })),
+    }));
+    dynamo.on(ScanCommand).callsFake((input) => ({
+      Items: [...table]
+        .filter(([, item]) => item.expiresAt <= Number(input.ExpressionAttributeValues[':now'].N))
         .map(([connectionId]) => ({ connectionId: { S: connectionId } })),
     }));
     management.on(PostToConnectionCommand).resolves({});
@@ -111,6 +132,32 @@ describe('notifier', () => {
       contentType: 'image/jpeg',
       at: '2026-11-29T10:00:00Z',
     });
+  });
+
+  it("keeps a connection no longer than its token, nor than API Gateway's two hours", async () => {
+    const soon = nowSeconds() + 600;
+    await connect('short', 'alice', soon);
+    await connect('long', 'alice', nowSeconds() + 10 * 3600);
+    expect(table.get('short')?.expiresAt).toBe(soon);
+    expect(table.get('long')?.expiresAt).toBeLessThanOrEqual(nowSeconds() + 2 * 3600);
+  });
+
+  it('pushes nothing once the token expired, and closes such connections on its schedule', async () => {
+    await connect('stale', 'alice', nowSeconds() - 1);
+    await connect('live', 'alice');
+    management.on(DeleteConnectionCommand).resolves({});
+    await deliver(fileEvent('alice'));
+    expect(posted().map((p) => p.to)).toEqual(['live']);
+
+    const closed = await connections(
+      { 'detail-type': 'Scheduled Event', source: 'aws.events' } as never,
+      lambdaContext('ws-connections'),
+    );
+    expect(closed).toEqual({ closed: 1 });
+    expect(
+      management.commandCalls(DeleteConnectionCommand).map((c) => c.args[0].input.ConnectionId),
+    ).toEqual(['stale']);
+    expect([...table.keys()]).toEqual(['live']);
   });
 
   it('keeps every message inside one frame, however large the event', async () => {
@@ -174,7 +221,7 @@ describe('WebSocket connection handler', () => {
     );
 
   it('refuses a $connect that no authorizer vouched for', async () => {
-    expect((await send('$connect')).statusCode).toBe(401);
+    expect(((await send('$connect')) as { statusCode: number }).statusCode).toBe(401);
     expect(table.size).toBe(0);
   });
 
