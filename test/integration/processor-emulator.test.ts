@@ -32,6 +32,7 @@ let repository: FileRepository;
 let processor: typeof import('../../functions/processor.ts').handler;
 let uploadApi: typeof import('../../functions/upload-api.ts').handler;
 let fileActions: typeof import('../../functions/file-actions.ts').handler;
+let sweeper: typeof import('../../functions/sweeper.ts').handler;
 
 const toRecord = (message: Message): SQSRecord => ({
   messageId: message.MessageId ?? '',
@@ -94,6 +95,7 @@ const putUpload = async (
     checksumSha256: null,
     bucket: resources.bucket,
     key,
+    uploadExpiresAt: new Date(Date.now() + 900_000),
   });
   await clients.s3.send(
     new PutObjectCommand({
@@ -121,10 +123,17 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
     vi.stubEnv('EVENT_BUS_NAME', resources.busName);
     vi.stubEnv('IDEMPOTENCY_TABLE_NAME', resources.idempotencyTable);
     vi.stubEnv('MAX_RECEIVE_COUNT', String(MAX_RECEIVE_COUNT));
+    vi.stubEnv('INGEST_QUEUE_URL', resources.ingestQueueUrl);
+    // The local stage's clock (infra/stages.ts): a 30 s timeout, deliveries 180 s apart.
+    vi.stubEnv('PROCESSOR_TIMEOUT_SECONDS', '30');
+    vi.stubEnv('INGEST_VISIBILITY_TIMEOUT_SECONDS', '180');
+    vi.stubEnv('INGEST_RETENTION_SECONDS', '345600');
+    vi.stubEnv('SWEEP_GRACE_SECONDS', '5');
     processor = (await import('../../functions/processor.ts')).handler;
     vi.stubEnv('CURSOR_KEY', 'integration-cursor-key');
     uploadApi = (await import('../../functions/upload-api.ts')).handler;
     fileActions = (await import('../../functions/file-actions.ts')).handler;
+    sweeper = (await import('../../functions/sweeper.ts')).handler;
   });
 
   afterAll(async () => {
@@ -374,5 +383,128 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
     expect(attempts).toBe(MAX_RECEIVE_COUNT);
     const parked = await receive(clients.sqs, resources.deadLetterQueueUrl, 1);
     expect(parked.map((m) => m.Body)).toEqual(['{"not":"an S3 event"}']);
+  });
+
+  /** Every version and delete marker under a key or prefix. */
+  const versionsUnder = async (prefix: string) => {
+    const page = await clients.s3.send(
+      new ListObjectVersionsCommand({ Bucket: resources.bucket, Prefix: prefix }),
+    );
+    return [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])];
+  };
+
+  it('keeps only the checked version when a form is sent again, and nothing of a deleted file', async () => {
+    const fileId = randomUUID();
+    const text = Buffer.from('the bytes that were checked\n');
+    await putUpload(fileId, text, 'text/plain');
+    const [created] = await receive(clients.sqs, resources.ingestQueueUrl, 1);
+    expect(await deliver([created as Message])).toEqual([]);
+    const checked = await repository.get(fileId);
+    expect(checked?.versionId).toEqual(expect.any(String));
+    expect(await publishedEvents(1)).toHaveLength(1);
+
+    // Other bytes under the same key: a second version, whose event the processor takes.
+    const key = uploadKey(OWNER, fileId);
+    await clients.s3.send(
+      new PutObjectCommand({ Bucket: resources.bucket, Key: key, Body: Buffer.from('forged!') }),
+    );
+    expect(await deliver(await receive(clients.sqs, resources.ingestQueueUrl, 1))).toEqual([]);
+    expect((await versionsUnder(key)).map((v) => v.VersionId)).toEqual([checked?.versionId]);
+    expect(await repository.get(fileId)).toEqual(checked);
+    expect(await publishedEvents(1, 2000)).toEqual([]);
+
+    // Deleted, then sent again: nothing stays.
+    await repository.markDeleted(OWNER, fileId);
+    await clients.s3.send(new PutObjectCommand({ Bucket: resources.bucket, Key: key, Body: text }));
+    expect(await deliver(await receive(clients.sqs, resources.ingestQueueUrl, 1))).toEqual([]);
+    expect(await versionsUnder(key)).toEqual([]);
+  });
+
+  it('sweeps: a run cut short ends FAILED once, an unused URL EXPIRED, an arrived one UPLOADED', async () => {
+    const sweep = () => sweeper({ source: 'aws.events' }, lambdaContext('sweeper'));
+    // A file whose run on its last delivery was stopped (timeout, memory) a minute ago.
+    const cut = randomUUID();
+    await putUpload(cut, Buffer.from('x'), 'text/plain');
+    await receive(clients.sqs, resources.ingestQueueUrl, 1);
+    await repository.startProcessing(cut, {
+      objectVersion: 'v1',
+      versionId: null,
+      attempts: MAX_RECEIVE_COUNT,
+      deadline: new Date(Date.now() - 60_000),
+    });
+    // Two uploads whose URLs expired a minute ago: one never sent, one that arrived.
+    const never = randomUUID();
+    const arrived = randomUUID();
+    for (const fileId of [never, arrived]) {
+      await repository.createPending({
+        fileId,
+        ownerId: OWNER,
+        filename: 'late.txt',
+        contentType: 'text/plain',
+        size: 1,
+        checksumSha256: null,
+        bucket: resources.bucket,
+        key: uploadKey(OWNER, fileId),
+        uploadExpiresAt: new Date(Date.now() - 60_000),
+      });
+    }
+    await clients.s3.send(
+      new PutObjectCommand({
+        Bucket: resources.bucket,
+        Key: uploadKey(OWNER, arrived),
+        Body: Buffer.from('y'),
+      }),
+    );
+    await receive(clients.sqs, resources.ingestQueueUrl, 1);
+
+    const first = await sweep();
+    expect(first).toMatchObject({ failed: 1, expired: 1, arrived: 1, errors: 0 });
+    expect(await repository.get(cut)).toMatchObject({
+      status: 'FAILED',
+      reason: expect.stringMatching(/cut short on each of its 3 attempts/),
+    });
+    expect(await repository.get(never)).toMatchObject({
+      status: 'EXPIRED',
+      reason: expect.stringMatching(/^The upload URL expired at .* before the file arrived/),
+    });
+    expect((await repository.get(arrived))?.status).toBe('UPLOADED');
+    const events = await publishedEvents(1);
+    expect(events).toEqual([
+      { type: 'file.failed', detail: expect.objectContaining({ fileId: cut, status: 'FAILED' }) },
+    ]);
+    // A second sweep finds nothing more to do and publishes nothing.
+    expect(await sweep()).toMatchObject({ failed: 0, expired: 0, arrived: 0 });
+    expect(await publishedEvents(1, 2000)).toEqual([]);
+  });
+
+  it('sweeps: finishes a deletion its request left half done, with one file.deleted', async () => {
+    const fileId = randomUUID();
+    await putUpload(fileId, Buffer.from('to be deleted'), 'text/plain');
+    await receive(clients.sqs, resources.ingestQueueUrl, 1);
+    await clients.s3.send(
+      new PutObjectCommand({
+        Bucket: resources.bucket,
+        Key: derivedKey(OWNER, fileId, 'thumbnail.webp'),
+        Body: Buffer.from('derivative'),
+      }),
+    );
+    // The DELETE request marked it and then died; its objects are all still there.
+    await repository.markDeleted(OWNER, fileId);
+    await handle.db.query(
+      "UPDATE files SET updated_at = now() - interval '5 minutes' WHERE file_id = $1::uuid",
+      [fileId],
+    );
+    const result = await sweeper({ source: 'aws.events' }, lambdaContext('sweeper'));
+    expect(result.deletionsFinished).toBe(1);
+    expect(await versionsUnder(uploadKey(OWNER, fileId))).toEqual([]);
+    expect(await versionsUnder(derivedPrefix(OWNER, fileId))).toEqual([]);
+    expect(await publishedEvents(1)).toEqual([
+      { type: 'file.deleted', detail: expect.objectContaining({ fileId, status: 'DELETED' }) },
+    ]);
+    expect(await repository.get(fileId)).toMatchObject({
+      status: 'DELETED',
+      publishedStatus: 'DELETED',
+      filename: '',
+    });
   });
 });

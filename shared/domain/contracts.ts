@@ -1,0 +1,10 @@
+/**
+ * Names other programs and the CDK app depend on, kept free of any SDK import so the CDK app
+ * never loads a client's module.
+ */
+
+/** The `source` of every event SyncFlow puts on its bus (DESIGN.md, "Events"). */
+export const EVENT_SOURCE = 'syncflow.files';
+
+/** The connections table's index of connections by owner. */
+export const OWNER_INDEX = 'byOwner';
