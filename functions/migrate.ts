@@ -1,25 +1,29 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { database } from '#shared/adapters/db/instance.ts';
+import {
+  type DatabaseHandle,
+  databaseConfigFromEnv,
+  openDatabase,
+} from '#shared/adapters/db/connect.ts';
+import { MIGRATION_RETRY_ON } from '#shared/adapters/db/data-api.ts';
+import { databaseDeadline } from '#shared/adapters/db/deadline.ts';
 import { migrate } from '#shared/adapters/db/migrate.ts';
 import { logger } from '#shared/observability/powertools.ts';
 
-const RESUMING =
-  /DatabaseResumingException|resuming after being auto-paused|Communications link failure/i;
+let opening: Promise<DatabaseHandle> | undefined;
 
-/** Aurora Serverless may be paused; the Data API says so and wants a retry in a few seconds. */
-const withResumeRetries = async <T>(work: () => Promise<T>, attempts = 30): Promise<T> => {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (error) {
-      const message = `${(error as Error).name} ${(error as Error).message}`;
-      if (attempt >= attempts || !RESUMING.test(message)) throw error;
-      logger.info('Database is resuming; waiting', { attempt });
-      await new Promise((resolve) => setTimeout(resolve, 5000));
-    }
-  }
+/**
+ * The migrator's own handle: on a first deploy it may run while the new cluster's writer is
+ * still coming up, so besides a resuming or unavailable database it also waits out
+ * DatabaseNotFoundException, for as long as the invocation has time (5 minutes).
+ */
+const migrationDatabase = (): Promise<DatabaseHandle> => {
+  const config = databaseConfigFromEnv();
+  opening ??= openDatabase(
+    config.driver === 'data-api' ? { ...config, retryOn: MIGRATION_RETRY_ON } : config,
+  );
+  return opening;
 };
 
 /**
@@ -30,9 +34,11 @@ const withResumeRetries = async <T>(work: () => Promise<T>, attempts = 30): Prom
 export const onEvent = async (event: CloudFormationCustomResourceEvent) => {
   const physicalResourceId = 'syncflow-schema';
   if (event.RequestType === 'Delete') return { PhysicalResourceId: physicalResourceId };
-  const applied = await withResumeRetries(async () => migrate((await database()).db));
+  const applied = await migrate((await migrationDatabase()).db);
   logger.info('Migrations applied', { applied });
   return { PhysicalResourceId: physicalResourceId, Data: { Applied: applied.join(',') } };
 };
 
-export const handler = middy(onEvent).use(injectLambdaContext(logger, { resetKeys: true }));
+export const handler = middy(onEvent)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(databaseDeadline());
