@@ -44,7 +44,7 @@ const processed = {
   reason: null,
 };
 
-describe.each<TestDriver>(['pg', 'pglite'])('file repository on %s', (driver) => {
+describe.each<TestDriver>(['pg', 'pglite', 'data-api'])('file repository on %s', (driver) => {
   let handle: DatabaseHandle;
   let repo: FileRepository;
 
