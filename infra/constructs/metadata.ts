@@ -27,6 +27,15 @@ export interface MetadataProps {
 const DATABASE_NAME = 'syncflow';
 
 /**
+ * Aurora PostgreSQL's version, chosen on purpose: AWS withdraws old minor versions, after which
+ * a first deploy fails with "Cannot find version … for aurora-postgresql". 17.7 runs the Data
+ * API and scales to 0 ACU (dev). Check that a region offers it, before a first deploy, with
+ * `npm run preflight -- --stage <stage>` or `aws rds describe-db-engine-versions --engine
+ * aurora-postgresql --engine-version 17.7` (docs/deploy.md).
+ */
+export const AURORA_POSTGRES_VERSION = AuroraPostgresEngineVersion.VER_17_7;
+
+/**
  * Where file records live. In AWS: Aurora Serverless v2 PostgreSQL with the Data API, its
  * credentials in Secrets Manager, in isolated subnets with no NAT gateway (the functions stay out
  * of the VPC and talk to it over the Data API). On the local stage: a PostgreSQL server by URL.
@@ -40,6 +49,8 @@ export class Metadata extends Construct {
   readonly environment: Record<string, string>;
   /** Which kind of database the functions talk to (and so which driver they bundle). */
   readonly kind: DatabaseSetting['kind'];
+  /** The migrations' custom resource: it runs once the database can answer. */
+  readonly schema: CustomResource;
 
   constructor(scope: Construct, id: string, props: MetadataProps) {
     super(scope, id);
@@ -62,14 +73,14 @@ export class Metadata extends Construct {
         destination: FlowLogDestination.toCloudWatchLogs(
           new LogGroup(this, 'FlowLogs', {
             retention: props.logRetention,
-            removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+            removalPolicy: props.retainData
+              ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+              : RemovalPolicy.DESTROY,
           }),
         ),
       });
       this.cluster = new DatabaseCluster(this, 'Cluster', {
-        engine: DatabaseClusterEngine.auroraPostgres({
-          version: AuroraPostgresEngineVersion.VER_16_6,
-        }),
+        engine: DatabaseClusterEngine.auroraPostgres({ version: AURORA_POSTGRES_VERSION }),
         credentials: Credentials.fromGeneratedSecret('syncflow_admin'),
         defaultDatabaseName: DATABASE_NAME,
         writer: ClusterInstance.serverlessV2('Writer'),
@@ -112,6 +123,18 @@ export class Metadata extends Construct {
         DB_CLUSTER_ARN: this.cluster.clusterArn,
         DB_SECRET_ARN: this.cluster.secret?.secretArn ?? '',
         DB_NAME: DATABASE_NAME,
+        ...(props.database.dataApiEndpoint && {
+          AWS_ENDPOINT_URL_RDS_DATA: props.database.dataApiEndpoint,
+        }),
+      };
+    } else if (props.database.kind === 'data-api') {
+      // The SDK takes a service's own endpoint from AWS_ENDPOINT_URL_RDS_DATA, over the
+      // AWS_ENDPOINT_URL the emulator gives every function.
+      this.environment = {
+        DB_CLUSTER_ARN: props.database.clusterArn,
+        DB_SECRET_ARN: props.database.secretArn,
+        DB_NAME: props.database.name,
+        AWS_ENDPOINT_URL_RDS_DATA: props.database.endpoint,
       };
     } else {
       this.environment = { DATABASE_URL: props.database.url };
@@ -130,15 +153,20 @@ export class Metadata extends Construct {
       onEventHandler: migrator,
       logGroup: new LogGroup(this, 'MigrationProviderLogs', {
         retention: props.logRetention,
-        removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+        removalPolicy: props.retainData
+          ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+          : RemovalPolicy.DESTROY,
       }),
     });
     // The hash of every statement: a new migration changes it, which re-runs the resource.
     const schemaHash = createHash('sha256').update(JSON.stringify(MIGRATIONS)).digest('hex');
-    new CustomResource(this, 'Schema', {
+    this.schema = new CustomResource(this, 'Schema', {
       serviceToken: provider.serviceToken,
       properties: { schemaHash },
     });
+    // The Data API answers only once the cluster has a writer; the function's environment makes
+    // the resource wait for the cluster and its secret, not for the writer instance.
+    if (this.cluster) this.schema.node.addDependency(this.cluster);
     NagSuppressions.addResourceSuppressions(
       provider,
       [

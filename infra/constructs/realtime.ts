@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type { CfnAccount } from 'aws-cdk-lib/aws-apigateway';
 import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -32,6 +33,12 @@ export interface RealtimeProps {
   readonly userPoolClient: IUserPoolClient;
   readonly logRetention: RetentionDays;
   readonly functions: FunctionDefaults;
+  /**
+   * API Gateway's account settings (its CloudWatch role), made with the REST API. A stage with
+   * access logs waits for it: in an account that never had the role, creating the stage fails
+   * with "CloudWatch Logs role ARN must be set in account settings to enable logging".
+   */
+  readonly apiGatewayAccount?: CfnAccount;
 }
 
 /**
@@ -66,7 +73,9 @@ export class Realtime extends Construct {
       timeToLiveAttribute: 'expiresAt',
       encryption: TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: stage.retainData },
-      removalPolicy: stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: stage.retainData
+        ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+        : RemovalPolicy.DESTROY,
     });
     this.connectionsTable.addGlobalSecondaryIndex({
       indexName: OWNER_INDEX,
@@ -112,7 +121,9 @@ export class Realtime extends Construct {
     });
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.logRetention,
-      removalPolicy: stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: stage.retainData
+        ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+        : RemovalPolicy.DESTROY,
     });
     this.webSocketStage = new WebSocketStage(this, 'Stage', {
       webSocketApi: this.webSocketApi,
@@ -121,6 +132,7 @@ export class Realtime extends Construct {
       throttle: { rateLimit: stage.apiThrottle.rate, burstLimit: stage.apiThrottle.burst },
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
     });
+    if (props.apiGatewayAccount) this.webSocketStage.node.addDependency(props.apiGatewayAccount);
 
     this.deadLetterQueue = new Queue(this, 'NotificationsDeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -173,9 +185,14 @@ export class Realtime extends Construct {
     });
 
     if (stage.notificationSender) {
-      const identity = new EmailIdentity(this, 'SenderIdentity', {
-        identity: Identity.email(stage.notificationSender),
-      });
+      // SES keeps one identity per address and region: a second stage naming the same sender
+      // must use the existing one, or its deploy fails on "already exists".
+      const identityName =
+        stage.notificationSenderIdentity === 'existing'
+          ? stage.notificationSender
+          : new EmailIdentity(this, 'SenderIdentity', {
+              identity: Identity.email(stage.notificationSender),
+            }).emailIdentityName;
       this.mailDeadLetterQueue = new Queue(this, 'MailDeadLetterQueue', {
         encryption: QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
@@ -198,9 +215,7 @@ export class Realtime extends Construct {
         new PolicyStatement({
           effect: Effect.ALLOW,
           actions: ['ses:SendEmail'],
-          resources: [
-            `arn:${partition}:ses:${region}:${account}:identity/${identity.emailIdentityName}`,
-          ],
+          resources: [`arn:${partition}:ses:${region}:${account}:identity/${identityName}`],
         }),
       );
       this.mailer.addToRolePolicy(
