@@ -92,6 +92,17 @@ const toRecord = (row: Row): FileRecord => ({
     row.processed_at === null || row.processed_at === undefined ? null : date(row.processed_at),
 });
 
+/**
+ * Longest `reason` kept: a sentence for a person, not a stack trace. A list page of 100 files
+ * must stay far below the Data API's 1 MiB answer (and 64 KB a row) whatever an error said.
+ */
+export const MAX_REASON_LENGTH = 500;
+
+const capReason = (reason: string | null): string | null =>
+  reason !== null && reason.length > MAX_REASON_LENGTH
+    ? `${reason.slice(0, MAX_REASON_LENGTH - 1)}…`
+    : reason;
+
 const escapeLike = (value: string): string => value.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** `$n` placeholders for a list of statuses, from `start`. */
@@ -214,7 +225,7 @@ export class FileRepository {
         outcome.sha256,
         json(outcome.metadata),
         json(outcome.derivatives),
-        outcome.reason,
+        capReason(outcome.reason),
         new Date(),
         ...from,
       ],
