@@ -370,6 +370,9 @@ export const startDataApiServer = async (options: DataApiServerOptions): Promise
   const calls: Record<string, number> = {};
   const typeNames = new Map<number, string>();
   const admin = new pg.Pool({ connectionString: options.postgresUrl, max: 2 });
+  // An idle connection the server ends (a shutdown, a cancelled backend) is no crash.
+  const ignoreIdleErrors = (pool: pg.Pool): pg.Pool => pool.on('error', () => {});
+  ignoreIdleErrors(admin);
 
   const credentialsFor = async (secretArn: unknown): Promise<DbCredentials> => {
     const arn = String(secretArn ?? '');
@@ -410,6 +413,7 @@ export const startDataApiServer = async (options: DataApiServerOptions): Promise
         // The service answers timestamps with a zone in UTC (see textValue).
         options: '-c TimeZone=UTC',
       });
+      ignoreIdleErrors(pool);
       pools.set(key, pool);
     }
     return pool;
