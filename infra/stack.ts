@@ -85,6 +85,8 @@ export class SyncFlowStack extends Stack {
       retainData: stage.retainData,
       logRetention,
       functions,
+      vpcFlowLogs: stage.vpcFlowLogs,
+      databaseLogExports: stage.databaseLogExports,
     });
     this.processing = new Processing(this, 'Processing', {
       bucket: this.storage.bucket,

@@ -82,6 +82,13 @@ export interface StageConfig {
    * the local stage alarms on the processor's error count instead.
    */
   readonly metricMathAlarms: boolean;
+  /** The database VPC's flow logs (MiniStack's CloudFormation has no AWS::EC2::FlowLog). */
+  readonly vpcFlowLogs: boolean;
+  /**
+   * Aurora's PostgreSQL log exported to CloudWatch with the stage's retention. The retention is
+   * set by CDK's LogRetention function, which needs the AWS SDK the emulator's Node.js lacks.
+   */
+  readonly databaseLogExports: boolean;
   /** The oldest message in the ingest queue older than this raises an alarm. */
   readonly maxIngestAgeSeconds: number;
   /** Requests per second and burst for the REST API. */
@@ -106,6 +113,8 @@ const common = {
   maxReceiveCount: 5,
   maxIngestAgeSeconds: 900,
   metricMathAlarms: true,
+  vpcFlowLogs: true,
+  databaseLogExports: true,
   sourceMaps: false,
 } as const;
 
@@ -168,8 +177,9 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
   // prod as the emulator can deploy it, for `npm run rehearse` (scripts/rehearse.ts): a first
   // deploy into an empty account, to catch ordering and dependency mistakes. It differs from
   // prod only where the emulator cannot follow, each listed in docs/deploy.md: x86_64 (functions
-  // run on this machine's Node.js), no event archive and no metric-math alarm (its
-  // CloudFormation has neither), Cognito's keys served by the emulator, and the functions' Data
+  // run on this machine's Node.js), no event archive, no metric-math alarm and no VPC flow log
+  // (its CloudFormation has none of them), no export of Aurora's log (its retention is set by a
+  // CDK function that needs the AWS SDK the emulator's Node.js lacks), Cognito's keys served by the emulator, and the functions' Data
   // API calls sent to the Data API double (`-c dataApiEndpoint`), whose PostgreSQL stands in for
   // the Aurora cluster the emulator only pretends to make.
   'prod-rehearsal': {
@@ -178,6 +188,8 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     architecture: 'x86_64',
     eventArchiveDays: 0,
     metricMathAlarms: false,
+    vpcFlowLogs: false,
+    databaseLogExports: false,
     keysEndpoint: 'http://127.0.0.1:4566',
     emulatorEndpoint: 'http://127.0.0.1:4566',
   },

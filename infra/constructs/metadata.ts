@@ -22,6 +22,10 @@ export interface MetadataProps {
   readonly retainData: boolean;
   readonly logRetention: RetentionDays;
   readonly functions: FunctionDefaults;
+  /** Flow logs on the database VPC (off only where the emulator has none). */
+  readonly vpcFlowLogs: boolean;
+  /** Aurora's PostgreSQL log in CloudWatch with `logRetention` (StageConfig.databaseLogExports). */
+  readonly databaseLogExports: boolean;
 }
 
 const DATABASE_NAME = 'syncflow';
@@ -69,16 +73,26 @@ export class Metadata extends Construct {
           { name: 'database', subnetType: SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
         ],
       });
-      this.vpc.addFlowLog('FlowLog', {
-        destination: FlowLogDestination.toCloudWatchLogs(
-          new LogGroup(this, 'FlowLogs', {
-            retention: props.logRetention,
-            removalPolicy: props.retainData
-              ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
-              : RemovalPolicy.DESTROY,
-          }),
-        ),
-      });
+      if (props.vpcFlowLogs) {
+        this.vpc.addFlowLog('FlowLog', {
+          destination: FlowLogDestination.toCloudWatchLogs(
+            new LogGroup(this, 'FlowLogs', {
+              retention: props.logRetention,
+              removalPolicy: props.retainData
+                ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+                : RemovalPolicy.DESTROY,
+            }),
+          ),
+        });
+      } else {
+        NagSuppressions.addResourceSuppressions(this.vpc, [
+          {
+            id: 'AwsSolutions-VPC7',
+            reason:
+              'Only the prod-rehearsal stage, deployed into the emulator, whose CloudFormation has no AWS::EC2::FlowLog.',
+          },
+        ]);
+      }
       this.cluster = new DatabaseCluster(this, 'Cluster', {
         engine: DatabaseClusterEngine.auroraPostgres({ version: AURORA_POSTGRES_VERSION }),
         credentials: Credentials.fromGeneratedSecret('syncflow_admin'),
@@ -94,8 +108,10 @@ export class Metadata extends Construct {
         removalPolicy: props.retainData ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
         vpc: this.vpc,
         vpcSubnets: { subnetType: SubnetType.PRIVATE_ISOLATED },
-        cloudwatchLogsExports: ['postgresql'],
-        cloudwatchLogsRetention: props.logRetention,
+        ...(props.databaseLogExports && {
+          cloudwatchLogsExports: ['postgresql'],
+          cloudwatchLogsRetention: props.logRetention,
+        }),
       });
       NagSuppressions.addResourceSuppressions(
         this.cluster,

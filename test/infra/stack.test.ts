@@ -628,11 +628,13 @@ describe('the Data API double stages', () => {
       [
         'architecture',
         'database',
+        'databaseLogExports',
         'emulatorEndpoint',
         'eventArchiveDays',
         'keysEndpoint',
         'metricMathAlarms',
         'name',
+        'vpcFlowLogs',
       ].sort(),
     );
     expect(rehearsal.database).toEqual({
