@@ -17,6 +17,9 @@ export default defineConfig({
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
           env: quiet,
+          // Four handler files start PGlite (WASM) and migrate it at once; on a loaded 2-core
+          // machine that took over the default 10 s.
+          hookTimeout: 30_000,
         },
       },
       {
