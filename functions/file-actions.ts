@@ -6,6 +6,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { callersFile, notFound } from '#shared/adapters/callers-file.ts';
 import { eventBridgeClient, s3Client } from '#shared/adapters/clients.ts';
+import { databaseDeadline } from '#shared/adapters/db/deadline.ts';
 import { fileRepository } from '#shared/adapters/db/instance.ts';
 import { intEnv, requireEnv } from '#shared/adapters/env.ts';
 import { FileEventPublisher } from '#shared/adapters/event-publisher.ts';
@@ -142,6 +143,7 @@ export const route = (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResul
 
 export const handler = middy(route)
   .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(databaseDeadline())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .use(httpErrors());

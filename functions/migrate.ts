@@ -2,7 +2,13 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { database } from '#shared/adapters/db/instance.ts';
+import {
+  type DatabaseHandle,
+  databaseConfigFromEnv,
+  openDatabase,
+} from '#shared/adapters/db/connect.ts';
+import { MIGRATION_RETRY_ON } from '#shared/adapters/db/data-api.ts';
+import { databaseDeadline } from '#shared/adapters/db/deadline.ts';
 import { migrate } from '#shared/adapters/db/migrate.ts';
 import { rolePasswordsFromEnv, setRolePasswords } from '#shared/adapters/db/role-passwords.ts';
 import { logger } from '#shared/observability/powertools.ts';
@@ -16,21 +22,19 @@ const readSecret = async (arn: string): Promise<string> => {
   return secret.SecretString;
 };
 
-const RESUMING =
-  /DatabaseResumingException|resuming after being auto-paused|Communications link failure/i;
+let opening: Promise<DatabaseHandle> | undefined;
 
-/** Aurora Serverless may be paused; the Data API says so and wants a retry in a few seconds. */
-const withResumeRetries = async <T>(work: () => Promise<T>, attempts = 30): Promise<T> => {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (error) {
-      const message = `${(error as Error).name} ${(error as Error).message}`;
-      if (attempt >= attempts || !RESUMING.test(message)) throw error;
-      logger.info('Database is resuming; waiting', { attempt });
-      await new Promise((resolve) => setTimeout(resolve, 5000));
-    }
-  }
+/**
+ * The migrator's own handle: on a first deploy it may run while the new cluster's writer is
+ * still coming up, so besides a resuming or unavailable database it also waits out
+ * DatabaseNotFoundException, for as long as the invocation has time (5 minutes).
+ */
+const migrationDatabase = (): Promise<DatabaseHandle> => {
+  const config = databaseConfigFromEnv();
+  opening ??= openDatabase(
+    config.driver === 'data-api' ? { ...config, retryOn: MIGRATION_RETRY_ON } : config,
+  );
+  return opening;
 };
 
 /**
@@ -41,13 +45,15 @@ const withResumeRetries = async <T>(work: () => Promise<T>, attempts = 30): Prom
 export const onEvent = async (event: CloudFormationCustomResourceEvent) => {
   const physicalResourceId = 'syncflow-schema';
   if (event.RequestType === 'Delete') return { PhysicalResourceId: physicalResourceId };
-  const applied = await withResumeRetries(async () => migrate((await database()).db));
+  const applied = await migrate((await migrationDatabase()).db);
   logger.info('Migrations applied', { applied });
   // Every deploy: a role's secret may have been rotated or replaced since the last one.
   const passwords = await rolePasswordsFromEnv(process.env, readSecret);
-  const roles = await setRolePasswords((await database()).db, passwords);
+  const roles = await setRolePasswords((await migrationDatabase()).db, passwords);
   logger.info('Role passwords set', { roles });
   return { PhysicalResourceId: physicalResourceId, Data: { Applied: applied.join(',') } };
 };
 
-export const handler = middy(onEvent).use(injectLambdaContext(logger, { resetKeys: true }));
+export const handler = middy(onEvent)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(databaseDeadline());

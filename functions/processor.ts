@@ -18,6 +18,7 @@ import {
   s3Client,
   sqsClient,
 } from '#shared/adapters/clients.ts';
+import { databaseDeadline } from '#shared/adapters/db/deadline.ts';
 import { fileRepository } from '#shared/adapters/db/instance.ts';
 import { intEnv, requireEnv } from '#shared/adapters/env.ts';
 import { FileEventPublisher } from '#shared/adapters/event-publisher.ts';
@@ -254,5 +255,6 @@ export const processIngestBatch = async (
 
 export const handler = middy(processIngestBatch)
   .use(captureLambdaHandler(tracer))
+  .use(databaseDeadline())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics, { captureColdStartMetric: true }));

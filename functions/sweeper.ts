@@ -4,6 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { eventBridgeClient, s3Client } from '#shared/adapters/clients.ts';
+import { databaseDeadline } from '#shared/adapters/db/deadline.ts';
 import { fileRepository } from '#shared/adapters/db/instance.ts';
 import { requireEnv } from '#shared/adapters/env.ts';
 import { FileEventPublisher } from '#shared/adapters/event-publisher.ts';
@@ -48,5 +49,6 @@ export const sweepFiles = async (): Promise<SweepResult> => {
 
 export const handler = middy(sweepFiles)
   .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(databaseDeadline())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics));

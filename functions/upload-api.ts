@@ -4,6 +4,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { s3Client } from '#shared/adapters/clients.ts';
+import { databaseDeadline } from '#shared/adapters/db/deadline.ts';
 import { fileRepository } from '#shared/adapters/db/instance.ts';
 import { intEnv, listEnv, requireEnv } from '#shared/adapters/env.ts';
 import { httpErrors, json, ownerOf, parseJsonBody } from '#shared/adapters/http.ts';
@@ -83,6 +84,7 @@ export const createUpload = async (event: APIGatewayProxyEvent): Promise<APIGate
 
 export const handler = middy(createUpload)
   .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(databaseDeadline())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .use(httpErrors());

@@ -15,6 +15,9 @@ const databaseUrl = app.node.tryGetContext('databaseUrl');
 const emulatorEndpoint = app.node.tryGetContext('emulatorEndpoint');
 const notificationSender = app.node.tryGetContext('notificationSender');
 const alarmEmail = app.node.tryGetContext('alarmEmail');
+const notificationSenderIdentity = app.node.tryGetContext('notificationSenderIdentity');
+const dataApiEndpoint = app.node.tryGetContext('dataApiEndpoint');
+const dataApiDatabase = app.node.tryGetContext('dataApiDatabase');
 // `-c sourceMaps=true` arrives as a string; a cdk.json context entry may be a boolean.
 const sourceMaps = app.node.tryGetContext('sourceMaps');
 const stage = stageConfig(stageName, {
@@ -23,6 +26,9 @@ const stage = stageConfig(stageName, {
   ...(typeof emulatorEndpoint === 'string' && { emulatorEndpoint }),
   ...(typeof notificationSender === 'string' && { notificationSender }),
   ...(typeof alarmEmail === 'string' && { alarmEmail }),
+  ...(typeof notificationSenderIdentity === 'string' && { notificationSenderIdentity }),
+  ...(typeof dataApiEndpoint === 'string' && { dataApiEndpoint }),
+  ...(typeof dataApiDatabase === 'string' && { dataApiDatabase }),
   ...(sourceMaps !== undefined && { sourceMaps: String(sourceMaps) }),
 });
 new SyncFlowStack(app, `SyncFlow-${stage.name}`, {

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
@@ -43,6 +43,15 @@ export class SyncFlowStack extends Stack {
   readonly housekeeping: Housekeeping;
   readonly observability: Observability;
 
+  /**
+   * The first two zones of the region, resolved by CloudFormation (`Fn::GetAZs`) even when the
+   * account and region are known at synth: CDK would otherwise look them up in the account
+   * (and cache them in cdk.context.json), and `cdk synth` makes no account look-ups.
+   */
+  override get availabilityZones(): string[] {
+    return [Fn.select(0, Fn.getAzs()), Fn.select(1, Fn.getAzs())];
+  }
+
   constructor(scope: Construct, id: string, props: SyncFlowStackProps) {
     super(scope, id, props);
     const { stage } = props;
@@ -56,7 +65,8 @@ export class SyncFlowStack extends Stack {
       architecture: stage.architecture,
       logRetention,
       retainLogs: stage.retainData,
-      database: stage.database.kind,
+      // The Data API double's stages run the AWS driver: bundled as for Aurora.
+      database: stage.database.kind === 'postgres' ? 'postgres' : 'aurora',
       sourceMaps: stage.sourceMaps,
     };
     Tags.of(this).add('project', 'syncflow');
@@ -83,6 +93,8 @@ export class SyncFlowStack extends Stack {
       retainData: stage.retainData,
       logRetention,
       functions,
+      vpcFlowLogs: stage.vpcFlowLogs,
+      databaseLogExports: stage.databaseLogExports,
     });
     this.processing = new Processing(this, 'Processing', {
       bucket: this.storage.bucket,
@@ -130,6 +142,7 @@ export class SyncFlowStack extends Stack {
       logRetention,
       functions,
       idempotencyTable: this.processing.idempotencyTable,
+      apiGatewayAccount: this.api.cloudWatchAccount,
     });
 
     this.observability = new Observability(this, 'Observability', {

@@ -1,10 +1,42 @@
 import { DEFAULT_ALLOWED_CONTENT_TYPES } from '../shared/domain/content-types.ts';
 import type { RequestLimits } from '../shared/domain/request-limits.ts';
 
-/** Where the metadata lives: Aurora with the Data API in AWS, any PostgreSQL server locally. */
+/**
+ * Where the metadata lives: Aurora with the Data API in AWS, any PostgreSQL server locally, or
+ * (tests) PostgreSQL behind the RDS Data API double, so the functions run the AWS driver.
+ */
 export type DatabaseSetting =
-  | { readonly kind: 'aurora'; readonly minCapacity: number; readonly maxCapacity: number }
-  | { readonly kind: 'postgres'; readonly url: string };
+  | {
+      readonly kind: 'aurora';
+      readonly minCapacity: number;
+      readonly maxCapacity: number;
+      /**
+       * Where the functions send their Data API calls instead of AWS's endpoint: the deploy
+       * rehearsal's Data API double (`-c dataApiEndpoint=...`).
+       */
+      readonly dataApiEndpoint?: string;
+    }
+  | { readonly kind: 'postgres'; readonly url: string }
+  | {
+      readonly kind: 'data-api';
+      /** The Data API double's address (test/support/data-api-server.ts). */
+      readonly endpoint: string;
+      readonly clusterArn: string;
+      readonly secretArn: string;
+      readonly name: string;
+    };
+
+/** The cluster and secret a local stage on the Data API double names (`-c dataApiEndpoint`). */
+export const LOCAL_DATA_API = {
+  clusterArn: 'arn:aws:rds:us-east-1:000000000000:cluster:syncflow-local',
+  /** The admin login, the migrator's. */
+  secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:syncflow-local-db',
+  /** The functions' logins, as the roles of migrations/0004_roles.ts. */
+  roleSecretArns: {
+    read: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:syncflow-local-db-read',
+    write: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:syncflow-local-db-write',
+  },
+} as const;
 
 /** Everything that differs between stages. One object per stage; nothing else branches on the stage name. */
 export interface StageConfig {
@@ -60,6 +92,12 @@ export interface StageConfig {
    * file ends FAILED or REJECTED; no email without one (`-c notificationSender=...`).
    */
   readonly notificationSender?: string;
+  /**
+   * `create` (the stack makes the SES identity) or `existing` (an identity verified already,
+   * perhaps by another stage in the account: SES keeps one identity per address, so a second
+   * stack creating it fails). `-c notificationSenderIdentity=existing`. @default 'create'
+   */
+  readonly notificationSenderIdentity?: 'create' | 'existing';
   /** Where the alarm topic emails (`-c alarmEmail=...`); alarms still go to the topic without one. */
   readonly alarmEmail?: string;
   /**
@@ -67,6 +105,13 @@ export interface StageConfig {
    * the local stage alarms on the processor's error count instead.
    */
   readonly metricMathAlarms: boolean;
+  /** The database VPC's flow logs (MiniStack's CloudFormation has no AWS::EC2::FlowLog). */
+  readonly vpcFlowLogs: boolean;
+  /**
+   * Aurora's PostgreSQL log exported to CloudWatch with the stage's retention. The retention is
+   * set by CDK's LogRetention function, which needs the AWS SDK the emulator's Node.js lacks.
+   */
+  readonly databaseLogExports: boolean;
   /** The oldest message in the ingest queue older than this raises an alarm. */
   readonly maxIngestAgeSeconds: number;
   /** Requests per second and burst for the REST API. */
@@ -87,14 +132,33 @@ const common = {
   requestLimits: { uploadsPerMinute: 600, reprocessPerMinute: 60, pendingUploads: 1000 },
   processorMemoryMb: 2048,
   processorTimeoutSeconds: 300,
-  maxReceiveCount: 3,
+  // Five deliveries, as AWS advises for a queue feeding Lambda: a throttled invocation (a new
+  // account's concurrency quota is below the processor's cap) also costs a delivery.
+  maxReceiveCount: 5,
   sweepEveryMinutes: 5,
   sweepGraceSeconds: 300,
   faultInjection: false,
   maxIngestAgeSeconds: 900,
   metricMathAlarms: true,
+  vpcFlowLogs: true,
+  databaseLogExports: true,
   sourceMaps: false,
 } as const;
+
+const prod: StageConfig = {
+  ...common,
+  name: 'prod',
+  retainData: true,
+  autoDeleteObjects: false,
+  architecture: 'arm64',
+  corsOrigins: [],
+  processorMaxConcurrency: 20,
+  maxIngestAgeSeconds: 600,
+  logRetentionDays: 90,
+  database: { kind: 'aurora', minCapacity: 0.5, maxCapacity: 16 },
+  eventArchiveDays: 30,
+  apiThrottle: { rate: 500, burst: 1000 },
+};
 
 export const STAGES: Readonly<Record<string, StageConfig>> = {
   dev: {
@@ -110,25 +174,14 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     eventArchiveDays: 7,
     apiThrottle: { rate: 50, burst: 100 },
   },
-  prod: {
-    ...common,
-    name: 'prod',
-    retainData: true,
-    autoDeleteObjects: false,
-    architecture: 'arm64',
-    corsOrigins: [],
-    processorMaxConcurrency: 20,
-    maxIngestAgeSeconds: 600,
-    logRetentionDays: 90,
-    database: { kind: 'aurora', minCapacity: 0.5, maxCapacity: 16 },
-    eventArchiveDays: 30,
-    apiThrottle: { rate: 500, burst: 1000 },
-  },
+  prod,
   // The emulator runs functions on this machine's node: x86_64, and PostgreSQL instead of Aurora
   // (the emulator's RDS Data API is a stub). The other differences below say why each is there.
   local: {
     ...common,
     name: 'local',
+    // Three: the end-to-end suite watches a poisoned message reach the DLQ.
+    maxReceiveCount: 3,
     retainData: false,
     // CDK's auto-delete handler expects the AWS SDK preinstalled, which the emulator lacks (the
     // deploy would hang); the local stack is reset with the emulator instead.
@@ -157,12 +210,34 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     notificationSender: 'notifications@syncflow.local',
     apiThrottle: { rate: 100, burst: 200 },
   },
+  // prod as the emulator can deploy it, for `npm run rehearse` (scripts/rehearse.ts): a first
+  // deploy into an empty account, to catch ordering and dependency mistakes. It differs from
+  // prod only where the emulator cannot follow, each listed in docs/deploy.md: x86_64 (functions
+  // run on this machine's Node.js), no event archive, no metric-math alarm and no VPC flow log
+  // (its CloudFormation has none of them), no export of Aurora's log (its retention is set by a
+  // CDK function that needs the AWS SDK the emulator's Node.js lacks), Cognito's keys served by the emulator, and the functions' Data
+  // API calls sent to the Data API double (`-c dataApiEndpoint`), whose PostgreSQL stands in for
+  // the Aurora cluster the emulator only pretends to make.
+  'prod-rehearsal': {
+    ...prod,
+    name: 'prod-rehearsal',
+    architecture: 'x86_64',
+    eventArchiveDays: 0,
+    metricMathAlarms: false,
+    vpcFlowLogs: false,
+    databaseLogExports: false,
+    keysEndpoint: 'http://127.0.0.1:4566',
+    emulatorEndpoint: 'http://127.0.0.1:4566',
+  },
 };
 
 /**
  * The configuration of a stage, with `overrides` (from `-c` context) applied: `corsOrigins`
- * (comma-separated), `notificationSender`, `alarmEmail`, `sourceMaps` (`true` or `false`), and
- * `databaseUrl` and `emulatorEndpoint` for the local stage.
+ * (comma-separated), `notificationSender`, `notificationSenderIdentity` (`create` or `existing`),
+ * `alarmEmail`, `sourceMaps` (`true` or `false`), `databaseUrl` and `emulatorEndpoint` for the
+ * local stage, and `dataApiEndpoint` (with `dataApiDatabase`): the local stage's functions then
+ * reach PostgreSQL through the Data API double at that address, and an Aurora stage's functions
+ * send their Data API calls there (the deploy rehearsal).
  */
 export const stageConfig = (
   name: string,
@@ -171,8 +246,11 @@ export const stageConfig = (
     databaseUrl?: string;
     emulatorEndpoint?: string;
     notificationSender?: string;
+    notificationSenderIdentity?: string;
     alarmEmail?: string;
     sourceMaps?: string;
+    dataApiEndpoint?: string;
+    dataApiDatabase?: string;
   } = {},
 ): StageConfig => {
   const base = STAGES[name];
@@ -199,6 +277,24 @@ export const stageConfig = (
     }
     config = { ...config, database: { kind: 'postgres', url: overrides.databaseUrl } };
   }
+  if (overrides.dataApiEndpoint !== undefined) {
+    const endpoint = overrides.dataApiEndpoint.trim();
+    if (!/^https?:\/\/[^\s/]+\/?$/.test(endpoint)) {
+      throw new Error(`dataApiEndpoint ${JSON.stringify(endpoint)} is not an http(s) address`);
+    }
+    config = {
+      ...config,
+      database:
+        config.database.kind === 'aurora'
+          ? { ...config.database, dataApiEndpoint: endpoint }
+          : {
+              kind: 'data-api',
+              endpoint,
+              ...LOCAL_DATA_API,
+              name: overrides.dataApiDatabase ?? 'postgres',
+            },
+    };
+  }
   if (overrides.emulatorEndpoint !== undefined) {
     config = {
       ...config,
@@ -219,6 +315,15 @@ export const stageConfig = (
       throw new Error(`notificationSender ${JSON.stringify(sender)} is not an email address`);
     }
     config = { ...config, notificationSender: sender === '' ? undefined : sender };
+  }
+  if (overrides.notificationSenderIdentity !== undefined) {
+    const value = overrides.notificationSenderIdentity.trim();
+    if (value !== 'create' && value !== 'existing') {
+      throw new Error(
+        `notificationSenderIdentity must be create or existing, not ${JSON.stringify(value)}`,
+      );
+    }
+    config = { ...config, notificationSenderIdentity: value };
   }
   if (overrides.sourceMaps !== undefined) {
     const value = overrides.sourceMaps.trim().toLowerCase();

@@ -8,6 +8,12 @@ export interface Migration {
   readonly id: string;
   /** One statement each: the RDS Data API runs a single statement per call. */
   readonly statements: readonly string[];
+  /**
+   * `false` for DDL that may outlast the Data API's call timeout on a large table (`CREATE INDEX
+   * CONCURRENTLY IF NOT EXISTS …`): its statements run one by one outside a transaction and must
+   * be idempotent (shared/adapters/db/migrate.ts). @default true
+   */
+  readonly transactional?: boolean;
 }
 
 /** Every migration in the order it is applied. Add new ones at the end. */

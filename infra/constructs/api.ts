@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   AuthorizationType,
+  type CfnAccount,
   Cors,
   LambdaIntegration,
   LogGroupLogDestination,
@@ -57,6 +58,8 @@ export class Api extends Construct {
   readonly filesApi: SyncFlowFunction;
   /** `DELETE /files/{fileId}`, `POST /files/{fileId}/reprocess`: the routes that change a file. */
   readonly fileActions: SyncFlowFunction;
+  /** API Gateway's account settings with the CloudWatch role the REST API made for its logs. */
+  readonly cloudWatchAccount: CfnAccount;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -73,7 +76,9 @@ export class Api extends Construct {
       },
       accountRecovery: AccountRecovery.EMAIL_ONLY,
       featurePlan: FeaturePlan.ESSENTIALS,
-      removalPolicy: stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: stage.retainData
+        ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+        : RemovalPolicy.DESTROY,
     });
     this.userPoolClient = this.userPool.addClient('WebClient', {
       authFlows: { userSrp: true, userPassword: true },
@@ -90,7 +95,8 @@ export class Api extends Construct {
       },
       {
         id: 'AwsSolutions-COG3',
-        reason: 'Advanced security mode is superseded by the Essentials feature plan chosen here.',
+        reason:
+          'Threat protection (advanced security) needs the Plus feature plan; this pool is on Essentials, self sign-up is off and users are created by an administrator.',
       },
     ]);
 
@@ -165,7 +171,9 @@ export class Api extends Construct {
 
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.logRetention,
-      removalPolicy: stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: stage.retainData
+        ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+        : RemovalPolicy.DESTROY,
     });
     this.restApi = new RestApi(this, 'RestApi', {
       // API Gateway's metrics are by API name: one per stack keeps stages' figures apart.
@@ -192,6 +200,7 @@ export class Api extends Construct {
           : undefined,
       defaultMethodOptions: { authorizer, authorizationType: AuthorizationType.CUSTOM },
     });
+    this.cloudWatchAccount = this.restApi.node.findChild('Account') as CfnAccount;
     // What API Gateway answers by itself (no token, a refused token, throttling, an unknown
     // route) keeps the contract's `{error: {code, message}}` body too; DEFAULT_5XX keeps its
     // status (502, 504).

@@ -55,7 +55,9 @@ export class SyncFlowFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: SyncFlowFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention,
-      removalPolicy: props.retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: props.retainLogs
+        ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+        : RemovalPolicy.DESTROY,
     });
     const cpu = props.architecture === 'arm64' ? 'arm64' : 'x64';
     super(scope, id, {

@@ -20,7 +20,11 @@ export class FileEvents extends Construct {
   ) {
     super(scope, id);
     this.bus = new EventBus(this, 'Bus', { description: 'SyncFlow file.* events' });
-    this.bus.applyRemovalPolicy(props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
+    // The bus's name is fixed at synth (from its path), so a bus kept by a rolled-back first
+    // deploy would make the retry fail with "already exists": kept on update and delete only.
+    this.bus.applyRemovalPolicy(
+      props.retainData ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY,
+    );
     if (props.archiveDays > 0) {
       this.bus.archive('Archive', {
         description: 'file.* events kept for replay',

@@ -17,7 +17,7 @@ import { Construct } from 'constructs';
 import { MIGRATIONS } from '../../migrations/index.ts';
 import { localRolePassword } from '../../shared/adapters/db/role-passwords.ts';
 import { DB_ROLES, type DbAccess } from '../../shared/domain/db-roles.ts';
-import type { DatabaseSetting } from '../stages.ts';
+import { type DatabaseSetting, LOCAL_DATA_API } from '../stages.ts';
 import { type FunctionDefaults, SyncFlowFunction } from './base-function.ts';
 
 export interface MetadataProps {
@@ -25,18 +25,31 @@ export interface MetadataProps {
   readonly retainData: boolean;
   readonly logRetention: RetentionDays;
   readonly functions: FunctionDefaults;
+  /** Flow logs on the database VPC (off only where the emulator has none). */
+  readonly vpcFlowLogs: boolean;
+  /** Aurora's PostgreSQL log in CloudWatch with `logRetention` (StageConfig.databaseLogExports). */
+  readonly databaseLogExports: boolean;
 }
 
 const DATABASE_NAME = 'syncflow';
 
 /**
+ * Aurora PostgreSQL's version, chosen on purpose: AWS withdraws old minor versions, after which
+ * a first deploy fails with "Cannot find version … for aurora-postgresql". 17.7 runs the Data
+ * API and scales to 0 ACU (dev). Check that a region offers it, before a first deploy, with
+ * `npm run preflight -- --stage <stage>` or `aws rds describe-db-engine-versions --engine
+ * aurora-postgresql --engine-version 17.7` (docs/deploy.md).
+ */
+export const AURORA_POSTGRES_VERSION = AuroraPostgresEngineVersion.VER_17_7;
+
+/**
  * Where file records live. In AWS: Aurora Serverless v2 PostgreSQL with the Data API, in
  * isolated subnets with no NAT gateway (the functions stay out of the VPC and talk to it over
- * the Data API). On the local stage: a PostgreSQL server by URL. Either way, schema migrations
- * are applied during `cdk deploy` by a custom resource, which also sets the passwords of the
- * roles the functions log in as: a reading role and a writing one (migrations/0004_roles.ts).
- * In AWS each role has its own generated secret, and a function may read only its own; only
- * the migrator holds the admin secret.
+ * the Data API). On the local stage: a PostgreSQL server by URL (or, in tests, behind the Data
+ * API double). Either way, schema migrations are applied during `cdk deploy` by a custom
+ * resource, which also sets the passwords of the roles the functions log in as: a reading role
+ * and a writing one (migrations/0004_roles.ts). In AWS each role has its own generated secret,
+ * and a function may read only its own; only the migrator holds the admin secret.
  */
 export class Metadata extends Construct {
   readonly cluster?: DatabaseCluster;
@@ -46,6 +59,8 @@ export class Metadata extends Construct {
   readonly environment: Record<string, string>;
   /** Which kind of database the functions talk to (and so which driver they bundle). */
   readonly kind: DatabaseSetting['kind'];
+  /** The migrations' custom resource: it runs once the database can answer. */
+  readonly schema: CustomResource;
   /** In AWS, each function role's secret (username and generated password). */
   readonly roleSecrets?: Readonly<Record<DbAccess, DatabaseSecret>>;
   private readonly roleEnvironment: Readonly<Record<DbAccess, Record<string, string>>>;
@@ -67,18 +82,28 @@ export class Metadata extends Construct {
           { name: 'database', subnetType: SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
         ],
       });
-      this.vpc.addFlowLog('FlowLog', {
-        destination: FlowLogDestination.toCloudWatchLogs(
-          new LogGroup(this, 'FlowLogs', {
-            retention: props.logRetention,
-            removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-          }),
-        ),
-      });
+      if (props.vpcFlowLogs) {
+        this.vpc.addFlowLog('FlowLog', {
+          destination: FlowLogDestination.toCloudWatchLogs(
+            new LogGroup(this, 'FlowLogs', {
+              retention: props.logRetention,
+              removalPolicy: props.retainData
+                ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+                : RemovalPolicy.DESTROY,
+            }),
+          ),
+        });
+      } else {
+        NagSuppressions.addResourceSuppressions(this.vpc, [
+          {
+            id: 'AwsSolutions-VPC7',
+            reason:
+              'Only the prod-rehearsal stage, deployed into the emulator, whose CloudFormation has no AWS::EC2::FlowLog.',
+          },
+        ]);
+      }
       this.cluster = new DatabaseCluster(this, 'Cluster', {
-        engine: DatabaseClusterEngine.auroraPostgres({
-          version: AuroraPostgresEngineVersion.VER_16_6,
-        }),
+        engine: DatabaseClusterEngine.auroraPostgres({ version: AURORA_POSTGRES_VERSION }),
         credentials: Credentials.fromGeneratedSecret('syncflow_admin'),
         defaultDatabaseName: DATABASE_NAME,
         writer: ClusterInstance.serverlessV2('Writer'),
@@ -92,8 +117,10 @@ export class Metadata extends Construct {
         removalPolicy: props.retainData ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
         vpc: this.vpc,
         vpcSubnets: { subnetType: SubnetType.PRIVATE_ISOLATED },
-        cloudwatchLogsExports: ['postgresql'],
-        cloudwatchLogsRetention: props.logRetention,
+        ...(props.databaseLogExports && {
+          cloudwatchLogsExports: ['postgresql'],
+          cloudwatchLogsRetention: props.logRetention,
+        }),
       });
       NagSuppressions.addResourceSuppressions(
         this.cluster,
@@ -124,15 +151,17 @@ export class Metadata extends Construct {
           access === 'read' ? 'ReaderSecret' : 'WriterSecret',
           {
             username: DB_ROLES[access],
-            // Only letters and digits: the migrator turns it into a SCRAM verifier, never SQL.
+            // Letters and digits: the migrator turns it into a SCRAM verifier, never into SQL.
             excludeCharacters: ' %+~`#$&*()|[]{}:;<>?!\'/@"\\=,.^-_',
           },
         );
+        // A new stack makes new secrets, and its migrator sets the roles' passwords to them.
+        secret.applyRemovalPolicy(RemovalPolicy.DESTROY);
         NagSuppressions.addResourceSuppressions(secret, [
           {
             id: 'AwsSolutions-SMG4',
             reason:
-              "A function role password, set in PostgreSQL by the migrator on deploy; rotation is the operator's (docs/security.md).",
+              "A function role's password, set in PostgreSQL by the migrator on deploy; rotation is the operator's (docs/security.md).",
           },
         ]);
         return secret;
@@ -142,11 +171,31 @@ export class Metadata extends Construct {
         DB_CLUSTER_ARN: cluster.clusterArn,
         DB_SECRET_ARN: secretArn,
         DB_NAME: DATABASE_NAME,
+        ...(props.database.kind === 'aurora' &&
+          props.database.dataApiEndpoint && {
+            AWS_ENDPOINT_URL_RDS_DATA: props.database.dataApiEndpoint,
+          }),
       });
       this.environment = dataApi(cluster.secret?.secretArn ?? '');
       this.roleEnvironment = {
         read: dataApi(this.roleSecrets.read.secretArn),
         write: dataApi(this.roleSecrets.write.secretArn),
+      };
+    } else if (props.database.kind === 'data-api') {
+      // The SDK takes a service's own endpoint from AWS_ENDPOINT_URL_RDS_DATA, over the
+      // AWS_ENDPOINT_URL the emulator gives every function. Each role has a secret the double
+      // knows (test/support/targets.ts).
+      const { clusterArn, name, endpoint } = props.database;
+      const dataApi = (secretArn: string): Record<string, string> => ({
+        DB_CLUSTER_ARN: clusterArn,
+        DB_SECRET_ARN: secretArn,
+        DB_NAME: name,
+        AWS_ENDPOINT_URL_RDS_DATA: endpoint,
+      });
+      this.environment = dataApi(props.database.secretArn);
+      this.roleEnvironment = {
+        read: dataApi(LOCAL_DATA_API.roleSecretArns.read),
+        write: dataApi(LOCAL_DATA_API.roleSecretArns.write),
       };
     } else {
       const adminUrl = props.database.url;
@@ -164,16 +213,22 @@ export class Metadata extends Construct {
     }
 
     const roleSecrets = this.roleSecrets;
-    // What the migrator sets the role passwords from: their secrets (AWS), or the local stage's
-    // derived passwords.
-    const rolePasswords: Record<string, string> =
+    // What the migrator sets the role passwords from: their secrets (AWS), or passwords the
+    // local stage derives (from the admin URL, or the Data API double's cluster).
+    const passwordSeed =
       props.database.kind === 'postgres'
+        ? props.database.url
+        : props.database.kind === 'data-api'
+          ? props.database.clusterArn
+          : undefined;
+    const rolePasswords: Record<string, string> =
+      passwordSeed !== undefined
         ? {
             ROLE_PASSWORDS: JSON.stringify(
               Object.fromEntries(
                 Object.values(DB_ROLES).map((role) => [
                   role,
-                  localRolePassword(this.environment.DATABASE_URL ?? '', role),
+                  localRolePassword(passwordSeed, role),
                 ]),
               ),
             ),
@@ -200,7 +255,9 @@ export class Metadata extends Construct {
       onEventHandler: migrator,
       logGroup: new LogGroup(this, 'MigrationProviderLogs', {
         retention: props.logRetention,
-        removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+        removalPolicy: props.retainData
+          ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+          : RemovalPolicy.DESTROY,
       }),
     });
     // The hash of every statement and of the role logins: a new migration or a new secret
@@ -208,7 +265,7 @@ export class Metadata extends Construct {
     const schemaHash = createHash('sha256')
       .update(JSON.stringify([MIGRATIONS, Object.values(DB_ROLES)]))
       .digest('hex');
-    new CustomResource(this, 'Schema', {
+    this.schema = new CustomResource(this, 'Schema', {
       serviceToken: provider.serviceToken,
       properties: {
         schemaHash,
@@ -217,6 +274,9 @@ export class Metadata extends Construct {
         }),
       },
     });
+    // The Data API answers only once the cluster has a writer; the function's environment makes
+    // the resource wait for the cluster and its secret, not for the writer instance.
+    if (this.cluster) this.schema.node.addDependency(this.cluster);
     NagSuppressions.addResourceSuppressions(
       provider,
       [

@@ -53,7 +53,9 @@ export class Processing extends Construct {
       timeToLiveAttribute: 'expiration',
       encryption: TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.retainData },
-      removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: props.retainData
+        ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+        : RemovalPolicy.DESTROY,
     });
     this.processor = new SyncFlowFunction(this, 'Processor', {
       entry: 'processor',

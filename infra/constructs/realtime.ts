@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type { CfnAccount } from 'aws-cdk-lib/aws-apigateway';
 import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -34,6 +35,12 @@ export interface RealtimeProps {
   readonly functions: FunctionDefaults;
   /** Where the mailer records the emails it sent, so each outcome is mailed once. */
   readonly idempotencyTable: ITable;
+  /**
+   * API Gateway's account settings (its CloudWatch role), made with the REST API. A stage with
+   * access logs waits for it: in an account that never had the role, creating the stage fails
+   * with "CloudWatch Logs role ARN must be set in account settings to enable logging".
+   */
+  readonly apiGatewayAccount?: CfnAccount;
 }
 
 /**
@@ -68,7 +75,9 @@ export class Realtime extends Construct {
       timeToLiveAttribute: 'expiresAt',
       encryption: TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: stage.retainData },
-      removalPolicy: stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: stage.retainData
+        ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+        : RemovalPolicy.DESTROY,
     });
     this.connectionsTable.addGlobalSecondaryIndex({
       indexName: OWNER_INDEX,
@@ -114,7 +123,9 @@ export class Realtime extends Construct {
     });
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.logRetention,
-      removalPolicy: stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: stage.retainData
+        ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+        : RemovalPolicy.DESTROY,
     });
     this.webSocketStage = new WebSocketStage(this, 'Stage', {
       webSocketApi: this.webSocketApi,
@@ -123,6 +134,7 @@ export class Realtime extends Construct {
       throttle: { rateLimit: stage.apiThrottle.rate, burstLimit: stage.apiThrottle.burst },
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
     });
+    if (props.apiGatewayAccount) this.webSocketStage.node.addDependency(props.apiGatewayAccount);
 
     this.deadLetterQueue = new Queue(this, 'NotificationsDeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -182,9 +194,14 @@ export class Realtime extends Construct {
     });
 
     if (stage.notificationSender) {
-      const identity = new EmailIdentity(this, 'SenderIdentity', {
-        identity: Identity.email(stage.notificationSender),
-      });
+      // SES keeps one identity per address and region: a second stage naming the same sender
+      // must use the existing one, or its deploy fails on "already exists".
+      const identityName =
+        stage.notificationSenderIdentity === 'existing'
+          ? stage.notificationSender
+          : new EmailIdentity(this, 'SenderIdentity', {
+              identity: Identity.email(stage.notificationSender),
+            }).emailIdentityName;
       this.mailDeadLetterQueue = new Queue(this, 'MailDeadLetterQueue', {
         encryption: QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
@@ -209,9 +226,7 @@ export class Realtime extends Construct {
         new PolicyStatement({
           effect: Effect.ALLOW,
           actions: ['ses:SendEmail'],
-          resources: [
-            `arn:${partition}:ses:${region}:${account}:identity/${identity.emailIdentityName}`,
-          ],
+          resources: [`arn:${partition}:ses:${region}:${account}:identity/${identityName}`],
         }),
       );
       this.mailer.addToRolePolicy(

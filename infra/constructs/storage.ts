@@ -29,7 +29,7 @@ export class Storage extends Construct {
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
     const removal = props.retainData
-      ? { removalPolicy: RemovalPolicy.RETAIN }
+      ? { removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE }
       : { removalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: props.autoDeleteObjects };
     this.accessLogs = new Bucket(this, 'AccessLogs', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,

@@ -32,6 +32,12 @@ export interface LocalStackInfo {
   readonly outputs: Readonly<Record<string, string>>;
 }
 
+/** An RDS Data API endpoint the local stage's functions use, and the database it names. */
+export interface DataApiTarget {
+  readonly endpoint: string;
+  readonly database: string;
+}
+
 export interface LocalStack {
   readonly info: LocalStackInfo;
   stop(): Promise<void>;
@@ -87,6 +93,11 @@ export const startLocalStack = async (options: {
   emulatorPort: number;
   pgPort: number;
   databaseUrl?: string;
+  /**
+   * The functions reach the database through an RDS Data API (the tests' double) at this
+   * address, with the AWS driver, instead of node-postgres.
+   */
+  dataApi?: DataApiTarget;
   log?: (message: string) => void;
   /** Hide the CDK tools' progress output. */
   quiet?: boolean;
@@ -125,7 +136,13 @@ export const startLocalStack = async (options: {
       pglite = await startPgliteServer({ port: PG_PORT, dataDir: join(STATE_DIR, 'pglite') });
       databaseUrl = pglite.url;
     }
-    return deployToEmulator({ endpoint: emulator.endpoint, databaseUrl, log, quiet });
+    return deployToEmulator({
+      endpoint: emulator.endpoint,
+      databaseUrl,
+      log,
+      quiet,
+      ...(options.dataApi && { dataApi: options.dataApi }),
+    });
   }
 };
 
@@ -142,6 +159,8 @@ export const deployToEmulator = async (options: {
    * process (LocalStack runs them in containers); by default the same as above.
    */
   functions?: { readonly endpoint: string; readonly databaseUrl: string };
+  /** The functions use the Data API driver against this endpoint (`-c dataApiEndpoint`). */
+  dataApi?: DataApiTarget;
   log: (message: string) => void;
   quiet: boolean;
 }): Promise<LocalStackInfo> => {
@@ -171,6 +190,14 @@ export const deployToEmulator = async (options: {
       `databaseUrl=${options.functions?.databaseUrl ?? options.databaseUrl}`,
       '-c',
       `emulatorEndpoint=${options.functions?.endpoint ?? options.endpoint}`,
+      ...(options.dataApi
+        ? [
+            '-c',
+            `dataApiEndpoint=${options.dataApi.endpoint}`,
+            '-c',
+            `dataApiDatabase=${options.dataApi.database}`,
+          ]
+        : []),
       '--require-approval',
       'never',
       '--outputs-file',

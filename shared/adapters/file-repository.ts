@@ -116,6 +116,17 @@ const toRecord = (row: Row): FileRecord => ({
   processedAt: dateOrNull(row.processed_at),
 });
 
+/**
+ * Longest `reason` kept: a sentence for a person, not a stack trace. A list page of 100 files
+ * must stay far below the Data API's 1 MiB answer (and 64 KB a row) whatever an error said.
+ */
+export const MAX_REASON_LENGTH = 500;
+
+const capReason = (reason: string | null): string | null =>
+  reason !== null && reason.length > MAX_REASON_LENGTH
+    ? `${reason.slice(0, MAX_REASON_LENGTH - 1)}…`
+    : reason;
+
 const escapeLike = (value: string): string => value.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** `$n` placeholders for a list of statuses, from `start`. */
@@ -308,7 +319,7 @@ export class FileRepository {
         outcome.sha256,
         json(outcome.metadata),
         json(outcome.derivatives),
-        outcome.reason,
+        capReason(outcome.reason),
         new Date(),
         ...from,
       ],
@@ -425,7 +436,7 @@ export class FileRepository {
          processed_at = CASE WHEN $2 = 'FAILED' THEN $5::timestamptz ELSE processed_at END
        WHERE file_id = $1::uuid AND status = $4 AND updated_at = $6::timestamptz
        RETURNING ${COLUMNS}`,
-      [file.fileId, to, reason, file.status, now, file.updatedAt],
+      [file.fileId, to, capReason(reason), file.status, now, file.updatedAt],
     );
   }
 

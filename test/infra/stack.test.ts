@@ -70,8 +70,12 @@ describe('storage', () => {
   it('retains data in prod and only destroys it in dev and local', () => {
     const policies = (t: Template, type: string) =>
       Object.values(t.findResources(type)).map((r) => r.DeletionPolicy);
-    expect(new Set(policies(prod.template, 'AWS::S3::Bucket'))).toEqual(new Set(['Retain']));
-    expect(new Set(policies(prod.template, 'AWS::DynamoDB::Table'))).toEqual(new Set(['Retain']));
+    expect(new Set(policies(prod.template, 'AWS::S3::Bucket'))).toEqual(
+      new Set(['RetainExceptOnCreate']),
+    );
+    expect(new Set(policies(prod.template, 'AWS::DynamoDB::Table'))).toEqual(
+      new Set(['RetainExceptOnCreate']),
+    );
     expect(policies(prod.template, 'AWS::RDS::DBCluster')).toEqual(['Snapshot']);
     expect(new Set(policies(dev.template, 'AWS::S3::Bucket'))).toEqual(new Set(['Delete']));
     prod.template.hasResourceProperties('AWS::RDS::DBCluster', { DeletionProtection: true });
@@ -91,7 +95,7 @@ describe('ingest', () => {
 
   it('parks a message in the DLQ after maxReceiveCount deliveries, with a visibility timeout above the processor timeout', () => {
     const queues = dev.template.findResources('AWS::SQS::Queue', {
-      Properties: { RedrivePolicy: Match.objectLike({ maxReceiveCount: 3 }) },
+      Properties: { RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }) },
     });
     const [queue] = Object.values(queues);
     expect(queue).toBeDefined();
@@ -100,7 +104,7 @@ describe('ingest', () => {
     dev.template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',
       Timeout: 300,
-      Environment: { Variables: Match.objectLike({ MAX_RECEIVE_COUNT: '3' }) },
+      Environment: { Variables: Match.objectLike({ MAX_RECEIVE_COUNT: '5' }) },
     });
   });
 });
@@ -346,7 +350,7 @@ describe('realtime', () => {
     dev.template.hasResourceProperties('AWS::SQS::Queue', {
       RedrivePolicy: {
         deadLetterTargetArn: dev.stack.resolve(realtime.deadLetterQueue.queueArn),
-        maxReceiveCount: 3,
+        maxReceiveCount: 5,
       },
     });
     dev.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -498,6 +502,155 @@ describe('observability', () => {
   });
 });
 
+describe('a first deploy into a fresh account', () => {
+  const logicalIdOf = (template: Template, type: string): string => {
+    const ids = Object.keys(template.findResources(type));
+    expect(ids, type).toHaveLength(1);
+    return ids[0] as string;
+  };
+  const dependsOn = (template: Template, type: string): string[] =>
+    Object.values(template.findResources(type)).flatMap((r) => r.DependsOn ?? []);
+
+  it("makes both API stages wait for API Gateway's account CloudWatch role", () => {
+    for (const { template } of [dev, prod]) {
+      const account = logicalIdOf(template, 'AWS::ApiGateway::Account');
+      expect(dependsOn(template, 'AWS::ApiGateway::Stage')).toContain(account);
+      expect(dependsOn(template, 'AWS::ApiGatewayV2::Stage')).toContain(account);
+    }
+  });
+
+  it('runs the migrations only once the writer instance exists, on a version chosen on purpose', () => {
+    for (const { template } of [dev, prod]) {
+      const writer = logicalIdOf(template, 'AWS::RDS::DBInstance');
+      expect(dependsOn(template, 'AWS::CloudFormation::CustomResource')).toContain(writer);
+      template.hasResourceProperties('AWS::RDS::DBCluster', { EngineVersion: '17.7' });
+    }
+  });
+
+  it('keeps no resource from a rolled-back first deploy but the API Gateway logging role', () => {
+    // RetainExceptOnCreate: kept on update and delete, removed when the create rolls back, so a
+    // retry never meets a leftover with the same name (the bus's name is fixed at synth).
+    const resources = Object.entries(prod.template.toJSON().Resources) as [
+      string,
+      { Type: string; DeletionPolicy?: string; Properties?: Record<string, unknown> },
+    ][];
+    const retained = resources.filter(([, r]) => r.DeletionPolicy === 'Retain');
+    // CDK keeps API Gateway's account role on purpose: other stacks' logs may depend on it.
+    expect(new Set(retained.map(([, r]) => r.Type))).toEqual(
+      new Set(['AWS::IAM::Role', 'AWS::ApiGateway::Account']),
+    );
+    for (const [id, r] of retained) {
+      const names = Object.keys(r.Properties ?? {}).filter((key) => /Name$/.test(key));
+      expect(names, id).toEqual([]);
+    }
+    const keptExceptOnCreate = resources.filter(
+      ([, r]) => r.DeletionPolicy === 'RetainExceptOnCreate',
+    );
+    expect(keptExceptOnCreate.map(([, r]) => r.Type)).toEqual(
+      expect.arrayContaining([
+        'AWS::Events::EventBus',
+        'AWS::S3::Bucket',
+        'AWS::DynamoDB::Table',
+        'AWS::Cognito::UserPool',
+        'AWS::Logs::LogGroup',
+      ]),
+    );
+  });
+
+  it('lets CloudWatch alarms of this account publish to the alarm topic, over TLS only', () => {
+    prod.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Condition: Match.objectLike({
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            }),
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('synthesises with a known account and region without looking anything up', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    new SyncFlowStack(app, 'SyncFlow-prod', {
+      stage: stageConfig('prod'),
+      env: { account: '123456789012', region: 'us-east-1' },
+    });
+    expect(app.synth().manifest.missing ?? []).toEqual([]);
+  });
+
+  it('uses an SES identity that exists when told to, instead of creating a second one', () => {
+    const existing = synth(
+      stageConfig('dev', {
+        notificationSender: 'ops@example.com',
+        notificationSenderIdentity: 'existing',
+      }),
+    );
+    existing.template.resourceCountIs('AWS::SES::EmailIdentity', 0);
+    expect(JSON.stringify(existing.template.toJSON())).toMatch(/identity\/ops@example\.com/);
+    expect(() => stageConfig('dev', { notificationSenderIdentity: 'maybe' })).toThrow(/existing/);
+  });
+});
+
+describe('the Data API double stages', () => {
+  it('gives the local stage the AWS driver against the double when asked', () => {
+    const onDouble = synth(
+      stageConfig('local', { dataApiEndpoint: 'http://127.0.0.1:4321', dataApiDatabase: 'e2e' }),
+    );
+    const ours = Object.values(onDouble.template.findResources('AWS::Lambda::Function'))
+      .map((f) => f.Properties.Environment?.Variables ?? {})
+      .filter(
+        (v) => v.POWERTOOLS_SERVICE_NAME === 'migrate' || v.POWERTOOLS_SERVICE_NAME === 'files-api',
+      );
+    expect(ours).toHaveLength(2);
+    for (const variables of ours) {
+      expect(variables).toMatchObject({
+        DB_CLUSTER_ARN: expect.stringMatching(/^arn:aws:rds:/),
+        DB_SECRET_ARN: expect.stringMatching(/^arn:aws:secretsmanager:/),
+        DB_NAME: 'e2e',
+        AWS_ENDPOINT_URL_RDS_DATA: 'http://127.0.0.1:4321',
+      });
+      expect(variables).not.toHaveProperty('DATABASE_URL');
+    }
+    expect(() => stageConfig('local', { dataApiEndpoint: 'not a url' })).toThrow(/http/);
+  });
+
+  it('rehearses prod with only the differences the emulator needs', () => {
+    const prodConfig = stageConfig('prod') as unknown as Record<string, unknown>;
+    const rehearsal = stageConfig('prod-rehearsal', {
+      dataApiEndpoint: 'http://127.0.0.1:4321',
+    }) as unknown as Record<string, unknown>;
+    const differing = Object.keys({ ...prodConfig, ...rehearsal }).filter(
+      (key) => JSON.stringify(prodConfig[key]) !== JSON.stringify(rehearsal[key]),
+    );
+    expect(differing.sort()).toEqual(
+      [
+        'architecture',
+        'database',
+        'databaseLogExports',
+        'emulatorEndpoint',
+        'eventArchiveDays',
+        'keysEndpoint',
+        'metricMathAlarms',
+        'name',
+        'vpcFlowLogs',
+      ].sort(),
+    );
+    expect(rehearsal.database).toEqual({
+      ...(prodConfig.database as object),
+      dataApiEndpoint: 'http://127.0.0.1:4321',
+    });
+  });
+});
+
 describe('cdk-nag AwsSolutions', () => {
   it.each([
     ['dev', dev],
@@ -638,7 +791,7 @@ describe('integrity under misuse', () => {
     expect(sweeper?.env).toMatchObject({
       PROCESSOR_TIMEOUT_SECONDS: '300',
       INGEST_VISIBILITY_TIMEOUT_SECONDS: '1800',
-      MAX_RECEIVE_COUNT: '3',
+      MAX_RECEIVE_COUNT: '5',
       INGEST_RETENTION_SECONDS: '345600',
       SWEEP_GRACE_SECONDS: '300',
     });

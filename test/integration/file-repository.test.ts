@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '#shared/adapters/db/connect.ts';
 import { migrate } from '#shared/adapters/db/migrate.ts';
-import { FileRepository, type NewFile } from '#shared/adapters/file-repository.ts';
+import {
+  FileRepository,
+  MAX_REASON_LENGTH,
+  type NewFile,
+} from '#shared/adapters/file-repository.ts';
 import { uploadKey } from '#shared/domain/keys.ts';
 import { openTestDatabase, type TestDriver } from '../support/databases.ts';
 
@@ -62,7 +66,7 @@ const processed = {
   reason: null,
 };
 
-describe.each<TestDriver>(['pg', 'pglite'])('file repository on %s', (driver) => {
+describe.each<TestDriver>(['pg', 'pglite', 'data-api'])('file repository on %s', (driver) => {
   let handle: DatabaseHandle;
   let repo: FileRepository;
 
@@ -118,6 +122,18 @@ describe.each<TestDriver>(['pg', 'pglite'])('file repository on %s', (driver) =>
       await repo.finish(file.fileId, { ...processed, status: 'FAILED', reason: 'late' }),
     ).toBeUndefined();
     expect((await repo.get(file.fileId))?.status).toBe('PROCESSED');
+  });
+
+  it('keeps a reason short enough for a list page, whatever the error said', async () => {
+    const file = newFile();
+    await repo.createPending(file);
+    const done = await repo.finish(file.fileId, {
+      ...processed,
+      status: 'FAILED',
+      reason: `S3 said: ${'x'.repeat(10_000)}`,
+    });
+    expect(done?.reason).toHaveLength(MAX_REASON_LENGTH);
+    expect(done?.reason).toMatch(/^S3 said: x+…$/);
   });
 
   it('lets a failed file be tried again', async () => {

@@ -3,8 +3,13 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { type DatabaseHandle, openDatabase } from '#shared/adapters/db/connect.ts';
 import { migrate } from '#shared/adapters/db/migrate.ts';
+import { credentialsOf, type DataApiServerOptions, startDataApiServer } from './data-api-server.ts';
 
-export type TestDriver = 'pg' | 'pglite';
+export type TestDriver = 'pg' | 'pglite' | 'data-api';
+
+/** The cluster and secret the Data API double answers for in tests. */
+export const TEST_CLUSTER_ARN = 'arn:aws:rds:us-east-1:000000000000:cluster:syncflow-test';
+export const TEST_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:syncflow-test';
 
 /** An empty database of its own on the test PostgreSQL server; returns its URL. */
 export const createTestDatabase = async (): Promise<{
@@ -23,10 +28,55 @@ export const createTestDatabase = async (): Promise<{
   return { url: url.toString(), name, serverUrl };
 };
 
+const dropDatabase = async (serverUrl: string, name: string): Promise<void> => {
+  const cleanup = new pg.Client({ connectionString: serverUrl });
+  await cleanup.connect();
+  await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await cleanup.end();
+};
+
+/**
+ * A fresh database on the test server reached through the RDS Data API double, with the Data
+ * API driver the functions use in AWS; `options` change the double's behaviour.
+ */
+export const openDataApiTestDatabase = async (
+  options: Partial<DataApiServerOptions> = {},
+): Promise<DatabaseHandle & { server: Awaited<ReturnType<typeof startDataApiServer>> }> => {
+  const { name, serverUrl } = await createTestDatabase();
+  const server = await startDataApiServer({
+    postgresUrl: serverUrl,
+    clusterArn: TEST_CLUSTER_ARN,
+    secrets: { [TEST_SECRET_ARN]: credentialsOf(serverUrl) },
+    ...options,
+  });
+  const handle = await openDatabase({
+    driver: 'data-api',
+    resourceArn: TEST_CLUSTER_ARN,
+    secretArn: TEST_SECRET_ARN,
+    database: name,
+    client: server.client(),
+    retryDelayMs: { first: 20, max: 100 },
+  });
+  return {
+    ...handle,
+    server,
+    close: async () => {
+      await handle.close();
+      await server.stop();
+      await dropDatabase(serverUrl, name);
+    },
+  };
+};
+
 /** A fresh, migrated database of its own for one test file, on the given driver. */
 export const openTestDatabase = async (driver: TestDriver): Promise<DatabaseHandle> => {
   if (driver === 'pglite') {
     const handle = await openDatabase({ driver: 'pglite' });
+    await migrate(handle.db);
+    return handle;
+  }
+  if (driver === 'data-api') {
+    const handle = await openDataApiTestDatabase();
     await migrate(handle.db);
     return handle;
   }
@@ -37,10 +87,7 @@ export const openTestDatabase = async (driver: TestDriver): Promise<DatabaseHand
     ...handle,
     close: async () => {
       await handle.close();
-      const cleanup = new pg.Client({ connectionString: serverUrl });
-      await cleanup.connect();
-      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await cleanup.end();
+      await dropDatabase(serverUrl, name);
     },
   };
 };

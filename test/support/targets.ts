@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { LOCAL_DATA_API } from '../../infra/stages.ts';
 import {
   deployToEmulator,
   findRunningLocalStack,
@@ -7,7 +8,11 @@ import {
   type LocalStackInfo,
   startLocalStack,
 } from '../../scripts/lib/local-stack.ts';
+import { localRolePassword } from '../../shared/adapters/db/role-passwords.ts';
+import { DB_ROLES } from '../../shared/domain/db-roles.ts';
+import { credentialsOf, type DataApiServer, startDataApiServer } from './data-api-server.ts';
 import { freePort } from './ports.ts';
+import { startPostgres } from './postgres-server.ts';
 
 /**
  * A deployed SyncFlow the end-to-end suite runs against, as plain data (vitest hands it from
@@ -126,6 +131,65 @@ const localstackTarget = async (
 };
 
 /**
+ * The local stack with its functions on the Data API driver, as in AWS, through the Data API
+ * double over a throwaway PostgreSQL server (SYNCFLOW_E2E_DATABASE=data-api): every statement of
+ * the run crosses the same driver, SQL and protocol as in AWS.
+ */
+const dataApiLocalTarget = async (
+  log: (message: string) => void,
+): Promise<{ target: Target; started: LocalStack }> => {
+  const postgres = await startPostgres();
+  let double: DataApiServer | undefined;
+  try {
+    double = await startDataApiServer({
+      postgresUrl: postgres.url,
+      clusterArn: LOCAL_DATA_API.clusterArn,
+      // The migrator logs in as the admin; the functions as their roles, whose passwords the
+      // stack derives from the cluster's name (infra/constructs/metadata.ts) and the migrator
+      // sets.
+      secrets: {
+        [LOCAL_DATA_API.secretArn]: credentialsOf(postgres.url),
+        ...Object.fromEntries(
+          (['read', 'write'] as const).map((access) => [
+            LOCAL_DATA_API.roleSecretArns[access],
+            {
+              username: DB_ROLES[access],
+              password: localRolePassword(LOCAL_DATA_API.clusterArn, DB_ROLES[access]),
+            },
+          ]),
+        ),
+      },
+    });
+    log(`Functions reach PostgreSQL through the Data API double at ${double.endpoint}`);
+    const started = await startLocalStack({
+      emulatorPort: await freePort(),
+      pgPort: await freePort(),
+      databaseUrl: postgres.url,
+      dataApi: { endpoint: double.endpoint, database: 'postgres' },
+      quiet: true,
+      log,
+    });
+    const stopDouble = double;
+    return {
+      target: fromEmulator('local', started.info),
+      started: {
+        info: started.info,
+        stop: async () => {
+          await started.stop();
+          log(`The Data API double answered ${JSON.stringify(stopDouble.calls)}`);
+          await stopDouble.stop();
+          await postgres.stop();
+        },
+      },
+    };
+  } catch (error) {
+    await double?.stop().catch(() => {});
+    await postgres.stop();
+    throw error;
+  }
+};
+
+/**
  * Resolves SYNCFLOW_TARGET: `local` (the default) reuses a running `npm start` or starts a stack
  * of its own on free loopback ports; `localstack` deploys into a running LocalStack; `aws` reads
  * a deployment's outputs file. Returns what to stop afterwards, if anything was started.
@@ -141,6 +205,7 @@ export const resolveTarget = async (
     case 'localstack':
       return { target: await localstackTarget(env, log) };
     case 'local': {
+      if (env.SYNCFLOW_E2E_DATABASE === 'data-api') return dataApiLocalTarget(log);
       const running = await findRunningLocalStack();
       if (running) return { target: fromEmulator('local', running) };
       const started = await startLocalStack({

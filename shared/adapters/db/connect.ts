@@ -1,5 +1,5 @@
-import type { RDSDataClient, SqlParameter } from '@aws-sdk/client-rds-data';
 import type { Pool, PoolClient } from 'pg';
+import type { DataApiConfig } from './data-api.ts';
 
 /** A value a query takes: JSON for `jsonb` columns is wrapped with `json()`. */
 export type SqlValue = string | number | boolean | null | Date | SqlJson;
@@ -22,19 +22,26 @@ export const json = (value: unknown): SqlJson => new SqlJson(value);
  * of bare client-s3's cold start (docs/benchmarks.md), and the queries are few.
  */
 export interface Database {
-  query<Row = Record<string, unknown>>(text: string, params?: readonly SqlValue[]): Promise<Row[]>;
+  query<Row = Record<string, unknown>>(
+    text: string,
+    params?: readonly SqlValue[],
+    options?: QueryOptions,
+  ): Promise<Row[]>;
   /** Runs `work` in one transaction: committed if it returns, rolled back if it throws. */
   transaction<T>(work: (tx: Database) => Promise<T>): Promise<T>;
 }
 
+/** How one statement runs; only the Data API driver has a choice to make. */
+export interface QueryOptions {
+  /**
+   * The statement may outlast the Data API's call timeout (DDL on a large table): it keeps
+   * running after the call times out (`continueAfterTimeout`) instead of being stopped.
+   */
+  readonly longRunning?: boolean;
+}
+
 export type DatabaseConfig =
-  | {
-      readonly driver: 'data-api';
-      readonly resourceArn: string;
-      readonly secretArn: string;
-      readonly database: string;
-      readonly client?: RDSDataClient;
-    }
+  | ({ readonly driver: 'data-api' } & DataApiConfig)
   | { readonly driver: 'pg'; readonly connectionString: string; readonly maxConnections?: number }
   | { readonly driver: 'pglite'; readonly dataDir?: string };
 
@@ -83,81 +90,13 @@ const wire = (value: SqlValue): string | number | boolean | null => {
   return value;
 };
 
-/** The same, as an RDS Data API parameter `:pN`. */
-export const dataApiParameter = (value: SqlValue, index: number): SqlParameter => {
-  const name = `p${index + 1}`;
-  const plain = wire(value);
-  if (plain === null) return { name, value: { isNull: true } };
-  if (typeof plain === 'boolean') return { name, value: { booleanValue: plain } };
-  if (typeof plain === 'number') {
-    return Number.isSafeInteger(plain)
-      ? { name, value: { longValue: plain } }
-      : { name, value: { doubleValue: plain } };
-  }
-  return { name, value: { stringValue: plain } };
-};
-
-/** `$1` → `:p1`, outside quoted strings (the Data API names its parameters). */
-export const toNamedParameters = (text: string): string =>
-  text.replace(/('(?:[^']|'')*')|\$(\d+)/g, (match, quoted: string | undefined, n: string) =>
-    quoted ? match : `:p${n}`,
-  );
-
-const dataApi = async (config: Extract<DatabaseConfig, { driver: 'data-api' }>) => {
-  const {
-    BeginTransactionCommand,
-    CommitTransactionCommand,
-    ExecuteStatementCommand,
-    RDSDataClient,
-    RollbackTransactionCommand,
-  } = await import('@aws-sdk/client-rds-data');
-  // Captured like every other SDK client, so each statement shows in X-Ray as an RDS Data call.
-  const { tracer } = await import('../../observability/powertools.ts');
-  const client = config.client ?? tracer.captureAWSv3Client(new RDSDataClient({}));
-  const target = {
-    resourceArn: config.resourceArn,
-    secretArn: config.secretArn,
-    database: config.database,
-  };
-  const run =
-    (transactionId?: string) =>
-    async <Row>(text: string, params: readonly SqlValue[] = []): Promise<Row[]> => {
-      const result = await client.send(
-        new ExecuteStatementCommand({
-          ...target,
-          sql: toNamedParameters(text),
-          parameters: params.map(dataApiParameter),
-          formatRecordsAs: 'JSON',
-          ...(transactionId && { transactionId }),
-        }),
-      );
-      return result.formattedRecords ? (JSON.parse(result.formattedRecords) as Row[]) : [];
-    };
-  const db: Database = {
-    query: run(),
-    transaction: async (work) => {
-      const { transactionId } = await client.send(new BeginTransactionCommand(target));
-      if (!transactionId) throw new Error('The Data API began no transaction');
-      try {
-        const value = await work(insideTransaction(run(transactionId)));
-        await client.send(new CommitTransactionCommand({ ...target, transactionId }));
-        return value;
-      } catch (error) {
-        await client
-          .send(new RollbackTransactionCommand({ ...target, transactionId }))
-          .catch(() => {});
-        throw error;
-      }
-    },
-  };
-  return db;
-};
-
 /** Opens the configured database. Drivers are imported on demand so a bundle carries only its own. */
 export const openDatabase = async (config: DatabaseConfig): Promise<DatabaseHandle> => {
   switch (config.driver) {
-    case 'data-api':
-      return { db: await dataApi(config), driver: config.driver, close: async () => {} };
+    case 'data-api': {
+      const { openDataApi } = await import('./data-api.ts');
+      return { db: await openDataApi(config), driver: config.driver, close: async () => {} };
+    }
     case 'pg': {
       const { default: pg } = await import('pg');
       const pool = new pg.Pool({

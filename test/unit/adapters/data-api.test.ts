@@ -7,15 +7,17 @@ import {
 } from '@aws-sdk/client-rds-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { openDatabase, toNamedParameters } from '#shared/adapters/db/connect.ts';
+import { openDatabase } from '#shared/adapters/db/connect.ts';
+import { toNamedParameters } from '#shared/adapters/db/data-api.ts';
 import { FileRepository } from '#shared/adapters/file-repository.ts';
 import { tracer } from '#shared/observability/powertools.ts';
 
 /**
  * The Data API cannot run here (no Aurora), so this checks what the repository sends through it
  * and how it reads what comes back: one statement per call against the configured cluster,
- * named parameters with the types spelled in the SQL, rows as JSON (`formatRecordsAs`), with
- * Aurora's text timestamps and jsonb read like the other drivers' values.
+ * named parameters with the types spelled in the SQL, rows as records with their column
+ * metadata, with Aurora's text timestamps and jsonb read like the other drivers' values. The
+ * service's own behaviour is reproduced by the Data API double (test/integration/data-api.test.ts).
  */
 const rds = mockClient(RDSDataClient);
 const FILE = '0f8fad5b-d9cb-469f-a165-70867728950e';
@@ -32,7 +34,7 @@ const config = {
 
 const sent = () => rds.commandCalls(ExecuteStatementCommand).map((call) => call.args[0].input);
 
-/** A row as the Data API formats it: timestamps as UTC text, jsonb as JSON text. */
+/** A row as the Data API returns it: timestamps as UTC text, jsonb as JSON text. */
 const auroraRow = {
   file_id: FILE,
   owner_id: 'alice',
@@ -58,7 +60,7 @@ const auroraRow = {
 describe('the repository through the RDS Data API', () => {
   beforeEach(() => {
     rds.reset();
-    rds.on(ExecuteStatementCommand).resolves({ formattedRecords: '[]' });
+    rds.on(ExecuteStatementCommand).resolves({ records: [], columnMetadata: [] });
   });
 
   it('addresses the cluster with its secret, with named parameters and types in the SQL', async () => {
@@ -77,8 +79,9 @@ describe('the repository through the RDS Data API', () => {
       resourceArn: config.resourceArn,
       secretArn: config.secretArn,
       database: 'syncflow',
-      formatRecordsAs: 'JSON',
+      includeResultMetadata: true,
     });
+    expect(statement?.formatRecordsAs).toBeUndefined();
     expect(statement?.sql).toMatch(/^UPDATE files SET status = 'PROCESSING'/);
     expect(statement?.sql).toMatch(/file_id = :p1::uuid/);
     expect(statement?.sql).toMatch(/updated_at = :p6::timestamptz/);
@@ -112,8 +115,17 @@ describe('the repository through the RDS Data API', () => {
     expect(values[8]).toEqual({ isNull: true });
   });
 
-  it("reads Aurora's JSON records: UTC text timestamps, jsonb as text", async () => {
-    rds.on(ExecuteStatementCommand).resolves({ formattedRecords: JSON.stringify([auroraRow]) });
+  it("reads Aurora's records: UTC text timestamps, jsonb as text, by column metadata", async () => {
+    const entries = Object.entries(auroraRow);
+    rds.on(ExecuteStatementCommand).resolves({
+      columnMetadata: entries.map(([name]) => ({ name, label: name })),
+      records: [
+        entries.map(([, value]) => {
+          if (value === null) return { isNull: true };
+          return typeof value === 'number' ? { longValue: value } : { stringValue: value };
+        }),
+      ],
+    });
     const repository = new FileRepository((await openDatabase(config)).db);
     const file = await repository.get(FILE);
     expect(file).toMatchObject({
