@@ -33,6 +33,13 @@ const FUNCTION_ENV = {
   // (the Data API driver is opened, as in AWS, but nothing is sent); given directly instead.
   CURSOR_KEY: 'bench',
   CONNECTIONS_TABLE_NAME: 'bench',
+  INGEST_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench',
+  // The pipeline's clock, which file-actions and the sweeper read at init (lifecycle.ts).
+  PROCESSOR_TIMEOUT_SECONDS: '300',
+  INGEST_VISIBILITY_TIMEOUT_SECONDS: '1800',
+  MAX_RECEIVE_COUNT: '5',
+  INGEST_RETENTION_SECONDS: '345600',
+  SWEEP_GRACE_SECONDS: '300',
   WEBSOCKET_MANAGEMENT_URL: 'https://bench.execute-api.us-east-1.amazonaws.com/bench',
   NOTIFICATION_SENDER: 'bench@example.com',
 };
