@@ -40,14 +40,21 @@ export const readParquet = async (
   }
 };
 
-/** An `open` callback over a buffer, in chunks of `size` bytes, counting how often it was called. */
+/**
+ * An `open` callback over a buffer, in chunks of `size` bytes, counting how often it was called
+ * and how many bytes were taken from it.
+ */
 export const opener = (data: Buffer, size = 64 * 1024) => {
   const open = async (): Promise<AsyncIterable<Uint8Array>> => {
     open.calls++;
     return (async function* () {
-      for (let at = 0; at < data.length; at += size) yield data.subarray(at, at + size);
+      for (let at = 0; at < data.length; at += size) {
+        open.bytesRead += Math.min(size, data.length - at);
+        yield data.subarray(at, at + size);
+      }
     })();
   };
   open.calls = 0;
+  open.bytesRead = 0;
   return open;
 };

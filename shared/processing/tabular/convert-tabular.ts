@@ -115,6 +115,7 @@ export const convertTabular = async (
       dataset: evolution,
     };
   } finally {
-    if (inspected.status === 'INSPECTED') await rm(inspected.spill.path, { force: true });
+    if (inspected.status === 'INSPECTED')
+      await rm(inspected.spill.dir, { recursive: true, force: true });
   }
 };

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DEFAULT_TEXT_INPUT_LIMITS,
@@ -15,14 +15,14 @@ import {
   type ColumnType,
   decideType,
   newEvidence,
-  observe,
   observeBoolean,
   observeJsonNumber,
   observeJsonString,
-  observeRange,
   sqlColumnNames,
 } from './column-types.ts';
-import { CsvRecordReader, isNullRange, plainFields, quoteCsv } from './csv-records.ts';
+import { type BlockRunner, blockRunner, defaultBlockThreads } from './csv-block-pool.ts';
+import { type BlockResult, type BlockTask, inspectCsvBlock } from './csv-blocks.ts';
+import { quoteCsv } from './csv-records.ts';
 import { type Dialect, detectDialect } from './dialect.ts';
 import { JsonArrayRecordReader, NdjsonRecordReader, type RecordReader } from './json-records.ts';
 
@@ -37,6 +37,8 @@ export interface TabularLimits extends TextInputLimits {
   readonly previewValueChars: number;
   /** Malformed rows described by line number and reason (all are counted). */
   readonly malformedExamples: number;
+  /** Characters of CSV text read as one block (by one worker thread). */
+  readonly blockChars: number;
 }
 
 export const DEFAULT_TABULAR_LIMITS: TabularLimits = {
@@ -47,6 +49,7 @@ export const DEFAULT_TABULAR_LIMITS: TabularLimits = {
   previewRows: 20,
   previewValueChars: 200,
   malformedExamples: 10,
+  blockChars: 2 * 1024 * 1024,
 };
 
 /** One column as the whole file shows it. */
@@ -81,7 +84,9 @@ interface Described {
 
 /** The good rows of a file, normalised into a spill file for the Parquet pass. */
 export interface SpilledRows {
-  readonly path: string;
+  /** The directory of this file's spill files, removed with them. */
+  readonly dir: string;
+  readonly paths: readonly string[];
   readonly delimiter: string;
   /** Rows may end early (JSON objects without a later-found key): pad them with nulls. */
   readonly ragged: boolean;
@@ -116,6 +121,8 @@ export interface InspectOptions {
   readonly limits?: TabularLimits;
   /** What the uploader said about the dialect; wins over detection. */
   readonly dialect?: Partial<Dialect>;
+  /** Worker threads reading CSV blocks (0: in this thread); default: the cores, up to four. */
+  readonly threads?: number;
 }
 
 class TooManyColumns extends Error {
@@ -127,16 +134,10 @@ class TooManyColumns extends Error {
 const SPILL_FLUSH_CHARS = 1024 * 1024;
 const SAMPLE_CHARS = 64 * 1024;
 
-/**
- * Gathers spilled lines (without their line ends) and writes them in large pieces, waiting when
- * the disk is behind. Consecutive plain lines of one text are kept as one slice of it.
- */
+/** Gathers spilled lines (without their line ends) and writes them in large pieces. */
 class Spill {
   private parts: string[] = [];
   private size = 0;
-  private runText = '';
-  private runStart = 0;
-  private runEnd = -2;
   /** Longest line spilled, in characters. */
   longest = 0;
   private readonly out: WriteStream;
@@ -151,34 +152,13 @@ class Spill {
   }
 
   add(line: string): void {
-    if (this.runEnd >= 0) this.closeRun();
     this.parts.push(line);
     this.size += line.length;
     if (line.length > this.longest) this.longest = line.length;
   }
 
-  addSlice(text: string, from: number, to: number): void {
-    if (to - from > this.longest) this.longest = to - from;
-    if (this.runText === text && this.runEnd + 1 === from) {
-      this.runEnd = to;
-      return;
-    }
-    if (this.runEnd >= 0) this.closeRun();
-    this.runText = text;
-    this.runStart = from;
-    this.runEnd = to;
-  }
-
-  private closeRun(): void {
-    this.parts.push(this.runText.slice(this.runStart, this.runEnd));
-    this.size += this.runEnd - this.runStart;
-    this.runText = '';
-    this.runEnd = -2;
-  }
-
   async flush(force = false): Promise<void> {
     if (this.failed) throw this.failed;
-    if (this.runEnd >= 0) this.closeRun();
     if (this.size < SPILL_FLUSH_CHARS && !force) return;
     if (this.size === 0) return;
     const text = `${this.parts.join('\n')}\n`;
@@ -229,29 +209,256 @@ const jsonValueText = (value: unknown): string | null => {
   return JSON.stringify(value);
 };
 
-const readOnce = async (
-  open: OpenBody,
-  options: InspectOptions,
-  limits: TabularLimits,
-  forced: { encoding: TextEncoding } | undefined,
-  spillPath: string,
-): Promise<InspectOutcome> => {
-  const input = await openTextInput(await open(), limits, forced);
-  const iterator = input.text[Symbol.asyncIterator]();
-  let sample = '';
-  let ended = false;
-  while (sample.length < SAMPLE_CHARS) {
-    const next = await iterator.next();
-    if (next.done) {
-      ended = true;
-      break;
-    }
-    sample += next.value;
-  }
-  const dialect = detectDialect(sample, ended, options.dialect);
+/** What the first pass gathered, whatever the format. */
+interface Gathered {
+  readonly names: readonly string[] | undefined;
+  readonly evidence: readonly ColumnEvidence[];
+  readonly rows: number;
+  readonly malformedCount: number;
+  readonly examples: readonly { line: number; reason: string }[];
+  readonly previewRows: readonly (readonly (string | null)[])[];
+  readonly spillPaths: readonly string[];
+  readonly longest: number;
+}
 
-  const spill = new Spill(spillPath);
+const tooManyColumns = (columns: number, limits: TabularLimits): RejectedTable => ({
+  status: 'REJECTED',
+  reason: `The file has ${formatCount(columns)} columns; at most ${formatCount(limits.maxColumns)} are accepted.`,
+});
+
+/**
+ * Finds where CSV text can be cut into independent blocks: after a line end with no quoted value
+ * open, that is with an even number of quotes before it. Scans each character once, however
+ * often it is asked while a long quoted value keeps the cut away.
+ */
+class BlockCutter {
+  private scanned = 0;
+  private quotes = 0;
+  private afterQuote = 0;
+  private cut = -1;
+
+  /** The length of the longest safe prefix of `text` (ending in a line end), or -1. */
+  find(text: string): number {
+    for (;;) {
+      const q = text.indexOf('"', this.scanned);
+      const end = q < 0 ? text.length : q;
+      if (this.quotes % 2 === 0) {
+        const nl = text.lastIndexOf('\n', end - 1);
+        if (nl >= this.afterQuote) this.cut = nl + 1;
+      }
+      if (q < 0) {
+        this.scanned = text.length;
+        return this.cut;
+      }
+      this.quotes++;
+      this.scanned = q + 1;
+      this.afterQuote = q + 1;
+    }
+  }
+
+  /** The text up to the cut was taken: what is left is scanned afresh (it starts outside quotes). */
+  reset(): void {
+    this.scanned = 0;
+    this.quotes = 0;
+    this.afterQuote = 0;
+    this.cut = -1;
+  }
+}
+
+const readCsv = async (
+  sample: string,
+  iterator: AsyncIterator<string>,
+  ended: boolean,
+  dialect: Dialect,
+  limits: TabularLimits,
+  spillDir: string,
+  runner: BlockRunner,
+  threads: number,
+): Promise<Gathered | RejectedTable> => {
   let names: string[] | undefined;
+  let width = -1;
+  let header = dialect.header;
+  const evidence: ColumnEvidence[] = [];
+  let rows = 0;
+  let malformedCount = 0;
+  const examples: { line: number; reason: string }[] = [];
+  const previewRows: (string | null)[][] = [];
+  const spillPaths: string[] = [];
+  let longest = 0;
+  let blocks = 0;
+  /** Blocks sent out and not yet merged, in file order, with the line they start on. */
+  const inFlight: { result: Promise<BlockResult>; firstLine: number }[] = [];
+  let nextFirstLine = 1;
+  // Enough blocks queued to keep every worker busy, few enough to bound memory.
+  const maxInFlight = Math.max(1, 2 * threads);
+
+  const merge = (result: BlockResult, firstLine: number): RejectedTable | undefined => {
+    if (width < 0 && result.width >= 0) {
+      width = result.width;
+      if (result.names) names = result.names.map((n, i) => n ?? `column_${i + 1}`);
+      else names = Array.from({ length: width }, (_, i) => `column_${i + 1}`);
+      header = false;
+      if (width > limits.maxColumns) return tooManyColumns(width, limits);
+      for (let c = 0; c < width; c++) evidence.push(newEvidence());
+    }
+    rows += result.rows;
+    result.evidence.forEach((e, c) => {
+      const into = evidence[c];
+      if (into === undefined) return;
+      into.seen |= e.seen;
+      into.values += e.values;
+      into.nulls += e.nulls;
+      if (e.intDigits > into.intDigits) into.intDigits = e.intDigits;
+      if (e.scale > into.scale) into.scale = e.scale;
+    });
+    malformedCount += result.malformedCount;
+    for (const m of result.malformed) {
+      if (examples.length < limits.malformedExamples)
+        examples.push({ line: m.line + firstLine - 1, reason: m.reason });
+    }
+    for (const row of result.preview)
+      if (previewRows.length < limits.previewRows) previewRows.push([...row]);
+    if (result.spillPath !== null) spillPaths.push(result.spillPath);
+    if (result.longest > longest) longest = result.longest;
+    return undefined;
+  };
+
+  const settle = async (all: boolean): Promise<RejectedTable | undefined> => {
+    while (inFlight.length > (all ? 0 : maxInFlight - 1)) {
+      const next = inFlight.shift() as (typeof inFlight)[number];
+      const rejected = merge(await next.result, next.firstLine);
+      if (rejected) return rejected;
+    }
+    return undefined;
+  };
+
+  const dispatch = async (text: string): Promise<RejectedTable | undefined> => {
+    const task: BlockTask = {
+      text,
+      delimiter: dialect.delimiter,
+      width,
+      header,
+      fileHasHeader: dialect.header,
+      maxRecordChars: limits.maxRecordChars,
+      previewRows: previewRows.length < limits.previewRows ? limits.previewRows : 0,
+      previewValueChars: limits.previewValueChars,
+      malformedExamples: limits.malformedExamples,
+      spillPath: join(spillDir, `rows-${String(blocks++).padStart(6, '0')}.csv`),
+    };
+    let breaks = 0;
+    for (let k = text.indexOf('\n'); k >= 0; k = text.indexOf('\n', k + 1)) breaks++;
+    const firstLine = nextFirstLine;
+    nextFirstLine += breaks;
+    if (width < 0) {
+      // The first rows set the width every other block is checked against: read them here.
+      await settle(true);
+      return merge(inspectCsvBlock(task), firstLine);
+    }
+    inFlight.push({ result: runner.run(task), firstLine });
+    return settle(false);
+  };
+
+  const cutter = new BlockCutter();
+  // Chunks are gathered in a list and joined once per block: appending each chunk to one string
+  // would copy the whole block again for every chunk searched.
+  let pieces: string[] = [];
+  let piecesLength = 0;
+  let pendingCr = false;
+  let skipping = false;
+  const take = async (chunk: string, final: boolean): Promise<RejectedTable | undefined> => {
+    let t = chunk;
+    if (pendingCr) {
+      t = `\r${t}`;
+      pendingCr = false;
+    }
+    if (!final && t.charCodeAt(t.length - 1) === 13) {
+      pendingCr = true;
+      t = t.slice(0, -1);
+    }
+    if (t.includes('\r')) t = t.replace(/\r\n?/g, '\n');
+    if (skipping) {
+      const nl = t.indexOf('\n');
+      if (nl < 0) return undefined;
+      skipping = false;
+      nextFirstLine++;
+      t = t.slice(nl + 1);
+    }
+    if (t.length > 0) {
+      pieces.push(t);
+      piecesLength += t.length;
+    }
+    if (piecesLength < limits.blockChars && !(final && piecesLength > 0)) return undefined;
+    let pending = pieces.join('');
+    pieces = [];
+    piecesLength = 0;
+    while (pending.length >= limits.blockChars || (final && pending.length > 0)) {
+      let cut = final ? pending.length : cutter.find(pending);
+      if (cut < 0) {
+        if (pending.length <= limits.maxRecordChars + limits.blockChars) break;
+        // A quoted value runs past the limit: cut anyway; the block's reader reports it.
+        cut = pending.lastIndexOf('\n') + 1;
+        if (cut === 0) {
+          malformedCount++;
+          if (examples.length < limits.malformedExamples)
+            examples.push({
+              line: nextFirstLine,
+              reason: `the line is longer than ${formatCount(limits.maxRecordChars)} characters; it was skipped`,
+            });
+          pending = '';
+          skipping = true;
+          cutter.reset();
+          break;
+        }
+      }
+      const block = pending.slice(0, cut);
+      pending = pending.slice(cut);
+      cutter.reset();
+      const rejected = await dispatch(block);
+      if (rejected) return rejected;
+    }
+    if (pending.length > 0) {
+      pieces.push(pending);
+      piecesLength = pending.length;
+    }
+    return undefined;
+  };
+
+  try {
+    let rejected = await take(sample, ended);
+    if (!ended) {
+      while (rejected === undefined) {
+        const next = await iterator.next();
+        if (next.done) {
+          rejected = await take('', true);
+          break;
+        }
+        rejected = await take(next.value, false);
+      }
+    }
+    rejected ??= await settle(true);
+    if (rejected) {
+      await iterator.return?.();
+      await Promise.allSettled(inFlight.map((f) => f.result));
+      return rejected;
+    }
+  } catch (error) {
+    await Promise.allSettled(inFlight.map((f) => f.result));
+    throw error;
+  }
+  return { names, evidence, rows, malformedCount, examples, previewRows, spillPaths, longest };
+};
+
+const readJson = async (
+  sample: string,
+  iterator: AsyncIterator<string>,
+  ended: boolean,
+  dialect: Dialect,
+  limits: TabularLimits,
+  spillDir: string,
+): Promise<Gathered | RejectedTable> => {
+  const spillPath = join(spillDir, 'rows-json.csv');
+  const spill = new Spill(spillPath);
+  const names: string[] = [];
   const evidence: ColumnEvidence[] = [];
   let rows = 0;
   let malformedCount = 0;
@@ -259,118 +466,51 @@ const readOnce = async (
   const previewRows: (string | null)[][] = [];
   const clip = (v: string | null): string | null =>
     v !== null && v.length > limits.previewValueChars ? v.slice(0, limits.previewValueChars) : v;
-  let sawHeader = false;
   let width = 0;
-
   const onMalformed = (line: number, reason: string): void => {
     malformedCount++;
     if (examples.length < limits.malformedExamples) examples.push({ line, reason });
   };
-  const startColumns = (columnNames: string[]): void => {
-    if (columnNames.length > limits.maxColumns) throw new TooManyColumns(columnNames.length);
-    names = columnNames;
-    width = columnNames.length;
-    for (let c = 0; c < width; c++) evidence.push(newEvidence());
-  };
-
-  let reader: RecordReader;
-  if (dialect.format === 'csv') {
-    const delimiter = dialect.delimiter;
-    const checkWidth = (count: number, line: number): boolean => {
-      if (count === width) return true;
-      onMalformed(
-        line,
-        `${count} value${count === 1 ? '' : 's'} where ${dialect.header ? 'the header has' : 'the first row has'} ${width}`,
-      );
-      return false;
-    };
-    const takeRow = (fields: (string | null)[], line: number): boolean => {
-      if (names === undefined) {
-        if (dialect.header && !sawHeader) {
-          sawHeader = true;
-          startColumns(fields.map((f, i) => f ?? `column_${i + 1}`));
-          return false;
+  const index = new Map<string, number>();
+  const recordOptions = {
+    maxRecordChars: limits.maxRecordChars,
+    onMalformed,
+    onRecord: (record: Record<string, unknown>) => {
+      const texts: (string | null)[] = new Array(width).fill(null);
+      for (const key in record) {
+        let c = index.get(key);
+        if (c === undefined) {
+          if (width + 1 > limits.maxColumns) throw new TooManyColumns(width + 1);
+          c = width++;
+          index.set(key, c);
+          names.push(key);
+          evidence.push(newEvidence());
+          texts.push(null);
         }
-        startColumns(fields.map((_, i) => `column_${i + 1}`));
+        const value = record[key];
+        const e = evidence[c] as ColumnEvidence;
+        if (value === null || value === undefined) continue;
+        if (typeof value === 'boolean') observeBoolean(e);
+        else if (typeof value === 'number') observeJsonNumber(e, value);
+        else if (typeof value === 'string') observeJsonString(e, value);
+        else observeJsonString(e, JSON.stringify(value));
+        texts[c] = jsonValueText(value);
       }
-      return checkWidth(fields.length, line);
-    };
-    reader = new CsvRecordReader(
-      { delimiter, maxRecordChars: limits.maxRecordChars },
-      {
-        malformed: onMalformed,
-        plain: (text, from, to, starts, ends, count, line) => {
-          if (names === undefined) {
-            if (!takeRow(plainFields(text, starts, ends, count), line)) return;
-          } else if (!checkWidth(count, line)) {
-            return;
-          }
-          rows++;
-          for (let c = 0; c < width; c++) {
-            const a = starts[c] as number;
-            const b = ends[c] as number;
-            if (!isNullRange(text, a, b)) observeRange(evidence[c] as ColumnEvidence, text, a, b);
-          }
-          if (previewRows.length < limits.previewRows)
-            previewRows.push(plainFields(text, starts, ends, count).map(clip));
-          spill.addSlice(text, from, to);
-        },
-        quoted: (fields, line) => {
-          if (!takeRow(fields, line)) return;
-          rows++;
-          for (let c = 0; c < width; c++) {
-            const v = fields[c] as string | null;
-            if (v !== null) observe(evidence[c] as ColumnEvidence, v);
-          }
-          if (previewRows.length < limits.previewRows) previewRows.push(fields.map(clip));
-          spill.add(fields.map(quoteCsv).join(delimiter));
-        },
-      },
-    );
-  } else {
-    const index = new Map<string, number>();
-    names = [];
-    const recordOptions = {
-      maxRecordChars: limits.maxRecordChars,
-      onMalformed,
-      onRecord: (record: Record<string, unknown>) => {
-        const texts: (string | null)[] = new Array(width).fill(null);
-        for (const key in record) {
-          let c = index.get(key);
-          if (c === undefined) {
-            if (width + 1 > limits.maxColumns) throw new TooManyColumns(width + 1);
-            c = width++;
-            index.set(key, c);
-            (names as string[]).push(key);
-            evidence.push(newEvidence());
-            texts.push(null);
-          }
-          const value = record[key];
-          const e = evidence[c] as ColumnEvidence;
-          if (value === null || value === undefined) continue;
-          if (typeof value === 'boolean') observeBoolean(e);
-          else if (typeof value === 'number') observeJsonNumber(e, value);
-          else if (typeof value === 'string') observeJsonString(e, value);
-          else observeJsonString(e, JSON.stringify(value));
-          texts[c] = jsonValueText(value);
-        }
-        rows++;
-        if (previewRows.length < limits.previewRows) previewRows.push(texts.map(clip));
-        let line = '';
-        for (let c = 0; c < texts.length; c++) {
-          if (c > 0) line += ',';
-          const t = texts[c] as string | null;
-          if (t !== null) line += quoteCsv(t);
-        }
-        spill.add(line);
-      },
-    };
-    reader =
-      dialect.format === 'ndjson'
-        ? new NdjsonRecordReader(recordOptions)
-        : new JsonArrayRecordReader(recordOptions);
-  }
-
+      rows++;
+      if (previewRows.length < limits.previewRows) previewRows.push(texts.map(clip));
+      let line = '';
+      for (let c = 0; c < texts.length; c++) {
+        if (c > 0) line += ',';
+        const t = texts[c] as string | null;
+        if (t !== null) line += quoteCsv(t);
+      }
+      spill.add(line);
+    },
+  };
+  const reader: RecordReader =
+    dialect.format === 'ndjson'
+      ? new NdjsonRecordReader(recordOptions)
+      : new JsonArrayRecordReader(recordOptions);
   try {
     reader.push(sample);
     await spill.flush();
@@ -387,21 +527,63 @@ const readOnce = async (
   } catch (error) {
     spill.destroy();
     await iterator.return?.();
-    if (error instanceof TooManyColumns) {
-      return {
-        status: 'REJECTED',
-        reason: `The file has ${formatCount(error.columns)} columns; at most ${formatCount(limits.maxColumns)} are accepted.`,
-      };
-    }
+    if (error instanceof TooManyColumns) return tooManyColumns(error.columns, limits);
     throw error;
   }
+  return {
+    names,
+    evidence,
+    rows,
+    malformedCount,
+    examples,
+    previewRows,
+    spillPaths: rows > 0 ? [spillPath] : [],
+    longest: spill.longest,
+  };
+};
+
+const readOnce = async (
+  open: OpenBody,
+  options: InspectOptions,
+  limits: TabularLimits,
+  forced: { encoding: TextEncoding } | undefined,
+  spillDir: string,
+): Promise<InspectOutcome> => {
+  const input = await openTextInput(await open(), limits, forced);
+  const iterator = input.text[Symbol.asyncIterator]();
+  let sample = '';
+  let ended = false;
+  while (sample.length < SAMPLE_CHARS) {
+    const next = await iterator.next();
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    sample += next.value;
+  }
+  const dialect = detectDialect(sample, ended, options.dialect);
+  await mkdir(spillDir, { recursive: true });
+  let gathered: Gathered | RejectedTable;
+  if (dialect.format === 'csv') {
+    const threads = options.threads ?? defaultBlockThreads();
+    const runner = blockRunner(threads);
+    try {
+      gathered = await readCsv(sample, iterator, ended, dialect, limits, spillDir, runner, threads);
+    } finally {
+      await runner.close();
+    }
+  } else {
+    gathered = await readJson(sample, iterator, ended, dialect, limits, spillDir);
+  }
+  if ('status' in gathered) return gathered;
+  const { names, evidence, rows, malformedCount, examples, previewRows } = gathered;
 
   const malformed = { count: malformedCount, examples };
   const lines = examples
     .slice(0, 3)
     .map((m) => `line ${m.line}: ${m.reason}`)
     .join('; ');
-  if (names === undefined || (width === 0 && rows === 0)) {
+  if (names === undefined || (names.length === 0 && rows === 0)) {
     return malformedCount > 0
       ? { status: 'REJECTED', reason: `No row of the file could be read (${lines}).`, malformed }
       : { status: 'REJECTED', reason: 'The file has no rows.', malformed };
@@ -453,10 +635,11 @@ const readOnce = async (
       ),
     },
     spill: {
-      path: spillPath,
+      dir: spillDir,
+      paths: gathered.spillPaths,
       delimiter: dialect.format === 'csv' ? dialect.delimiter : ',',
       ragged: dialect.format !== 'csv',
-      longestRow: spill.longest,
+      longestRow: gathered.longest,
     },
   };
 };
@@ -478,21 +661,21 @@ export const inspectTabular = async (
   options: InspectOptions,
 ): Promise<InspectOutcome> => {
   const limits = options.limits ?? DEFAULT_TABULAR_LIMITS;
-  const spillPath = join(options.scratchDir, 'rows.csv');
+  const spillDir = join(options.scratchDir, 'tabular-spill');
   let outcome: InspectOutcome;
   try {
     try {
-      outcome = await readOnce(open, options, limits, undefined, spillPath);
+      outcome = await readOnce(open, options, limits, undefined, spillDir);
     } catch (error) {
       if (!(error instanceof LateEncodingError)) throw error;
-      await rm(spillPath, { force: true });
-      outcome = await readOnce(open, options, limits, { encoding: 'windows-1252' }, spillPath);
+      await rm(spillDir, { recursive: true, force: true });
+      outcome = await readOnce(open, options, limits, { encoding: 'windows-1252' }, spillDir);
     }
   } catch (error) {
-    await rm(spillPath, { force: true });
+    await rm(spillDir, { recursive: true, force: true });
     if (error instanceof UnreadableInputError) return { status: 'REJECTED', reason: error.message };
     throw error;
   }
-  if (outcome.status === 'REJECTED') await rm(spillPath, { force: true });
+  if (outcome.status === 'REJECTED') await rm(spillDir, { recursive: true, force: true });
   return outcome;
 };

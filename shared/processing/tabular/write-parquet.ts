@@ -5,12 +5,11 @@ import { NULL_MARKERS } from './csv-records.ts';
 import type { ColumnSchema, InspectedTable } from './inspect-tabular.ts';
 
 /**
- * Rows per Parquet row group. Athena splits work by row group and reads each column chunk in one
- * request; about a million rows gives chunks of a few MiB to tens of MiB per column for typical
- * data, while DuckDB's memory stays within its limit as it writes.
+ * Rows per Parquet row group: DuckDB's own default (122,880). A million rows a group (fewer,
+ * larger column chunks for Athena's readers) doubled the write time here, as DuckDB then
+ * finishes each group in one thread; see docs/benchmarks.md.
  */
-export const ROW_GROUP_ROWS = 1_000_000;
-const ROW_GROUP_BYTES = '64MB';
+export const ROW_GROUP_ROWS = 122_880;
 
 /** What a column of the written Parquet file holds. */
 export interface ColumnStats {
@@ -65,10 +64,10 @@ export const writeTabularParquet = async (
   // A row of up to 4 UTF-8 bytes a character; buffers only as large as that row needs.
   const maxLine = Math.max(DEFAULT_MAX_LINE_BYTES, table.spill.longestRow * 4 + 64);
   const bufferSize = Math.max(16 * DEFAULT_MAX_LINE_BYTES, 2 * maxLine);
-  const read = `read_csv(${sqlString(table.spill.path)}, header = false, auto_detect = false, delim = ${sqlString(table.spill.delimiter)}, quote = '"', escape = '"', nullstr = [${NULL_MARKERS.map(sqlString).join(', ')}], allow_quoted_nulls = false, null_padding = ${table.spill.ragged}, max_line_size = ${maxLine}, buffer_size = ${bufferSize}, columns = {${readColumns}})`;
+  const read = `read_csv([${table.spill.paths.map(sqlString).join(', ')}], header = false, auto_detect = false, delim = ${sqlString(table.spill.delimiter)}, quote = '"', escape = '"', nullstr = [${NULL_MARKERS.map(sqlString).join(', ')}], allow_quoted_nulls = false, null_padding = ${table.spill.ragged}, max_line_size = ${maxLine}, buffer_size = ${bufferSize}, columns = {${readColumns}})`;
   return withDuckDb(engine, async (connection) => {
     const copied = await connection.run(
-      `COPY (SELECT ${select} FROM ${read}) TO ${sqlString(outPath)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, ROW_GROUP_SIZE_BYTES ${sqlString(ROW_GROUP_BYTES)})`,
+      `COPY (SELECT ${select} FROM ${read}) TO ${sqlString(outPath)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`,
     );
     const written = Number(copied.rowsChanged);
     if (written !== table.rowCount) {

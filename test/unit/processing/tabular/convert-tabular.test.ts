@@ -190,6 +190,45 @@ describe('convertTabular on CSV', () => {
   });
 });
 
+describe('convertTabular on a file of many blocks', () => {
+  it('reads blocks on worker threads exactly as in one thread, line numbers included', async () => {
+    const lines = ['id,text,half'];
+    let line = 1;
+    let raggedLine = 0;
+    for (let i = 1; i <= 150_000; i++) {
+      if (i === 140_000) {
+        lines.push(`${i},only two`);
+        raggedLine = ++line;
+        continue;
+      }
+      // Every 997th row holds a line break inside quotes, which no block may be cut at.
+      lines.push(i % 997 === 0 ? `${i},"first ""half""\nsecond",${i / 2}` : `${i},t${i},${i / 2}`);
+      line += i % 997 === 0 ? 2 : 1;
+    }
+    const csv = `${lines.join('\n')}\n`;
+    // About 50 blocks of 64 Ki characters.
+    const limits = { ...DEFAULT_TABULAR_LIMITS, blockChars: 64 * 1024 };
+    const threaded = processed(await convert(csv, { threads: 2, limits }));
+    const single = processed(
+      await convert(csv, { threads: 0, limits, outPath: join(dir, 'single.parquet') }),
+    );
+    expect(threaded.summary).toEqual(single.summary);
+    expect(threaded.summary.rowCount).toBe(149_999);
+    expect(threaded.summary.malformed).toEqual({
+      count: 1,
+      examples: [{ line: raggedLine, reason: '2 values where the header has 3' }],
+    });
+    expect(threaded.summary.columns.map((c) => c.type)).toEqual([
+      'integer',
+      'string',
+      'decimal(6,1)',
+    ]);
+    const back = await readParquet(threaded.parquet.path, 'id');
+    expect(back.rows[996]).toEqual(['997', 'first "half"\nsecond', '498.5']);
+    expect(back.rows.length).toBe(149_999);
+  });
+});
+
 describe('convertTabular on JSON', () => {
   it('reads NDJSON whose later lines add keys, nested values kept as JSON text', async () => {
     const ndjson = [
@@ -325,17 +364,20 @@ describe('convertTabular on hostile input', () => {
   });
 
   it('stops a gzip bomb at the limit without inflating the rest', async () => {
-    // 64 MiB of one row repeated compresses to about 64 KiB.
-    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 'a,1\n'), { level: 9 });
-    expect(bomb.length).toBeLessThan(200 * 1024);
+    // Sixteen gzip members of 64 MiB each: 1 GiB inflated from about 1 MiB.
+    const member = gzipSync(Buffer.alloc(64 * 1024 * 1024, 'a,1\n'), { level: 9 });
+    const bomb = Buffer.concat(Array.from({ length: 16 }, () => member));
+    expect(bomb.length).toBeLessThan(2 * 1024 * 1024);
     const limits = { ...DEFAULT_TABULAR_LIMITS, maxDecompressedBytes: 8 * 1024 * 1024 };
-    const before = process.memoryUsage().rss;
-    expect(await convert(bomb, { limits })).toEqual({
+    const open = opener(bomb);
+    expect(
+      await convertTabular(open, { scratchDir: dir, outPath: join(dir, 'out.parquet'), limits }),
+    ).toEqual({
       status: 'REJECTED',
       reason:
         'The gzip data inflates to more than 8.0 MiB, the limit for one file; reading stopped there.',
     });
-    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+    expect(open.bytesRead).toBeLessThan(bomb.length / 4);
     expect(await readdir(dir)).toEqual([]);
   });
 
