@@ -31,6 +31,14 @@ const STATS_COLUMNS_PER_QUERY = 200;
 /** DuckDB's own default for the longest line; its read buffers are 16 times this by default. */
 const DEFAULT_MAX_LINE_BYTES = 2 * 1024 * 1024;
 
+/**
+ * Timestamps with a zone are stored as the UTC instant without one: Athena reads a Hive
+ * `timestamp` column either way, and then shows the same text whatever wrote the file, while the
+ * emulator's DuckDB would print a zoned Parquet timestamp with a `+00:00` of its own.
+ */
+const storedAs = (type: ColumnType): string =>
+  type.kind === 'timestamp' && type.withZone ? '::TIMESTAMP' : '';
+
 const textOf = (value: unknown): string | null =>
   value === null || value === undefined ? null : String(value);
 
@@ -54,11 +62,9 @@ export const writeTabularParquet = async (
     .join(', ');
   const select = columns
     .map((c, i) => {
-      const wanted = target.get(c.sqlName);
+      const wanted = target.get(c.sqlName) ?? c.type;
       const source = sqlIdentifier(`c${i}`);
-      return wanted && !sameType(wanted, c.type)
-        ? `CAST(${source} AS ${duckdbType(wanted)}) AS ${sqlIdentifier(c.sqlName)}`
-        : `${source} AS ${sqlIdentifier(c.sqlName)}`;
+      return `${sameType(wanted, c.type) ? source : `CAST(${source} AS ${duckdbType(wanted)})`}${storedAs(wanted)} AS ${sqlIdentifier(c.sqlName)}`;
     })
     .join(', ');
   // A row of up to 4 UTF-8 bytes a character; buffers only as large as that row needs.
