@@ -117,6 +117,17 @@ export const logTableColumns = (format: LogFormat): readonly LogColumn[] => {
   return [{ name: 'event_time', type: 'TIMESTAMP' }, ...spec.columns, ...TRAILING_COLUMNS];
 };
 
+const DDL_TYPES: Record<LogColumn['type'], string> = {
+  TIMESTAMP: 'timestamp',
+  VARCHAR: 'string',
+  INTEGER: 'int',
+  BIGINT: 'bigint',
+};
+
+/** A format's table columns as the catalog keeps them (Hive DDL types; event_date is the partition). */
+export const logCatalogColumns = (format: LogFormat): { name: string; type: string }[] =>
+  logTableColumns(format).map((c) => ({ name: c.name, type: DDL_TYPES[c.type] }));
+
 const chooseFormat = (
   lines: readonly string[],
   context: ParseContext,
@@ -406,7 +417,7 @@ const writeLogParquet = async (
     options.engine ?? defaultEngineSettings(options.scratchDir),
     async (connection) => {
       const copied = await connection.run(
-        `COPY (SELECT ${select} FROM ${read}) TO ${sqlString(options.outDir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (event_date), FILENAME_PATTERN ${sqlString(`${prefix}_{i}`)}, ROW_GROUP_SIZE 1000000)`,
+        `COPY (SELECT ${select} FROM ${read}) TO ${sqlString(options.outDir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (event_date), FILENAME_PATTERN ${sqlString(`${prefix}_{i}`)}, ROW_GROUP_SIZE 122880)`,
       );
       const written = Number(copied.rowsChanged);
       if (written !== expectedRows) {

@@ -334,3 +334,23 @@ export const sqlColumnNames = (names: readonly string[]): string[] => {
     return candidate;
   });
 };
+
+/** The type {@link describeType} described, or undefined for text it never writes. */
+export const parseColumnType = (description: string): ColumnType | undefined => {
+  const decimal = /^decimal\((\d+),(\d+)\)$/.exec(description);
+  if (decimal) return { kind: 'decimal', precision: Number(decimal[1]), scale: Number(decimal[2]) };
+  switch (description) {
+    case 'boolean':
+    case 'integer':
+    case 'double':
+    case 'date':
+    case 'string':
+      return { kind: description };
+    case 'timestamp':
+      return { kind: 'timestamp', withZone: false };
+    case 'timestamp with time zone':
+      return { kind: 'timestamp', withZone: true };
+    default:
+      return undefined;
+  }
+};

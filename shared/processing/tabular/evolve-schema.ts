@@ -1,4 +1,11 @@
-import { type ColumnType, describeType, MAX_DECIMAL_PRECISION, sameType } from './column-types.ts';
+import {
+  type ColumnType,
+  describeType,
+  glueType,
+  MAX_DECIMAL_PRECISION,
+  parseColumnType,
+  sameType,
+} from './column-types.ts';
 
 /** One column of a dataset (the Glue table all of a dataset's files are read through). */
 export interface DatasetColumn {
@@ -119,3 +126,39 @@ export const evolveSchema = (
     widened,
   };
 };
+
+/** A column as the catalog keeps it (structurally the catalog adapter's column). */
+export interface TableColumn {
+  readonly name: string;
+  readonly type: string;
+  readonly comment?: string;
+}
+
+/**
+ * The dataset's columns for its table: the Hive DDL type Athena reads, and this pipeline's own
+ * type in the comment (the DDL type alone cannot tell a timestamp with a zone from one without).
+ */
+export const toTableColumns = (schema: DatasetSchema): TableColumn[] =>
+  schema.map((c) => ({ name: c.sqlName, type: glueType(c.type), comment: describeType(c.type) }));
+
+const FROM_DDL: Record<string, ColumnType> = {
+  boolean: { kind: 'boolean' },
+  bigint: { kind: 'integer' },
+  double: { kind: 'double' },
+  date: { kind: 'date' },
+  timestamp: { kind: 'timestamp', withZone: false },
+  string: { kind: 'string' },
+};
+
+/** The dataset's schema back from its table's columns; a column of a type it never writes is refused. */
+export const fromTableColumns = (columns: readonly TableColumn[]): DatasetSchema =>
+  columns.map((c) => {
+    const type =
+      (c.comment ? parseColumnType(c.comment) : undefined) ??
+      FROM_DDL[c.type] ??
+      parseColumnType(c.type);
+    if (type === undefined) {
+      throw new Error(`Column ${c.name} has type ${c.type}, which datasets do not use`);
+    }
+    return { sqlName: c.name, type };
+  });
