@@ -271,36 +271,32 @@ export const openTextInput = async (
 };
 
 /**
- * Splits decoded text into lines: `\n`, `\r\n` and a lone `\r` all end a line, so files with mixed
- * line endings read the same. A last line without an ending is yielded too. Lines longer than
- * `maxLineChars` are cut there (the rest of that line is dropped) so one endless line cannot
- * exhaust memory; `truncated` says so.
+ * Splits decoded text into lines, a batch per chunk of text (one await per chunk, not per line):
+ * `\n`, `\r\n` and a lone `\r` all end a line, so files with mixed line endings read the same.
+ * A last line without an ending is yielded too. Lines longer than `maxLineChars` are cut there
+ * (the rest of that line is dropped) so one endless line cannot exhaust memory.
  */
 export async function* splitLines(
   text: AsyncIterable<string>,
   maxLineChars: number,
-): AsyncGenerator<{ line: string; truncated: boolean }> {
+): AsyncGenerator<string[]> {
   let carry = '';
   let dropping = false;
   let pendingCr = false;
   for await (const chunk of text) {
+    const lines: string[] = [];
     let start = 0;
     if (pendingCr && chunk.charCodeAt(0) === 10) start = 1;
     pendingCr = false;
     for (;;) {
-      let end = -1;
-      for (let i = start; i < chunk.length; i++) {
-        const c = chunk.charCodeAt(i);
-        if (c === 10 || c === 13) {
-          end = i;
-          break;
-        }
-      }
+      let end = chunk.indexOf('\n', start);
+      const cr = chunk.indexOf('\r', start);
+      if (cr >= 0 && (end < 0 || cr < end)) end = cr;
       if (end < 0) {
         if (!dropping) {
           carry += chunk.slice(start);
           if (carry.length > maxLineChars) {
-            yield { line: carry.slice(0, maxLineChars), truncated: true };
+            lines.push(carry.slice(0, maxLineChars));
             carry = '';
             dropping = true;
           }
@@ -309,11 +305,7 @@ export async function* splitLines(
       }
       if (!dropping) {
         const piece = carry.length > 0 ? carry + chunk.slice(start, end) : chunk.slice(start, end);
-        if (piece.length > maxLineChars) {
-          yield { line: piece.slice(0, maxLineChars), truncated: true };
-        } else {
-          yield { line: piece, truncated: false };
-        }
+        lines.push(piece.length > maxLineChars ? piece.slice(0, maxLineChars) : piece);
       }
       carry = '';
       dropping = false;
@@ -328,6 +320,7 @@ export async function* splitLines(
         start = end + 1;
       }
     }
+    if (lines.length > 0) yield lines;
   }
-  if (carry.length > 0 && !dropping) yield { line: carry, truncated: false };
+  if (carry.length > 0 && !dropping) yield [carry];
 }

@@ -30,7 +30,7 @@ import {
   type ParseContext,
   type ParsedLine,
 } from './log-formats.ts';
-import { type Counted, messageTemplate, TopCounter } from './templates.ts';
+import { type Counted, detach, messageTemplate, TopCounter } from './templates.ts';
 
 export interface LogLimits extends TextInputLimits {
   /** Longer lines are cut to this for parsing (and usually fail to parse). */
@@ -183,13 +183,17 @@ const readLog = async (
   const lines = splitLines(input.text, limits.maxLineChars)[Symbol.asyncIterator]();
   const head: string[] = [];
   let ended = false;
-  while (head.filter((l) => l.trim() !== '').length < limits.detectLines) {
+  let nonBlankCount = 0;
+  while (nonBlankCount < limits.detectLines) {
     const next = await lines.next();
     if (next.done) {
       ended = true;
       break;
     }
-    head.push(next.value.line);
+    for (const line of next.value) {
+      head.push(line);
+      if (line.trim() !== '') nonBlankCount++;
+    }
   }
   const nonBlank = head.filter((l) => l.trim() !== '');
   if (nonBlank.length === 0) {
@@ -257,7 +261,7 @@ const readLog = async (
     if (template === undefined) {
       template = messageTemplate(parsed.message);
       if (templateCache.size > 50_000) templateCache.clear();
-      templateCache.set(parsed.message, template);
+      templateCache.set(detach(parsed.message), detach(template));
     }
     tally.templates.add(template);
     if (parsed.access) {
@@ -283,7 +287,7 @@ const readLog = async (
       for (;;) {
         const next = await lines.next();
         if (next.done) break;
-        take(next.value.line);
+        for (const line of next.value) take(line);
         if (partChars >= 1024 * 1024) await flush(false);
       }
     }
@@ -416,6 +420,9 @@ const writeLogParquet = async (
   await withDuckDb(
     options.engine ?? defaultEngineSettings(options.scratchDir),
     async (connection) => {
+      // A partitioned COPY buffers this many rows per partition before it writes them; DuckDB's
+      // default (524,288) held a log's strings far past the memory limit.
+      await connection.run('SET partitioned_write_flush_threshold = 65536');
       const copied = await connection.run(
         `COPY (SELECT ${select} FROM ${read}) TO ${sqlString(options.outDir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (event_date), FILENAME_PATTERN ${sqlString(`${prefix}_{i}`)}, ROW_GROUP_SIZE 122880)`,
       );

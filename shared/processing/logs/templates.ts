@@ -30,6 +30,12 @@ export const messageTemplate = (message: string): string => {
   return template.length > MAX_TEMPLATE_CHARS ? template.slice(0, MAX_TEMPLATE_CHARS) : template;
 };
 
+/**
+ * A copy of a string that holds only its own characters. A substring in V8 can keep the whole
+ * chunk it was cut from alive; a key kept in a long-lived map must not (64 KiB per key).
+ */
+export const detach = (value: string): string => ` ${value}`.slice(1);
+
 export interface Counted {
   readonly value: string;
   readonly count: number;
@@ -53,7 +59,7 @@ export class TopCounter {
       counts.set(value, current + n);
       return;
     }
-    counts.set(value, n);
+    counts.set(detach(value), n);
     if (counts.size >= 2 * this.capacity) this.prune();
   }
 
