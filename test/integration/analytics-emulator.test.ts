@@ -203,6 +203,33 @@ describe('analytics on the emulator: Parquet in S3, Glue tables, Athena queries'
     });
   });
 
+  it('keeps both new columns when two files evolve one table at the same time', async () => {
+    const table = {
+      database,
+      name: 'races',
+      location: `s3://${bucket}/analytics/datasets/races/`,
+      partition: { key: 'upload_date', from: '2024-01-01' },
+    };
+    const base = [{ name: 'id', type: 'bigint', comment: 'integer' }];
+    await catalog.putTable(table, () => ({ columns: base }));
+    const adding =
+      (name: string) => (columns: readonly { name: string; type: string }[] | undefined) => {
+        const current = columns ?? [];
+        return current.some((c) => c.name === name)
+          ? undefined
+          : { columns: [...current, { name, type: 'string', comment: 'string' }] };
+      };
+    const results = await Promise.all([
+      catalog.putTable(table, adding('from_a')),
+      catalog.putTable(table, adding('from_b')),
+      catalog.putTable(table, adding('from_c')),
+    ]);
+    expect(results).toEqual(['updated', 'updated', 'updated']);
+    const names = (await catalog.columns(database, 'races'))?.map((c) => c.name);
+    expect(names?.slice(0, 1)).toEqual(['id']);
+    expect(names?.slice(1).sort()).toEqual(['from_a', 'from_b', 'from_c']);
+  });
+
   it('archives an access log by event date and counts it with Athena', async () => {
     const log = [
       '10.0.0.1 - - [30/Nov/2026:23:59:58 +0000] "GET /a/1 HTTP/1.1" 200 512 "-" "curl/8"',
