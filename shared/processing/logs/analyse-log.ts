@@ -1,6 +1,4 @@
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import {
   defaultEngineSettings,
@@ -9,7 +7,6 @@ import {
   sqlString,
   withDuckDb,
 } from '../duckdb-engine.ts';
-import { quoteCsv } from '../tabular/csv-records.ts';
 import type { OpenBody } from '../tabular/inspect-tabular.ts';
 import {
   DEFAULT_TEXT_INPUT_LIMITS,
@@ -20,17 +17,17 @@ import {
   type TextInputLimits,
   UnreadableInputError,
 } from '../text-input.ts';
+import { defaultThreads, taskRunner } from '../worker-pool.ts';
+import { analyseLogBlock, type LogBlockResult, type LogBlockTask } from './log-blocks.ts';
 import {
-  ERROR_LEVELS,
   type Level,
   LOG_FORMATS,
   type LogColumn,
   type LogFormat,
   type LogFormatSpec,
   type ParseContext,
-  type ParsedLine,
 } from './log-formats.ts';
-import { type Counted, detach, messageTemplate, TopCounter } from './templates.ts';
+import { type Counted, TopCounter } from './templates.ts';
 
 export interface LogLimits extends TextInputLimits {
   /** Longer lines are cut to this for parsing (and usually fail to parse). */
@@ -39,6 +36,8 @@ export interface LogLimits extends TextInputLimits {
   readonly detectLines: number;
   readonly unparsedExamples: number;
   readonly top: number;
+  /** Characters of lines read as one block (by one worker thread). */
+  readonly blockChars: number;
 }
 
 export const DEFAULT_LOG_LIMITS: LogLimits = {
@@ -47,6 +46,7 @@ export const DEFAULT_LOG_LIMITS: LogLimits = {
   detectLines: 500,
   unparsedExamples: 10,
   top: 20,
+  blockChars: 2 * 1024 * 1024,
 };
 
 /** What the record of a log file shows. Counts are exact; top lists see {@link TopCounter}. */
@@ -103,6 +103,8 @@ export interface AnalyseLogOptions {
   readonly referenceTime: Date;
   readonly limits?: LogLimits;
   readonly engine?: EngineSettings;
+  /** Worker threads parsing blocks of lines (0: in this thread); default: the cores, up to four. */
+  readonly threads?: number;
 }
 
 /** Columns every log table ends with, after the format's own. */
@@ -143,9 +145,6 @@ const chooseFormat = (
 
 const isoOf = (us: number): string => new Date(Math.floor(us / 1000)).toISOString();
 
-const spillValue = (v: string | number | null): string =>
-  v === null ? '' : typeof v === 'number' ? String(v) : quoteCsv(v);
-
 interface Tally {
   lines: number;
   parsed: number;
@@ -160,6 +159,8 @@ interface Tally {
   templates: TopCounter;
   paths: TopCounter;
   clients: TopCounter;
+  /** The sum of the blocks' own error bounds on their top values. */
+  blockMaxError: number;
 }
 
 const readLog = async (
@@ -167,7 +168,7 @@ const readLog = async (
   options: AnalyseLogOptions,
   limits: LogLimits,
   forced: { encoding: TextEncoding } | undefined,
-  spillPath: string,
+  spillDir: string,
 ): Promise<
   | {
       status: 'READ';
@@ -175,6 +176,7 @@ const readLog = async (
       tally: Tally;
       input: Awaited<ReturnType<typeof openTextInput>>;
       longest: number;
+      spillPaths: readonly string[];
     }
   | { status: 'REJECTED'; reason: string }
 > => {
@@ -223,82 +225,92 @@ const readLog = async (
     templates: new TopCounter(),
     paths: new TopCounter(),
     clients: new TopCounter(),
+    blockMaxError: 0,
   };
-  const access = spec.format === 'combined' || spec.format === 'common';
-  const templateCache = new Map<string, string>();
-  const out = createWriteStream(spillPath, { highWaterMark: 16 * 1024 * 1024 });
-  let parts: string[] = [];
-  let partChars = 0;
+  const threads = options.threads ?? defaultThreads();
+  const runner = taskRunner<LogBlockTask, LogBlockResult>(
+    threads,
+    import.meta.url,
+    'log-block-worker',
+    analyseLogBlock,
+  );
+  const spillPaths: string[] = [];
   let longest = 0;
-  const flush = async (force: boolean): Promise<void> => {
-    if (partChars < 1024 * 1024 && !(force && parts.length > 0)) return;
-    const text = `${parts.join('\n')}\n`;
-    parts = [];
-    partChars = 0;
-    if (!out.write(text)) await once(out, 'drain');
+  const merge = (r: LogBlockResult): void => {
+    tally.lines += r.lines;
+    tally.parsed += r.parsed;
+    tally.unparsed += r.unparsed;
+    for (const e of r.examples)
+      if (tally.examples.length < limits.unparsedExamples) tally.examples.push(e);
+    if (r.minUs < tally.minUs) tally.minUs = r.minUs;
+    if (r.maxUs > tally.maxUs) tally.maxUs = r.maxUs;
+    for (const [level, n] of r.levels)
+      tally.levels.set(level as Level, (tally.levels.get(level as Level) ?? 0) + n);
+    tally.errors += r.errors;
+    for (const [cls, n] of r.statusClasses)
+      tally.statusClasses.set(cls, (tally.statusClasses.get(cls) ?? 0) + n);
+    tally.responseBytes += r.responseBytes;
+    for (const [v, n] of r.templates) tally.templates.add(v, n);
+    for (const [v, n] of r.paths) tally.paths.add(v, n);
+    for (const [v, n] of r.clients) tally.clients.add(v, n);
+    tally.blockMaxError += r.maxError;
+    if (r.spillPath !== null) spillPaths.push(r.spillPath);
+    if (r.longest > longest) longest = r.longest;
   };
-  const take = (line: string): void => {
-    tally.lines++;
-    if (line.length === 0 || line.trim() === '') return;
-    const parsed: ParsedLine | undefined = spec.parse(line, context);
-    if (parsed === undefined) {
-      tally.unparsed++;
-      if (tally.examples.length < limits.unparsedExamples)
-        tally.examples.push({ line: tally.lines, text: line.slice(0, 200) });
-      return;
+  // Enough blocks queued to keep every worker busy, few enough to bound memory.
+  const maxInFlight = Math.max(1, 2 * threads);
+  const inFlight: Promise<LogBlockResult>[] = [];
+  const settle = async (all: boolean): Promise<void> => {
+    while (inFlight.length > (all ? 0 : maxInFlight - 1)) {
+      merge(await (inFlight.shift() as Promise<LogBlockResult>));
     }
-    tally.parsed++;
-    const t = parsed.timeUs;
-    if (t !== null) {
-      if (t < tally.minUs) tally.minUs = t;
-      if (t > tally.maxUs) tally.maxUs = t;
+  };
+  let block: string[] = [];
+  let blockChars = 0;
+  let firstLine = 1;
+  let blocks = 0;
+  const dispatch = async (): Promise<void> => {
+    if (block.length === 0) return;
+    const task: LogBlockTask = {
+      text: block.join('\n'),
+      firstLine,
+      format: spec.format,
+      referenceTimeUs: context.referenceTimeUs,
+      unparsedExamples: limits.unparsedExamples,
+      spillPath: join(spillDir, `log-${String(blocks++).padStart(6, '0')}.csv`),
+    };
+    firstLine += block.length;
+    block = [];
+    blockChars = 0;
+    inFlight.push(runner.run(task));
+    await settle(false);
+  };
+  const add = async (batch: readonly string[]): Promise<void> => {
+    for (const line of batch) {
+      block.push(line);
+      blockChars += line.length + 1;
     }
-    if (parsed.level !== null) {
-      tally.levels.set(parsed.level, (tally.levels.get(parsed.level) ?? 0) + 1);
-      if (!access && ERROR_LEVELS.has(parsed.level)) tally.errors++;
-    }
-    let template = templateCache.get(parsed.message);
-    if (template === undefined) {
-      template = messageTemplate(parsed.message);
-      if (templateCache.size > 50_000) templateCache.clear();
-      templateCache.set(detach(parsed.message), detach(template));
-    }
-    tally.templates.add(template);
-    if (parsed.access) {
-      const a = parsed.access;
-      const cls = `${Math.floor(a.status / 100)}xx`;
-      tally.statusClasses.set(cls, (tally.statusClasses.get(cls) ?? 0) + 1);
-      if (a.status >= 500) tally.errors++;
-      tally.responseBytes += a.bytes;
-      tally.paths.add(a.path);
-      tally.clients.add(a.client);
-    }
-    let row = t === null ? '' : String(t);
-    for (const v of parsed.values) row += `,${spillValue(v)}`;
-    row += `,${tally.lines}`;
-    if (row.length > longest) longest = row.length;
-    parts.push(row);
-    partChars += row.length;
+    if (blockChars >= limits.blockChars) await dispatch();
   };
   try {
-    for (const line of head) take(line);
-    await flush(false);
+    await mkdir(spillDir, { recursive: true });
+    await add(head);
     if (!ended) {
       for (;;) {
         const next = await lines.next();
         if (next.done) break;
-        for (const line of next.value) take(line);
-        if (partChars >= 1024 * 1024) await flush(false);
+        await add(next.value);
       }
     }
-    await flush(true);
-    out.end();
-    await once(out, 'close');
+    await dispatch();
+    await settle(true);
   } catch (error) {
-    out.destroy();
+    await Promise.allSettled(inFlight);
     throw error;
+  } finally {
+    await runner.close();
   }
-  return { status: 'READ', spec, tally, input, longest };
+  return { status: 'READ', spec, tally, input, longest, spillPaths };
 };
 
 const countedAs = <K extends string>(list: Counted[], key: K) =>
@@ -332,15 +344,16 @@ export const analyseLog = async (
   options: AnalyseLogOptions,
 ): Promise<LogOutcome> => {
   const limits = options.limits ?? DEFAULT_LOG_LIMITS;
-  const spillPath = join(options.scratchDir, 'log-rows.csv');
+  const spillDir = join(options.scratchDir, 'log-spill');
   try {
     let read: Awaited<ReturnType<typeof readLog>>;
     try {
       try {
-        read = await readLog(open, options, limits, undefined, spillPath);
+        read = await readLog(open, options, limits, undefined, spillDir);
       } catch (error) {
         if (!(error instanceof LateEncodingError)) throw error;
-        read = await readLog(open, options, limits, { encoding: 'windows-1252' }, spillPath);
+        await rm(spillDir, { recursive: true, force: true });
+        read = await readLog(open, options, limits, { encoding: 'windows-1252' }, spillDir);
       }
     } catch (error) {
       if (error instanceof UnreadableInputError)
@@ -357,7 +370,13 @@ export const analyseLog = async (
       };
     }
     const columns = logTableColumns(spec.format);
-    const parquet = await writeLogParquet(spec, spillPath, read.longest, options, tally.parsed);
+    const parquet = await writeLogParquet(
+      spec,
+      read.spillPaths,
+      read.longest,
+      options,
+      tally.parsed,
+    );
     const access = spec.format === 'combined' || spec.format === 'common';
     const summary: LogSummary = {
       format: spec.format,
@@ -390,13 +409,13 @@ export const analyseLog = async (
     };
     return { status: 'PROCESSED', summary, parquet: { ...parquet, columns } };
   } finally {
-    await rm(spillPath, { force: true });
+    await rm(spillDir, { recursive: true, force: true });
   }
 };
 
 const writeLogParquet = async (
   spec: LogFormatSpec,
-  spillPath: string,
+  spillPaths: readonly string[],
   longest: number,
   options: AnalyseLogOptions,
   expectedRows: number,
@@ -415,7 +434,7 @@ const writeLogParquet = async (
     `coalesce(CAST(make_timestamp(t) AS DATE), DATE ${sqlString(fallback)}) AS event_date`,
   ].join(', ');
   const maxLine = Math.max(2 * 1024 * 1024, longest * 4 + 64);
-  const read = `read_csv(${sqlString(spillPath)}, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', nullstr = '', allow_quoted_nulls = false, max_line_size = ${maxLine}, buffer_size = ${Math.max(32 * 1024 * 1024, 2 * maxLine)}, columns = {${readColumns}})`;
+  const read = `read_csv([${spillPaths.map(sqlString).join(', ')}], header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', nullstr = '', allow_quoted_nulls = false, max_line_size = ${maxLine}, buffer_size = ${Math.max(32 * 1024 * 1024, 2 * maxLine)}, columns = {${readColumns}})`;
   const prefix = options.fileId.replace(/[^A-Za-z0-9_-]/g, '_');
   await withDuckDb(
     options.engine ?? defaultEngineSettings(options.scratchDir),

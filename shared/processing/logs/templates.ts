@@ -68,6 +68,11 @@ export class TopCounter {
     return this.pruned;
   }
 
+  /** Every value kept with its count, to merge into another counter. */
+  entries(): [string, number][] {
+    return [...this.counts];
+  }
+
   top(n: number): Counted[] {
     return [...this.counts]
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))

@@ -10,6 +10,7 @@ import {
   type TextInputLimits,
   UnreadableInputError,
 } from '../text-input.ts';
+import { defaultThreads, type TaskRunner, taskRunner } from '../worker-pool.ts';
 import {
   type ColumnEvidence,
   type ColumnType,
@@ -20,7 +21,6 @@ import {
   observeJsonString,
   sqlColumnNames,
 } from './column-types.ts';
-import { type BlockRunner, blockRunner, defaultBlockThreads } from './csv-block-pool.ts';
 import { type BlockResult, type BlockTask, inspectCsvBlock } from './csv-blocks.ts';
 import { quoteCsv } from './csv-records.ts';
 import { type Dialect, detectDialect } from './dialect.ts';
@@ -272,7 +272,7 @@ const readCsv = async (
   dialect: Dialect,
   limits: TabularLimits,
   spillDir: string,
-  runner: BlockRunner,
+  runner: TaskRunner<BlockTask, BlockResult>,
   threads: number,
 ): Promise<Gathered | RejectedTable> => {
   let names: string[] | undefined;
@@ -565,8 +565,8 @@ const readOnce = async (
   await mkdir(spillDir, { recursive: true });
   let gathered: Gathered | RejectedTable;
   if (dialect.format === 'csv') {
-    const threads = options.threads ?? defaultBlockThreads();
-    const runner = blockRunner(threads);
+    const threads = options.threads ?? defaultThreads();
+    const runner = taskRunner(threads, import.meta.url, 'csv-block-worker', inspectCsvBlock);
     try {
       gathered = await readCsv(sample, iterator, ended, dialect, limits, spillDir, runner, threads);
     } finally {

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type AnalyseLogOptions,
   analyseLog,
+  DEFAULT_LOG_LIMITS,
   type LogOutcome,
 } from '#shared/processing/logs/analyse-log.ts';
 import { messageTemplate, TopCounter } from '#shared/processing/logs/templates.ts';
@@ -174,6 +175,39 @@ describe('analyseLog', () => {
     expect(await readdir(dir)).toEqual(['out']);
   });
 
+  it('parses blocks of lines on worker threads exactly as in one thread', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 30_000; i++) {
+      const second = String(i % 60).padStart(2, '0');
+      const minute = String(Math.floor(i / 60) % 60).padStart(2, '0');
+      lines.push(
+        i === 25_000
+          ? 'not a log line'
+          : `10.0.${i % 7}.1 - - [01/Dec/2026:10:${minute}:${second} +0000] "GET /items/${i % 500} HTTP/1.1" ${i % 10 === 0 ? 500 : 200} ${i} "-" "agent"`,
+      );
+    }
+    const log = lines.join('\n');
+    const limits = { ...DEFAULT_LOG_LIMITS, blockChars: 64 * 1024 };
+    const threaded = processed(await analyse(log, { threads: 2, limits }));
+    const single = processed(
+      await analyse(log, { threads: 0, limits, outDir: join(dir, 'single') }),
+    );
+    expect(threaded.summary).toEqual(single.summary);
+    expect(threaded.summary).toMatchObject({
+      lines: 30_000,
+      parsed: 29_999,
+      unparsedExamples: [{ line: 25_001, text: 'not a log line' }],
+      access: { statusClasses: { '2xx': 27_000, '5xx': 2_999 } },
+      topTemplates: [{ template: 'GET /items/<n>', count: 29_999 }],
+    });
+    const back = await readParquet(
+      threaded.parquet.files.map((f) => f.path),
+      'source_line',
+    );
+    expect(back.rows.length).toBe(29_999);
+    expect(back.rows[25_000]?.[13]).toBe('25002');
+  });
+
   it('reads the common log format', async () => {
     const outcome = processed(
       await analyse(
@@ -302,6 +336,7 @@ describe('analyseLog', () => {
         detectLines: 10,
         unparsedExamples: 5,
         top: 20,
+        blockChars: 1024 * 1024,
       },
     });
     expect(outcome).toEqual({
