@@ -269,7 +269,8 @@ const readLog = async (
   let blockChars = 0;
   let firstLine = 1;
   let blocks = 0;
-  const dispatch = async (): Promise<void> => {
+  /** `last`: no more lines follow; a file that is one block is then read here, no thread started. */
+  const dispatch = async (last = false): Promise<void> => {
     if (block.length === 0) return;
     const task: LogBlockTask = {
       text: block.join('\n'),
@@ -282,6 +283,10 @@ const readLog = async (
     firstLine += block.length;
     block = [];
     blockChars = 0;
+    if (last && blocks === 1) {
+      merge(analyseLogBlock(task));
+      return;
+    }
     inFlight.push(runner.run(task));
     await settle(false);
   };
@@ -302,7 +307,7 @@ const readLog = async (
         await add(next.value);
       }
     }
-    await dispatch();
+    await dispatch(true);
     await settle(true);
   } catch (error) {
     await Promise.allSettled(inFlight);

@@ -177,35 +177,35 @@ describe('analyseLog', () => {
 
   it('parses blocks of lines on worker threads exactly as in one thread', async () => {
     const lines: string[] = [];
-    for (let i = 0; i < 30_000; i++) {
+    for (let i = 0; i < 10_000; i++) {
       const second = String(i % 60).padStart(2, '0');
       const minute = String(Math.floor(i / 60) % 60).padStart(2, '0');
       lines.push(
-        i === 25_000
+        i === 8_000
           ? 'not a log line'
           : `10.0.${i % 7}.1 - - [01/Dec/2026:10:${minute}:${second} +0000] "GET /items/${i % 500} HTTP/1.1" ${i % 10 === 0 ? 500 : 200} ${i} "-" "agent"`,
       );
     }
     const log = lines.join('\n');
-    const limits = { ...DEFAULT_LOG_LIMITS, blockChars: 64 * 1024 };
+    const limits = { ...DEFAULT_LOG_LIMITS, blockChars: 32 * 1024 };
     const threaded = processed(await analyse(log, { threads: 2, limits }));
     const single = processed(
       await analyse(log, { threads: 0, limits, outDir: join(dir, 'single') }),
     );
     expect(threaded.summary).toEqual(single.summary);
     expect(threaded.summary).toMatchObject({
-      lines: 30_000,
-      parsed: 29_999,
-      unparsedExamples: [{ line: 25_001, text: 'not a log line' }],
-      access: { statusClasses: { '2xx': 27_000, '5xx': 2_999 } },
-      topTemplates: [{ template: 'GET /items/<n>', count: 29_999 }],
+      lines: 10_000,
+      parsed: 9_999,
+      unparsedExamples: [{ line: 8_001, text: 'not a log line' }],
+      access: { statusClasses: { '2xx': 9_000, '5xx': 999 } },
+      topTemplates: [{ template: 'GET /items/<n>', count: 9_999 }],
     });
     const back = await readParquet(
       threaded.parquet.files.map((f) => f.path),
       'source_line',
     );
-    expect(back.rows.length).toBe(29_999);
-    expect(back.rows[25_000]?.[13]).toBe('25002');
+    expect(back.rows.length).toBe(9_999);
+    expect(back.rows[8_000]?.[13]).toBe('8002');
   });
 
   it('reads the common log format', async () => {
