@@ -17,6 +17,9 @@ export default defineConfig({
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
           env: quiet,
+          // Suites that open PGlite in a hook take 5-6 s to set up on two busy cores, next to
+          // esbuild bundling and DuckDB in the suites beside them; 10 s left no margin.
+          hookTimeout: 30_000,
         },
       },
       {

@@ -30,6 +30,8 @@ const analyse = (
     outDir: join(dir, 'out'),
     fileId: 'f1',
     referenceTime: new Date('2026-12-01T12:00:00Z'),
+    // One DuckDB thread: the unit suites run side by side on few cores.
+    engine: { threads: 1, memoryLimitMb: 256, tempDirectory: dir },
     ...options,
   });
 

@@ -27,6 +27,8 @@ const convert = (
   convertTabular(opener(Buffer.isBuffer(data) ? data : Buffer.from(data), chunk), {
     scratchDir: dir,
     outPath: join(dir, 'out.parquet'),
+    // One DuckDB thread: the unit suites run side by side on few cores.
+    engine: { threads: 1, memoryLimitMb: 256, tempDirectory: dir },
     ...options,
   });
 
