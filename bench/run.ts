@@ -1,5 +1,7 @@
 import { benchBundles } from './bundle.ts';
+import { benchDuckdbInit, benchEtlCsv, benchLogs } from './etl.ts';
 import { benchListScale } from './list-scale.ts';
+import { benchParquetWriters } from './parquet-writers.ts';
 import { benchPipelineJpeg } from './pipeline-jpeg.ts';
 import { benchStream } from './stream.ts';
 
@@ -9,6 +11,10 @@ const all: Record<string, () => Promise<unknown> | unknown> = {
   'stream-1gib': () => benchStream(),
   bundle: () => benchBundles(),
   'list-scale': () => benchListScale(),
+  'etl-csv-1gib': () => benchEtlCsv(),
+  'logs-1gib': () => benchLogs(),
+  'duckdb-in-function': () => benchDuckdbInit(),
+  'parquet-writers': () => benchParquetWriters(),
 };
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(all)) {

@@ -6,13 +6,18 @@ import { fileURLToPath } from 'node:url';
 /**
  * The emulator's pinned version and what it needs beside it: boto3 for CDK's Python custom
  * resources, cryptography for real RS256 Cognito tokens (without it MiniStack signs with a
- * dummy key that no verifier accepts).
+ * dummy key that no verifier accepts), duckdb for Athena queries that run real SQL over the
+ * Parquet files in its S3 (without it its Athena answers every query with made-up rows), and
+ * pytz, without which DuckDB cannot hand a `timestamp with time zone` value to Python and such a
+ * query fails. duckdb is the same release as the npm package the functions write Parquet with.
  */
 export const MINISTACK_VERSION = '1.5.33';
 export const PINNED_PACKAGES: Readonly<Record<string, string>> = {
   ministack: MINISTACK_VERSION,
   boto3: '1.43.106',
   cryptography: '50.0.2',
+  duckdb: '1.5.6',
+  pytz: '2026.6',
 };
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -1,0 +1,142 @@
+import { writeFileSync } from 'node:fs';
+import { type ColumnEvidence, newEvidence, observe, observeRange } from './column-types.ts';
+import { CsvRecordReader, isNullRange, plainFields, quoteCsv } from './csv-records.ts';
+
+/**
+ * One block of a CSV file: whole lines, cut where no quoted value is open, so it can be read on
+ * its own, in a worker thread or in line.
+ */
+export interface BlockTask {
+  readonly text: string;
+  readonly delimiter: string;
+  /** Values per row; -1 for the first block, whose first record sets it. */
+  readonly width: number;
+  /** This block's first record is the header. */
+  readonly header: boolean;
+  /** The file has a header (names what the width is checked against in reasons). */
+  readonly fileHasHeader: boolean;
+  readonly maxRecordChars: number;
+  readonly previewRows: number;
+  readonly previewValueChars: number;
+  readonly malformedExamples: number;
+  /** Where the block's good rows are written, normalised, for DuckDB. */
+  readonly spillPath: string;
+}
+
+export interface BlockResult {
+  /** Set by the first block: the header's values, or undefined without a header. */
+  readonly names?: readonly (string | null)[];
+  readonly width: number;
+  readonly rows: number;
+  readonly evidence: readonly ColumnEvidence[];
+  readonly malformedCount: number;
+  /** Line numbers count from the block's first line (1). */
+  readonly malformed: readonly { readonly line: number; readonly reason: string }[];
+  readonly preview: readonly (readonly (string | null)[])[];
+  readonly longest: number;
+  /** Null when the block had no good row (no file written). */
+  readonly spillPath: string | null;
+}
+
+/**
+ * Reads one block: checks each row's width, adds every value to its column's evidence, keeps the
+ * first rows for the preview and writes the good rows to the block's spill file (plain rows as
+ * they were, quoted ones normalised).
+ */
+export const inspectCsvBlock = (task: BlockTask): BlockResult => {
+  let width = task.width;
+  let names: (string | null)[] | undefined;
+  let evidence: ColumnEvidence[] = [];
+  if (width >= 0) evidence = Array.from({ length: width }, newEvidence);
+  let rows = 0;
+  let malformedCount = 0;
+  const malformed: { line: number; reason: string }[] = [];
+  const preview: (string | null)[][] = [];
+  // The spill: runs of good plain rows are kept as one slice of the block's text each.
+  const parts: string[] = [];
+  let runStart = -1;
+  let runEnd = -1;
+  const closeRun = (): void => {
+    if (runStart >= 0) parts.push(task.text.slice(runStart, runEnd));
+    runStart = -1;
+  };
+  let longest = 0;
+  const clip = (v: string | null): string | null =>
+    v !== null && v.length > task.previewValueChars ? v.slice(0, task.previewValueChars) : v;
+  const onMalformed = (line: number, reason: string): void => {
+    malformedCount++;
+    if (malformed.length < task.malformedExamples) malformed.push({ line, reason });
+  };
+  /** True when the record is a data row of the right width. */
+  const admit = (fields: () => (string | null)[], count: number, line: number): boolean => {
+    if (width < 0) {
+      const first = fields();
+      width = first.length;
+      evidence = Array.from({ length: width }, newEvidence);
+      if (task.header) {
+        names = first;
+        return false;
+      }
+    }
+    if (count === width) return true;
+    onMalformed(
+      line,
+      `${count} value${count === 1 ? '' : 's'} where ${task.fileHasHeader ? 'the header has' : 'the first row has'} ${width}`,
+    );
+    return false;
+  };
+  const reader = new CsvRecordReader(
+    { delimiter: task.delimiter, maxRecordChars: task.maxRecordChars },
+    {
+      malformed: onMalformed,
+      plain: (text, from, to, starts, ends, count, line) => {
+        if (!admit(() => plainFields(text, starts, ends, count), count, line)) return;
+        rows++;
+        for (let c = 0; c < count; c++) {
+          const a = starts[c] as number;
+          const b = ends[c] as number;
+          if (!isNullRange(text, a, b)) observeRange(evidence[c] as ColumnEvidence, text, a, b);
+        }
+        if (preview.length < task.previewRows)
+          preview.push(plainFields(text, starts, ends, count).map(clip));
+        if (to - from > longest) longest = to - from;
+        // The reader hands out offsets into the block's own text (one push, no carry).
+        if (runStart >= 0 && runEnd + 1 === from) {
+          runEnd = to;
+        } else {
+          closeRun();
+          runStart = from;
+          runEnd = to;
+        }
+      },
+      quoted: (fields, line) => {
+        if (!admit(() => fields, fields.length, line)) return;
+        rows++;
+        for (let c = 0; c < fields.length; c++) {
+          const v = fields[c] as string | null;
+          if (v !== null) observe(evidence[c] as ColumnEvidence, v);
+        }
+        if (preview.length < task.previewRows) preview.push(fields.map(clip));
+        const row = fields.map(quoteCsv).join(task.delimiter);
+        if (row.length > longest) longest = row.length;
+        closeRun();
+        parts.push(row);
+      },
+    },
+  );
+  reader.push(task.text);
+  reader.end();
+  closeRun();
+  if (rows > 0) writeFileSync(task.spillPath, `${parts.join('\n')}\n`);
+  return {
+    ...(names !== undefined && { names }),
+    width,
+    rows,
+    evidence,
+    malformedCount,
+    malformed,
+    preview,
+    longest,
+    spillPath: rows > 0 ? task.spillPath : null,
+  };
+};

@@ -1,0 +1,326 @@
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { PermanentProcessingError } from '../domain/errors.ts';
+import { sniff } from './sniff.ts';
+
+/** The character encodings a text input is read in. */
+export type TextEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
+
+export interface TextInputLimits {
+  /** Most bytes a gzip-compressed input may inflate to; past it the read stops (a gzip bomb). */
+  readonly maxDecompressedBytes: number;
+}
+
+export const DEFAULT_TEXT_INPUT_LIMITS: TextInputLimits = {
+  maxDecompressedBytes: 8 * 1024 ** 3,
+};
+
+/** The input cannot be read as text at all; `message` says why in words for the file's owner. */
+export class UnreadableInputError extends PermanentProcessingError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UnreadableInputError';
+  }
+}
+
+/**
+ * Bytes that are not UTF-8 turned up after the sample the encoding was chosen from. Callers open
+ * the body again and read it as windows-1252, which decodes any byte.
+ */
+export class LateEncodingError extends Error {
+  constructor() {
+    super('Invalid UTF-8 after the sampled start of the input');
+    this.name = 'LateEncodingError';
+  }
+}
+
+/** How a text input was stored, and its characters. */
+export interface TextInput {
+  readonly compression: 'gzip' | 'none';
+  readonly encoding: TextEncoding;
+  readonly byteOrderMark: boolean;
+  /** Decoded text in chunks, byte order mark removed. Iterate once. */
+  readonly text: AsyncIterable<string>;
+  /** Bytes read from the body so far (compressed bytes for gzip). */
+  readonly storedBytes: () => number;
+  /** Bytes after decompression so far. */
+  readonly decodedBytes: () => number;
+}
+
+/** Bytes looked at to choose the encoding and to tell text from binary. */
+const SAMPLE_BYTES = 64 * 1024;
+
+const toBuffer = (part: Uint8Array): Buffer =>
+  Buffer.isBuffer(part) ? part : Buffer.from(part.buffer, part.byteOffset, part.byteLength);
+
+const formatBytes = (n: number): string =>
+  n >= 1024 ** 3
+    ? `${(n / 1024 ** 3).toFixed(1)} GiB`
+    : n >= 1024 ** 2
+      ? `${(n / 1024 ** 2).toFixed(1)} MiB`
+      : `${n} bytes`;
+
+/** Reads from an iterator until at least `n` bytes are in hand or it ends. */
+const peek = async (
+  iterator: AsyncIterator<Uint8Array>,
+  n: number,
+): Promise<{ head: Buffer; done: boolean }> => {
+  const parts: Buffer[] = [];
+  let length = 0;
+  while (length < n) {
+    const next = await iterator.next();
+    if (next.done) return { head: Buffer.concat(parts, length), done: true };
+    const chunk = toBuffer(next.value);
+    parts.push(chunk);
+    length += chunk.length;
+  }
+  return { head: Buffer.concat(parts, length), done: false };
+};
+
+async function* replay(
+  head: Buffer,
+  done: boolean,
+  rest: AsyncIterator<Uint8Array>,
+): AsyncGenerator<Buffer> {
+  if (head.length > 0) yield head;
+  if (done) return;
+  for (;;) {
+    const next = await rest.next();
+    if (next.done) return;
+    yield toBuffer(next.value);
+  }
+}
+
+async function* inflate(
+  compressed: AsyncIterable<Buffer>,
+  limit: number,
+  counted: (n: number) => void,
+): AsyncGenerator<Buffer> {
+  const gunzip = createGunzip({ chunkSize: 64 * 1024 });
+  const source = Readable.from(compressed);
+  source.on('error', (error) => gunzip.destroy(error));
+  source.pipe(gunzip);
+  let total = 0;
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > limit) {
+        throw new UnreadableInputError(
+          `The gzip data inflates to more than ${formatBytes(limit)}, the limit for one file; reading stopped there.`,
+        );
+      }
+      counted(chunk.length);
+      yield chunk;
+    }
+  } catch (error) {
+    if (error instanceof UnreadableInputError) throw error;
+    const code = (error as { code?: string }).code ?? '';
+    if (code.startsWith('Z_') || code === 'ERR_ZLIB_INITIALIZATION_FAILED') {
+      throw new UnreadableInputError(
+        `The file starts like gzip but is not valid gzip data (${(error as Error).message}).`,
+        { cause: error },
+      );
+    }
+    throw error;
+  } finally {
+    source.unpipe(gunzip);
+    source.destroy();
+    gunzip.destroy();
+  }
+}
+
+const isValidUtf8Prefix = (sample: Buffer, complete: boolean): boolean => {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  // A character cut at the end of the sample is fine unless the input ends there.
+  for (let trim = 0; trim < (complete ? 1 : 4) && trim <= sample.length; trim++) {
+    try {
+      decoder.decode(sample.subarray(0, sample.length - trim));
+      return true;
+    } catch {
+      // try once more without a possibly cut last character
+    }
+  }
+  return false;
+};
+
+/** Chooses the encoding from the first bytes, or refuses bytes that are not text. */
+const chooseEncoding = (
+  sample: Buffer,
+  complete: boolean,
+): { encoding: TextEncoding; bom: number } => {
+  if (sample[0] === 0xef && sample[1] === 0xbb && sample[2] === 0xbf)
+    return { encoding: 'utf-8', bom: 3 };
+  if (sample[0] === 0xff && sample[1] === 0xfe) return { encoding: 'utf-16le', bom: 2 };
+  if (sample[0] === 0xfe && sample[1] === 0xff) return { encoding: 'utf-16be', bom: 2 };
+  let evenZeros = 0;
+  let oddZeros = 0;
+  let controls = 0;
+  for (let i = 0; i < sample.length; i++) {
+    const byte = sample[i] ?? 0;
+    if (byte === 0) {
+      if (i % 2 === 0) evenZeros++;
+      else oddZeros++;
+    } else if (byte < 0x09 || (byte > 0x0d && byte < 0x20 && byte !== 0x1b) || byte === 0x7f) {
+      controls++;
+    }
+  }
+  const pairs = Math.floor(sample.length / 2);
+  // Text in UTF-16 without a mark: ASCII characters leave a zero in every other byte.
+  if (pairs > 0 && oddZeros > pairs * 0.4 && evenZeros < pairs * 0.05)
+    return { encoding: 'utf-16le', bom: 0 };
+  if (pairs > 0 && evenZeros > pairs * 0.4 && oddZeros < pairs * 0.05)
+    return { encoding: 'utf-16be', bom: 0 };
+  const described = sniff(sample);
+  // Anything sniff knows by its signature; plain unknown bytes get the test below.
+  if (described.kind !== 'text' && described.kind !== 'markup' && described.kind !== 'binary') {
+    throw new UnreadableInputError(`The file is ${described.description}, not text.`);
+  }
+  if (evenZeros + oddZeros > 0 || controls > sample.length * 0.01) {
+    throw new UnreadableInputError(
+      'The file is binary data, not text (it has zero bytes or control characters).',
+    );
+  }
+  if (isValidUtf8Prefix(sample, complete)) return { encoding: 'utf-8', bom: 0 };
+  return { encoding: 'windows-1252', bom: 0 };
+};
+
+async function* decode(
+  bytes: AsyncIterable<Buffer>,
+  encoding: TextEncoding,
+  skip: number,
+): AsyncGenerator<string> {
+  const decoder = new TextDecoder(encoding, { fatal: encoding === 'utf-8' });
+  let first = true;
+  for await (const chunk of bytes) {
+    const part = first ? chunk.subarray(skip) : chunk;
+    first = false;
+    let text: string;
+    try {
+      text = decoder.decode(part, { stream: true });
+    } catch {
+      throw new LateEncodingError();
+    }
+    if (text.length > 0) yield text;
+  }
+  try {
+    const tail = decoder.decode();
+    if (tail.length > 0) yield tail;
+  } catch {
+    throw new LateEncodingError();
+  }
+}
+
+/**
+ * Opens a body as text: inflates gzip (stopping past `maxDecompressedBytes`), refuses binary data,
+ * and decodes UTF-8 (with or without a byte order mark), UTF-16 (by its mark, or by the zero bytes
+ * of ASCII text without one) or, for bytes that are not UTF-8, windows-1252 (a superset of
+ * Latin-1). Throws {@link UnreadableInputError} for input that is not text; the text iterator
+ * throws it for a gzip bomb, and {@link LateEncodingError} when invalid UTF-8 appears after the
+ * sample (open again with `encoding: 'windows-1252'`).
+ */
+export const openTextInput = async (
+  body: AsyncIterable<Uint8Array>,
+  limits: TextInputLimits = DEFAULT_TEXT_INPUT_LIMITS,
+  forced?: { readonly encoding: TextEncoding },
+): Promise<TextInput> => {
+  let stored = 0;
+  let decoded = 0;
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const part of body) {
+      stored += part.byteLength;
+      yield part;
+    }
+  }
+  const raw = counted()[Symbol.asyncIterator]();
+  const first = await peek(raw, 2);
+  const gzip = first.head[0] === 0x1f && first.head[1] === 0x8b;
+  let bytes: AsyncIterable<Buffer>;
+  if (gzip) {
+    bytes = inflate(replay(first.head, first.done, raw), limits.maxDecompressedBytes, (n) => {
+      decoded += n;
+    });
+  } else {
+    bytes = (async function* () {
+      for await (const chunk of replay(first.head, first.done, raw)) {
+        decoded += chunk.length;
+        yield chunk;
+      }
+    })();
+  }
+  const iterator = bytes[Symbol.asyncIterator]();
+  const sample = await peek(iterator, SAMPLE_BYTES);
+  if (sample.head.length === 0) {
+    throw new UnreadableInputError(
+      gzip ? 'The file is gzip data that holds nothing.' : 'The file is empty.',
+    );
+  }
+  const chosen = forced
+    ? { encoding: forced.encoding, bom: 0 }
+    : chooseEncoding(sample.head.subarray(0, SAMPLE_BYTES), sample.done);
+  let bom = chosen.bom;
+  if (forced && sample.head[0] === 0xef && sample.head[1] === 0xbb && sample.head[2] === 0xbf)
+    bom = 3;
+  return {
+    compression: gzip ? 'gzip' : 'none',
+    encoding: chosen.encoding,
+    byteOrderMark: bom > 0,
+    text: decode(replay(sample.head, sample.done, iterator), chosen.encoding, bom),
+    storedBytes: () => stored,
+    decodedBytes: () => decoded,
+  };
+};
+
+/**
+ * Splits decoded text into lines, a batch per chunk of text (one await per chunk, not per line):
+ * `\n`, `\r\n` and a lone `\r` all end a line, so files with mixed line endings read the same.
+ * A last line without an ending is yielded too. Lines longer than `maxLineChars` are cut there
+ * (the rest of that line is dropped) so one endless line cannot exhaust memory.
+ */
+export async function* splitLines(
+  text: AsyncIterable<string>,
+  maxLineChars: number,
+): AsyncGenerator<string[]> {
+  let carry = '';
+  let dropping = false;
+  let pendingCr = false;
+  for await (const chunk of text) {
+    const lines: string[] = [];
+    let start = 0;
+    if (pendingCr && chunk.charCodeAt(0) === 10) start = 1;
+    pendingCr = false;
+    for (;;) {
+      let end = chunk.indexOf('\n', start);
+      const cr = chunk.indexOf('\r', start);
+      if (cr >= 0 && (end < 0 || cr < end)) end = cr;
+      if (end < 0) {
+        if (!dropping) {
+          carry += chunk.slice(start);
+          if (carry.length > maxLineChars) {
+            lines.push(carry.slice(0, maxLineChars));
+            carry = '';
+            dropping = true;
+          }
+        }
+        break;
+      }
+      if (!dropping) {
+        const piece = carry.length > 0 ? carry + chunk.slice(start, end) : chunk.slice(start, end);
+        lines.push(piece.length > maxLineChars ? piece.slice(0, maxLineChars) : piece);
+      }
+      carry = '';
+      dropping = false;
+      if (chunk.charCodeAt(end) === 13) {
+        if (end + 1 >= chunk.length) {
+          pendingCr = true;
+          start = end + 1;
+          break;
+        }
+        start = chunk.charCodeAt(end + 1) === 10 ? end + 2 : end + 1;
+      } else {
+        start = end + 1;
+      }
+    }
+    if (lines.length > 0) yield lines;
+  }
+  if (carry.length > 0 && !dropping) yield [carry];
+}
