@@ -9,7 +9,7 @@ import { eventBridgeClient, s3Client } from '#shared/adapters/clients.ts';
 import { fileRepository } from '#shared/adapters/db/instance.ts';
 import { requireEnv } from '#shared/adapters/env.ts';
 import { FileEventPublisher } from '#shared/adapters/event-publisher.ts';
-import { httpErrors, json, noContent } from '#shared/adapters/http.ts';
+import { cors, httpErrors, json, noContent } from '#shared/adapters/http.ts';
 import { ObjectStore } from '#shared/adapters/object-store.ts';
 import { HttpError } from '#shared/domain/errors.ts';
 import { derivedPrefix } from '#shared/domain/keys.ts';
@@ -91,4 +91,5 @@ export const handler = middy(route)
   .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
+  .use(cors())
   .use(httpErrors());

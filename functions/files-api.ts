@@ -7,7 +7,7 @@ import { callersFile, notFound } from '#shared/adapters/callers-file.ts';
 import { s3Client } from '#shared/adapters/clients.ts';
 import { fileRepository } from '#shared/adapters/db/instance.ts';
 import { intEnv } from '#shared/adapters/env.ts';
-import { httpErrors, json, ownerOf } from '#shared/adapters/http.ts';
+import { cors, httpErrors, json, ownerOf } from '#shared/adapters/http.ts';
 import { presignDownload } from '#shared/adapters/presign.ts';
 import { contentDisposition, downloadDisposition } from '#shared/domain/downloads.ts';
 import { encodeCursor, parseFileQuery } from '#shared/domain/file-query-params.ts';
@@ -125,4 +125,5 @@ export const handler = middy(route)
   .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
+  .use(cors())
   .use(httpErrors());

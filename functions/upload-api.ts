@@ -3,13 +3,15 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { s3Client } from '#shared/adapters/clients.ts';
+import { multipartS3Client, s3Client } from '#shared/adapters/clients.ts';
 import { fileRepository } from '#shared/adapters/db/instance.ts';
 import { intEnv, listEnv, requireEnv } from '#shared/adapters/env.ts';
-import { httpErrors, json, ownerOf, parseJsonBody } from '#shared/adapters/http.ts';
+import { cors, httpErrors, json, ownerOf, parseJsonBody } from '#shared/adapters/http.ts';
+import { MultipartStore } from '#shared/adapters/multipart-store.ts';
 import { presignUpload } from '#shared/adapters/presign.ts';
 import { DEFAULT_ALLOWED_CONTENT_TYPES } from '#shared/domain/content-types.ts';
 import { uploadKey } from '#shared/domain/keys.ts';
+import { type MultipartSettings, usesMultipart } from '#shared/domain/multipart.ts';
 import { type UploadLimits, validateUploadRequest } from '#shared/domain/upload-request.ts';
 import { logger, MetricName, metrics, tracer } from '#shared/observability/powertools.ts';
 
@@ -21,10 +23,19 @@ const LIMITS: UploadLimits = {
 };
 const MAX_BODY_BYTES = 16 * 1024;
 const s3 = s3Client();
+// Large files get a multipart session instead of a POST (functions/multipart-api.ts).
+const MULTIPART: MultipartSettings = {
+  thresholdBytes: intEnv('MULTIPART_THRESHOLD_BYTES', 100 * 1024 ** 2),
+  minPartBytes: intEnv('MULTIPART_MIN_PART_BYTES', 5 * 1024 ** 2),
+};
+const multipart = new MultipartStore(multipartS3Client(), BUCKET);
 // Opened during init (a failure fails the cold start), so no request waits for the driver.
 const repository = await fileRepository();
 
-/** `POST /uploads`: validates the request, records the file as PENDING_UPLOAD, returns a presigned POST. */
+/**
+ * `POST /uploads`: validates the request, records the file as PENDING_UPLOAD, returns a presigned
+ * POST, or a multipart session for a file at or above the stage's threshold.
+ */
 export const createUpload = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   const ownerId = ownerOf(event);
   const upload = validateUploadRequest(parseJsonBody(event, MAX_BODY_BYTES), LIMITS);
@@ -42,13 +53,15 @@ export const createUpload = async (event: APIGatewayProxyEvent): Promise<APIGate
     key,
   });
   const expiresAt = new Date(Date.now() + LIMITS.uploadUrlTtlSeconds * 1000);
-  const post = await presignUpload(s3, {
-    bucket: BUCKET,
-    key,
-    contentType: upload.contentType,
-    size: upload.size,
-    expiresInSeconds: LIMITS.uploadUrlTtlSeconds,
-  });
+  const post = usesMultipart(upload.size, MULTIPART)
+    ? await multipart.startSession(key, upload.contentType, upload.size, MULTIPART.minPartBytes)
+    : await presignUpload(s3, {
+        bucket: BUCKET,
+        key,
+        contentType: upload.contentType,
+        size: upload.size,
+        expiresInSeconds: LIMITS.uploadUrlTtlSeconds,
+      });
   metrics.addMetric(MetricName.UploadsRequested, 'Count', 1);
   logger.info('Upload requested', { size: upload.size, contentType: upload.contentType });
   return json(201, { fileId: upload.fileId, upload: post, expiresAt: expiresAt.toISOString() });
@@ -58,4 +71,5 @@ export const handler = middy(createUpload)
   .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
+  .use(cors())
   .use(httpErrors());

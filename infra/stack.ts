@@ -58,6 +58,7 @@ export class SyncFlowStack extends Stack {
       corsOrigins: stage.corsOrigins,
       retainData: stage.retainData,
       autoDeleteObjects: stage.autoDeleteObjects,
+      abortIncompleteMultipartDays: stage.abortIncompleteMultipartDays,
     });
     const processorTimeout = Duration.seconds(stage.processorTimeoutSeconds);
     this.ingest = new Ingest(this, 'Ingest', {
@@ -119,6 +120,7 @@ export class SyncFlowStack extends Stack {
         'upload-api': this.api.uploadApi,
         'files-api': this.api.filesApi,
         'file-actions': this.api.fileActions,
+        'multipart-api': this.api.multipartApi,
         authorizer: this.api.authorizerFunction,
         'ws-authorizer': this.realtime.connectAuthorizer,
         'ws-connections': this.realtime.connectionsHandler,

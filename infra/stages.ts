@@ -16,6 +16,12 @@ export interface StageConfig {
   /** Browser origins allowed to upload straight to the bucket. */
   readonly corsOrigins: readonly string[];
   readonly maxUploadBytes: number;
+  /** Files of at least this size are uploaded in parts (resumable); smaller ones by one POST. */
+  readonly multipartThresholdBytes: number;
+  /** The smallest part the server hands out (≥ 5 MiB); larger when 10,000 parts would not hold a file. */
+  readonly multipartMinPartBytes: number;
+  /** Days after which the bucket aborts a multipart upload nobody completed, freeing its parts. */
+  readonly abortIncompleteMultipartDays: number;
   readonly allowedContentTypes: readonly string[];
   readonly uploadUrlTtlSeconds: number;
   /** Most processor instances at once: it protects the database. */
@@ -64,7 +70,10 @@ export interface StageConfig {
 }
 
 const common = {
-  maxUploadBytes: 5 * 1024 ** 3,
+  maxUploadBytes: 50 * 1024 ** 3,
+  multipartThresholdBytes: 100 * 1024 ** 2,
+  multipartMinPartBytes: 8 * 1024 ** 2,
+  abortIncompleteMultipartDays: 2,
   allowedContentTypes: DEFAULT_ALLOWED_CONTENT_TYPES,
   uploadUrlTtlSeconds: 900,
   processorMemoryMb: 2048,
@@ -113,8 +122,14 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     // deploy would hang); the local stack is reset with the emulator instead.
     autoDeleteObjects: false,
     architecture: 'x86_64',
+    // npm start serves the console from its own loopback origin and deploys with that origin
+    // (-c corsOrigins=...); a deploy without it accepts any origin.
     corsOrigins: ['*'],
     maxUploadBytes: 2 * 1024 ** 3,
+    // Small enough that the tests exercise parts, resume and completion with files of a few MiB.
+    multipartThresholdBytes: 8 * 1024 ** 2,
+    multipartMinPartBytes: 5 * 1024 ** 2,
+    abortIncompleteMultipartDays: 1,
     processorMaxConcurrency: 2,
     logRetentionDays: 1,
     database: { kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5433/postgres' },

@@ -20,11 +20,13 @@ import {
   type UserPoolClient,
 } from 'aws-cdk-lib/aws-cognito';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { DERIVED_PREFIX, UPLOAD_PREFIX } from '../../shared/domain/keys.ts';
+import { checkMultipartSettings } from '../../shared/domain/multipart.ts';
 import type { StageConfig } from '../stages.ts';
 import { type FunctionDefaults, SyncFlowFunction } from './base-function.ts';
 import type { Metadata } from './metadata.ts';
@@ -42,7 +44,8 @@ export interface ApiProps {
 /**
  * The REST API and its users: a Cognito user pool, a token authorizer that verifies the pool's
  * tokens (enforced in AWS and in the emulator alike), `POST /uploads`, `GET /files`,
- * `GET|DELETE /files/{fileId}`, `POST /files/{fileId}/reprocess` and `GET /health`.
+ * `GET|DELETE /files/{fileId}`, `POST /files/{fileId}/reprocess`, the multipart routes under
+ * `/uploads/{fileId}` and `GET /health`.
  */
 export class Api extends Construct {
   readonly restApi: RestApi;
@@ -54,10 +57,22 @@ export class Api extends Construct {
   readonly filesApi: SyncFlowFunction;
   /** `DELETE /files/{fileId}`, `POST /files/{fileId}/reprocess`: the routes that change a file. */
   readonly fileActions: SyncFlowFunction;
+  /** The routes of an upload in parts: sign parts, list them, complete, abort. */
+  readonly multipartApi: SyncFlowFunction;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
     const { stage } = props;
+    checkMultipartSettings(
+      { thresholdBytes: stage.multipartThresholdBytes, minPartBytes: stage.multipartMinPartBytes },
+      stage.maxUploadBytes,
+    );
+    // Every API function answers browsers from the stage's origins with CORS headers.
+    const cors = { CORS_ORIGINS: stage.corsOrigins.join(',') };
+    const multipart = {
+      MULTIPART_THRESHOLD_BYTES: String(stage.multipartThresholdBytes),
+      MULTIPART_MIN_PART_BYTES: String(stage.multipartMinPartBytes),
+    };
     this.userPool = new UserPool(this, 'Users', {
       selfSignUpEnabled: false,
       signInAliases: { email: true },
@@ -118,6 +133,8 @@ export class Api extends Construct {
         MAX_UPLOAD_BYTES: String(stage.maxUploadBytes),
         ALLOWED_CONTENT_TYPES: stage.allowedContentTypes.join(','),
         UPLOAD_URL_TTL_SECONDS: String(stage.uploadUrlTtlSeconds),
+        ...multipart,
+        ...cors,
       },
     });
     // Presigning needs the right to put what it presigns: uploads/ only.
@@ -128,7 +145,7 @@ export class Api extends Construct {
       ...props.functions,
       entry: 'files-api',
       serviceName: 'files-api',
-      environment: props.metadata.environment,
+      environment: { ...props.metadata.environment, ...cors },
     });
     // Download URLs are presigned GETs of the original and its derivatives: read rights on both
     // prefixes, nothing else.
@@ -144,6 +161,7 @@ export class Api extends Construct {
       environment: {
         ...props.metadata.environment,
         EVENT_BUS_NAME: props.bus.eventBusName,
+        ...cors,
       },
     });
     props.bus.grantPutEventsTo(this.fileActions);
@@ -154,6 +172,32 @@ export class Api extends Construct {
       props.bucket.grantDelete(this.fileActions, `${prefix}*`);
     }
     props.metadata.grantDataAccess(this.fileActions);
+
+    this.multipartApi = new SyncFlowFunction(this, 'MultipartApi', {
+      ...props.functions,
+      entry: 'multipart-api',
+      serviceName: 'multipart-api',
+      environment: {
+        ...props.metadata.environment,
+        BUCKET_NAME: props.bucket.bucketName,
+        EVENT_BUS_NAME: props.bus.eventBusName,
+        PART_URL_TTL_SECONDS: String(stage.uploadUrlTtlSeconds),
+        ...multipart,
+        ...cors,
+      },
+    });
+    // Parts are PUT under uploads/ only; listing, completing and aborting are object-level
+    // multipart actions there; a version refused at completion is deleted.
+    props.bucket.grantPut(this.multipartApi, `${UPLOAD_PREFIX}*`);
+    props.bucket.grantDelete(this.multipartApi, `${UPLOAD_PREFIX}*`);
+    this.multipartApi.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+        resources: [props.bucket.arnForObjects(`${UPLOAD_PREFIX}*`)],
+      }),
+    );
+    props.bus.grantPutEventsTo(this.multipartApi);
+    props.metadata.grantDataAccess(this.multipartApi);
 
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.logRetention,
@@ -228,9 +272,17 @@ export class Api extends Construct {
       validateRequestParameters: true,
     });
 
-    this.restApi.root
-      .addResource('uploads')
-      .addMethod('POST', new LambdaIntegration(this.uploadApi), { requestValidator: validator });
+    const uploads = this.restApi.root.addResource('uploads');
+    uploads.addMethod('POST', new LambdaIntegration(this.uploadApi), {
+      requestValidator: validator,
+    });
+    const multipartIntegration = new LambdaIntegration(this.multipartApi);
+    const upload = uploads.addResource('{fileId}');
+    upload.addMethod('DELETE', multipartIntegration);
+    const parts = upload.addResource('parts');
+    parts.addMethod('POST', multipartIntegration);
+    parts.addMethod('GET', multipartIntegration);
+    upload.addResource('complete').addMethod('POST', multipartIntegration);
 
     const files = this.restApi.root.addResource('files');
     files.addMethod('GET', new LambdaIntegration(this.filesApi));

@@ -15,6 +15,8 @@ export interface StorageProps {
   readonly retainData: boolean;
   /** Empty the buckets when the stack is deleted (only when not retained). */
   readonly autoDeleteObjects: boolean;
+  /** Days after which an incomplete multipart upload is aborted and its parts freed. @default 1 */
+  readonly abortIncompleteMultipartDays?: number;
 }
 
 /**
@@ -28,6 +30,10 @@ export class Storage extends Construct {
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
+    const abortAfterDays = props.abortIncompleteMultipartDays ?? 1;
+    if (!Number.isInteger(abortAfterDays) || abortAfterDays < 1) {
+      throw new Error('abortIncompleteMultipartDays must be a whole number of days, at least 1');
+    }
     const removal = props.retainData
       ? { removalPolicy: RemovalPolicy.RETAIN }
       : { removalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: props.autoDeleteObjects };
@@ -60,13 +66,17 @@ export class Storage extends Construct {
                 ],
                 allowedOrigins: [...props.corsOrigins],
                 allowedHeaders: ['*'],
+                // The client reads each part's ETag; S3 needs none of it back, the server lists parts.
                 exposedHeaders: ['ETag'],
                 maxAge: 3000,
               },
             ]
           : [],
       lifecycleRules: [
-        { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        {
+          id: 'abort-incomplete-multipart',
+          abortIncompleteMultipartUploadAfter: Duration.days(abortAfterDays),
+        },
         { id: 'expire-old-versions', noncurrentVersionExpiration: Duration.days(30) },
       ],
       ...removal,
