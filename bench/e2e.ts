@@ -36,7 +36,7 @@ const uploadFile = async (stack: LocalStackInfo, data: Buffer, name: string): Pr
   };
   const form = new FormData();
   for (const [key, value] of Object.entries(body.upload.fields)) form.append(key, value);
-  form.append('file', new Blob([data], { type: 'image/jpeg' }), name);
+  form.append('file', new Blob([new Uint8Array(data)], { type: 'image/jpeg' }), name);
   const posted = await fetch(body.upload.url, { method: 'POST', body: form });
   if (posted.status >= 300) throw new Error(`presigned POST answered ${posted.status}`);
   return body.fileId;

@@ -89,7 +89,7 @@ export const uploadFile = async (
   }
   const form = new FormData();
   for (const [name, value] of Object.entries(response.body.upload.fields)) form.append(name, value);
-  form.append('file', new Blob([data], { type: contentType }), filename);
+  form.append('file', new Blob([new Uint8Array(data)], { type: contentType }), filename);
   const posted = await fetch(response.body.upload.url, { method: 'POST', body: form });
   if (posted.status >= 300) throw new Error(`The presigned POST answered ${posted.status}`);
   return response.body.fileId;
