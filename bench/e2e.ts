@@ -67,6 +67,7 @@ const main = async (): Promise<void> => {
     : await startLocalStack({
         emulatorPort: await freePort(),
         pgPort: await freePort(),
+        consolePort: await freePort(),
         quiet: true,
       });
   const stack = running ?? started?.info;

@@ -77,6 +77,8 @@ export interface FileSummary {
   reason: string | null;
   createdAt: string;
   updatedAt: string;
+  /** A short-lived URL of a processed image's thumbnail. */
+  thumbnailUrl?: string | null;
 }
 
 export interface FilePage {

@@ -244,17 +244,14 @@ export class Api extends Construct {
       ['Other5xx', ResponseType.DEFAULT_5XX, undefined, 'INTERNAL'],
     ];
     // A browser can read these errors (a 401 that should send the user to sign in again) only
-    // with CORS headers: the one allowed origin, or the caller's when several are allowed (the
-    // bodies say nothing but the error).
-    const [onlyOrigin] = stage.corsOrigins;
+    // with CORS headers. API Gateway cannot choose among several origins here, and echoing the
+    // caller's Origin would hand them to any page: they name the stage's first origin (the
+    // console's), so no other origin can read them.
+    const [firstOrigin] = stage.corsOrigins;
     const corsHeaders: Record<string, string> | undefined =
-      stage.corsOrigins.length === 0
+      firstOrigin === undefined
         ? undefined
-        : {
-            'Access-Control-Allow-Origin':
-              stage.corsOrigins.length === 1 ? `'${onlyOrigin}'` : 'method.request.header.Origin',
-            Vary: "'Origin'",
-          };
+        : { 'Access-Control-Allow-Origin': `'${firstOrigin}'`, Vary: "'Origin'" };
     for (const [id, type, statusCode, code] of gatewayErrors) {
       this.restApi.addGatewayResponse(id, {
         type,

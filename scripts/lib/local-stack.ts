@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import { consoleOrigins, type RunningConsole, startConsoleServer } from './console-server.ts';
 import { PROJECT_ROOT, type RunningEmulator, STATE_DIR, startMinistack } from './ministack.ts';
 import { type RunningPglite, startPgliteServer } from './pglite-server.ts';
 import { signInUser } from './users.ts';
@@ -30,6 +31,8 @@ export interface LocalStackInfo {
   readonly demoUser: { readonly email: string; readonly password: string };
   readonly token: string;
   readonly outputs: Readonly<Record<string, string>>;
+  /** The web console, served on loopback by `npm start` (absent when the stack was deployed without it). */
+  readonly consoleUrl?: string;
 }
 
 export interface LocalStack {
@@ -86,6 +89,8 @@ const run = (
 export const startLocalStack = async (options: {
   emulatorPort: number;
   pgPort: number;
+  /** Where the web console is served; its origin is the stage's CORS origin. */
+  consolePort: number;
   databaseUrl?: string;
   log?: (message: string) => void;
   /** Hide the CDK tools' progress output. */
@@ -95,7 +100,9 @@ export const startLocalStack = async (options: {
   const quiet = options.quiet ?? false;
   let emulator: RunningEmulator | undefined;
   let pglite: RunningPglite | undefined;
+  let consoleServer: RunningConsole | undefined;
   const stop = async (): Promise<void> => {
+    await consoleServer?.stop().catch(() => {});
     await emulator?.stop().catch(() => {});
     await pglite?.stop().catch(() => {});
   };
@@ -125,7 +132,31 @@ export const startLocalStack = async (options: {
       pglite = await startPgliteServer({ port: PG_PORT, dataDir: join(STATE_DIR, 'pglite') });
       databaseUrl = pglite.url;
     }
-    return deployToEmulator({ endpoint: emulator.endpoint, databaseUrl, log, quiet });
+    const deployed = await deployToEmulator({
+      endpoint: emulator.endpoint,
+      databaseUrl,
+      log,
+      quiet,
+      corsOrigins: consoleOrigins(options.consolePort),
+    });
+    log(`Serving the web console on 127.0.0.1:${options.consolePort}`);
+    consoleServer = await startConsoleServer({
+      port: options.consolePort,
+      outDir: join(STATE_DIR, 'console'),
+      endpoint: deployed.endpoint,
+      config: {
+        stage: 'local',
+        restUrl: deployed.restUrl,
+        websocketUrl: deployed.websocketUrl,
+        region: deployed.region,
+        userPoolClientId: deployed.userPoolClientId,
+        cognitoEndpoint: `${deployed.endpoint}/`,
+        demoUser: deployed.demoUser,
+      },
+    });
+    const info = { ...deployed, consoleUrl: consoleServer.url };
+    writeFileSync(LOCAL_JSON, `${JSON.stringify(info, null, 2)}\n`);
+    return info;
   }
 };
 
@@ -144,6 +175,8 @@ export const deployToEmulator = async (options: {
   functions?: { readonly endpoint: string; readonly databaseUrl: string };
   log: (message: string) => void;
   quiet: boolean;
+  /** Browser origins the API and the bucket answer (CORS); any origin when not given. */
+  corsOrigins?: readonly string[];
 }): Promise<LocalStackInfo> => {
   const { log, quiet } = options;
   const awsEnv: NodeJS.ProcessEnv = {
@@ -171,6 +204,7 @@ export const deployToEmulator = async (options: {
       `databaseUrl=${options.functions?.databaseUrl ?? options.databaseUrl}`,
       '-c',
       `emulatorEndpoint=${options.functions?.endpoint ?? options.endpoint}`,
+      ...(options.corsOrigins ? ['-c', `corsOrigins=${options.corsOrigins.join(',')}`] : []),
       '--require-approval',
       'never',
       '--outputs-file',

@@ -22,6 +22,8 @@ export interface Target {
   readonly userPoolId: string;
   readonly userPoolClientId: string;
   readonly outputs: Readonly<Record<string, string>>;
+  /** The web console, where the target serves one (the local stack). */
+  readonly consoleUrl?: string;
   readonly aws: {
     readonly region: string;
     readonly endpoint?: string;
@@ -37,6 +39,7 @@ const fromEmulator = (name: 'local' | 'localstack', info: LocalStackInfo): Targe
   userPoolId: info.userPoolId,
   userPoolClientId: info.userPoolClientId,
   outputs: info.outputs,
+  ...(info.consoleUrl && { consoleUrl: info.consoleUrl }),
   aws: {
     region: info.region,
     endpoint: info.endpoint,
@@ -146,6 +149,7 @@ export const resolveTarget = async (
       const started = await startLocalStack({
         emulatorPort: await freePort(),
         pgPort: await freePort(),
+        consolePort: await freePort(),
         quiet: true,
         log,
       });

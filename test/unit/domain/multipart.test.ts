@@ -108,3 +108,11 @@ describe('partProblems', () => {
     ]);
   });
 });
+
+describe('the thumbnail the list shows', () => {
+  it('is the derivative the processor makes', async () => {
+    const { THUMBNAIL } = await import('#shared/processing/image.ts');
+    const { THUMBNAIL_NAME } = await import('#shared/domain/derivatives.ts');
+    expect(THUMBNAIL_NAME).toBe(THUMBNAIL.name);
+  });
+});
