@@ -3,11 +3,11 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { multipartS3Client, s3Client } from '#shared/adapters/clients.ts';
+import { s3Client } from '#shared/adapters/clients.ts';
 import { fileRepository } from '#shared/adapters/db/instance.ts';
 import { intEnv, listEnv, requireEnv } from '#shared/adapters/env.ts';
 import { cors, httpErrors, json, ownerOf, parseJsonBody } from '#shared/adapters/http.ts';
-import { MultipartStore } from '#shared/adapters/multipart-store.ts';
+import { startMultipartSession } from '#shared/adapters/multipart-session.ts';
 import { presignUpload } from '#shared/adapters/presign.ts';
 import { DEFAULT_ALLOWED_CONTENT_TYPES } from '#shared/domain/content-types.ts';
 import { uploadKey } from '#shared/domain/keys.ts';
@@ -28,7 +28,6 @@ const MULTIPART: MultipartSettings = {
   thresholdBytes: intEnv('MULTIPART_THRESHOLD_BYTES', 100 * 1024 ** 2),
   minPartBytes: intEnv('MULTIPART_MIN_PART_BYTES', 5 * 1024 ** 2),
 };
-const multipart = new MultipartStore(multipartS3Client(), BUCKET);
 // Opened during init (a failure fails the cold start), so no request waits for the driver.
 const repository = await fileRepository();
 
@@ -54,7 +53,13 @@ export const createUpload = async (event: APIGatewayProxyEvent): Promise<APIGate
   });
   const expiresAt = new Date(Date.now() + LIMITS.uploadUrlTtlSeconds * 1000);
   const post = usesMultipart(upload.size, MULTIPART)
-    ? await multipart.startSession(key, upload.contentType, upload.size, MULTIPART.minPartBytes)
+    ? await startMultipartSession(s3, {
+        bucket: BUCKET,
+        key,
+        contentType: upload.contentType,
+        size: upload.size,
+        minPartBytes: MULTIPART.minPartBytes,
+      })
     : await presignUpload(s3, {
         bucket: BUCKET,
         key,

@@ -1,23 +1,13 @@
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   ListPartsCommand,
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { planParts, type StoredPart } from '../domain/multipart.ts';
-
-/** The multipart session `POST /uploads` hands out for a large file. */
-export interface MultipartSession {
-  readonly method: 'MULTIPART';
-  readonly uploadId: string;
-  readonly partSize: number;
-  readonly partCount: number;
-  readonly checksumAlgorithm: 'CRC64NVME';
-}
+import type { StoredPart } from '../domain/multipart.ts';
 
 /** What S3 made of a completed upload. */
 export interface CompletedObject {
@@ -32,8 +22,8 @@ const isNoSuchUpload = (error: unknown): boolean =>
   error instanceof Error && (error.name === 'NoSuchUpload' || error.name === 'NotFound');
 
 /**
- * S3's multipart API for one bucket, apart from `presign.ts` so that only the functions that
- * deal in parts bundle these commands. Every call names the key the server built from the
+ * S3's multipart API for one bucket once an upload is under way, apart from
+ * `multipart-session.ts` so that `POST /uploads` bundles only the one command it needs. Every call names the key the server built from the
  * caller's identity: an upload id of someone else's file finds nothing under the caller's key.
  */
 export class MultipartStore {
@@ -41,33 +31,6 @@ export class MultipartStore {
     private readonly s3: S3Client,
     private readonly bucket: string,
   ) {}
-
-  /** Starts the upload of a large file and tells the client how to cut it. */
-  async startSession(
-    key: string,
-    contentType: string,
-    size: number,
-    minPartBytes: number,
-  ): Promise<MultipartSession> {
-    const plan = planParts(size, minPartBytes);
-    const uploadId = await this.create(key, contentType);
-    return { method: 'MULTIPART', uploadId, ...plan, checksumAlgorithm: 'CRC64NVME' };
-  }
-
-  /** Starts an upload whose object carries a full-object CRC64NVME. */
-  async create(key: string, contentType: string): Promise<string> {
-    const created = await this.s3.send(
-      new CreateMultipartUploadCommand({
-        Bucket: this.bucket,
-        Key: key,
-        ContentType: contentType,
-        ChecksumAlgorithm: 'CRC64NVME',
-        ChecksumType: 'FULL_OBJECT',
-      }),
-    );
-    if (!created.UploadId) throw new Error('S3 started a multipart upload without an id');
-    return created.UploadId;
-  }
 
   /** Short-lived PUT URLs for the given parts; they carry no checksum (see clients.ts). */
   presignParts(
