@@ -4,6 +4,7 @@ import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { Api } from './constructs/api.ts';
 import type { FunctionDefaults } from './constructs/base-function.ts';
+import { ConsoleHosting } from './constructs/console-hosting.ts';
 import { FileEvents } from './constructs/events.ts';
 import { Ingest } from './constructs/ingest.ts';
 import { Metadata } from './constructs/metadata.ts';
@@ -39,27 +40,42 @@ export class SyncFlowStack extends Stack {
   readonly api: Api;
   readonly realtime: Realtime;
   readonly observability: Observability;
+  /** The web console's bucket and CloudFront distribution, on stages that host it. */
+  readonly console?: ConsoleHosting;
 
   constructor(scope: Construct, id: string, props: SyncFlowStackProps) {
     super(scope, id, props);
-    const { stage } = props;
-    const logRetention = retentionFor(stage.logRetentionDays);
+    const { stage: configured } = props;
+    // Storage first: the console's CloudFront logs go to its access-log bucket.
+    const storageOrigins = configured.corsOrigins;
+    const logRetention = retentionFor(configured.logRetentionDays);
     const functions: FunctionDefaults = {
-      architecture: stage.architecture,
+      architecture: configured.architecture,
       logRetention,
-      retainLogs: stage.retainData,
-      database: stage.database.kind,
-      sourceMaps: stage.sourceMaps,
+      retainLogs: configured.retainData,
+      database: configured.database.kind,
+      sourceMaps: configured.sourceMaps,
     };
     Tags.of(this).add('project', 'syncflow');
-    Tags.of(this).add('stage', stage.name);
+    Tags.of(this).add('stage', configured.name);
 
     this.storage = new Storage(this, 'Storage', {
-      corsOrigins: stage.corsOrigins,
-      retainData: stage.retainData,
-      autoDeleteObjects: stage.autoDeleteObjects,
-      abortIncompleteMultipartDays: stage.abortIncompleteMultipartDays,
+      corsOrigins: storageOrigins,
+      retainData: configured.retainData,
+      autoDeleteObjects: configured.autoDeleteObjects,
+      abortIncompleteMultipartDays: configured.abortIncompleteMultipartDays,
     });
+    if (configured.consoleHosting) {
+      this.console = new ConsoleHosting(this, 'Console', {
+        retainData: configured.retainData,
+        logBucket: this.storage.accessLogs,
+      });
+      this.storage.allowBrowserOrigin(this.console.origin);
+    }
+    // The console's own origin comes first: API Gateway's own errors name the first origin.
+    const stage: StageConfig = this.console
+      ? { ...configured, corsOrigins: [this.console.origin, ...configured.corsOrigins] }
+      : configured;
     const processorTimeout = Duration.seconds(stage.processorTimeoutSeconds);
     this.ingest = new Ingest(this, 'Ingest', {
       bucket: this.storage.bucket,
@@ -105,6 +121,15 @@ export class SyncFlowStack extends Stack {
       userPoolClient: this.api.userPoolClient,
       logRetention,
       functions,
+    });
+
+    this.console?.configure({
+      stage: stage.name,
+      restUrl: this.api.restApi.url,
+      websocketUrl: this.realtime.webSocketStage.url,
+      userPoolClientId: this.api.userPoolClient.userPoolClientId,
+      restOrigin: `https://${this.api.restApi.restApiId}.execute-api.${this.region}.${this.urlSuffix}`,
+      websocketOrigin: `wss://${this.realtime.webSocketApi.apiId}.execute-api.${this.region}.${this.urlSuffix}`,
     });
 
     this.observability = new Observability(this, 'Observability', {
@@ -154,6 +179,7 @@ export class SyncFlowStack extends Stack {
       NotificationsQueueUrl: this.realtime.queue.queueUrl,
       NotificationsDeadLetterQueueUrl: this.realtime.deadLetterQueue.queueUrl,
       AlarmTopicArn: this.observability.topic.topicArn,
+      ...(this.console && { ConsoleUrl: `${this.console.origin}/` }),
     };
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
 

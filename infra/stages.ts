@@ -13,8 +13,13 @@ export interface StageConfig {
   /** Empty buckets on stack deletion (a CDK custom resource) so a stage that does not retain data can go. */
   readonly autoDeleteObjects: boolean;
   readonly architecture: 'arm64' | 'x86_64';
-  /** Browser origins allowed to upload straight to the bucket. */
+  /**
+   * Browser origins allowed to call the API and upload straight to the bucket (CORS), besides
+   * the stage's own console when it hosts one (`consoleHosting`), which comes first.
+   */
   readonly corsOrigins: readonly string[];
+  /** Serve the web console from a private bucket behind CloudFront (npm start serves it locally). */
+  readonly consoleHosting: boolean;
   readonly maxUploadBytes: number;
   /** Files of at least this size are uploaded in parts (resumable); smaller ones by one POST. */
   readonly multipartThresholdBytes: number;
@@ -82,6 +87,7 @@ const common = {
   maxIngestAgeSeconds: 900,
   metricMathAlarms: true,
   sourceMaps: false,
+  consoleHosting: true,
 } as const;
 
 export const STAGES: Readonly<Record<string, StageConfig>> = {
@@ -121,6 +127,8 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     // CDK's auto-delete handler expects the AWS SDK preinstalled, which the emulator lacks (the
     // deploy would hang); the local stack is reset with the emulator instead.
     autoDeleteObjects: false,
+    // npm start serves the console on loopback; the emulator's CloudFront serves nothing.
+    consoleHosting: false,
     architecture: 'x86_64',
     // npm start serves the console from its own loopback origin and deploys with that origin
     // (-c corsOrigins=...); a deploy without it accepts any origin.

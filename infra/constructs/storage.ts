@@ -3,6 +3,7 @@ import {
   BlockPublicAccess,
   Bucket,
   BucketEncryption,
+  type CorsRule,
   HttpMethods,
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
@@ -18,6 +19,16 @@ export interface StorageProps {
   /** Days after which an incomplete multipart upload is aborted and its parts freed. @default 1 */
   readonly abortIncompleteMultipartDays?: number;
 }
+
+/** What a browser on an allowed origin does with the bucket: POST forms, PUT parts, GET downloads. */
+const browserUploads = (origins: string[]): CorsRule => ({
+  allowedMethods: [HttpMethods.POST, HttpMethods.PUT, HttpMethods.GET, HttpMethods.HEAD],
+  allowedOrigins: origins,
+  allowedHeaders: ['*'],
+  // The client reads each part's ETag to know the part arrived.
+  exposedHeaders: ['ETag'],
+  maxAge: 3000,
+});
 
 /**
  * The uploads bucket: private, encrypted, TLS only, versioned (so every event names an exact
@@ -54,24 +65,7 @@ export class Storage extends Construct {
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: 'uploads/',
-      cors:
-        props.corsOrigins.length > 0
-          ? [
-              {
-                allowedMethods: [
-                  HttpMethods.POST,
-                  HttpMethods.PUT,
-                  HttpMethods.GET,
-                  HttpMethods.HEAD,
-                ],
-                allowedOrigins: [...props.corsOrigins],
-                allowedHeaders: ['*'],
-                // The client reads each part's ETag; S3 needs none of it back, the server lists parts.
-                exposedHeaders: ['ETag'],
-                maxAge: 3000,
-              },
-            ]
-          : [],
+      cors: props.corsOrigins.length > 0 ? [browserUploads([...props.corsOrigins])] : [],
       lifecycleRules: [
         {
           id: 'abort-incomplete-multipart',
@@ -81,5 +75,10 @@ export class Storage extends Construct {
       ],
       ...removal,
     });
+  }
+
+  /** Lets one more browser origin (the stage's own console) upload and download. */
+  allowBrowserOrigin(origin: string): void {
+    this.bucket.addCorsRule(browserUploads([origin]));
   }
 }
