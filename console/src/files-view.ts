@@ -32,7 +32,7 @@ const SORTS: [SortOrder, string][] = [
   ['-size', 'Largest first'],
   ['size', 'Smallest first'],
 ];
-const PAGE_SIZE = 10;
+const PAGE_SIZES = ['10', '5', '20', '50'];
 
 const label = (text: string, control: HTMLElement) => h('label', {}, h('span', {}, text), control);
 
@@ -77,6 +77,13 @@ export class FilesView {
       label('Status', statusSelect),
       label('Type', select('contentType', TYPES)),
       label('Sort', select('sort', SORTS)),
+      label(
+        'Per page',
+        select(
+          'limit',
+          PAGE_SIZES.map((n): [string, string] => [n, n]),
+        ),
+      ),
       h('button', { type: 'submit' }, 'Apply'),
     );
     this.form.addEventListener('submit', (event) => {
@@ -136,7 +143,7 @@ export class FilesView {
       ...(value('status') && { status: value('status') as FileStatus }),
       ...(value('contentType') && { contentType: value('contentType') }),
       sort: (value('sort') ?? '-createdAt') as SortOrder,
-      limit: PAGE_SIZE,
+      limit: Number(value('limit') ?? 10),
       ...(this.cursor && { cursor: this.cursor }),
     };
   }

@@ -69,6 +69,7 @@ const row = (item: UploadItem, queue: UploadQueue): HTMLLIElement => {
   const draw = () => {
     scheduled = false;
     li.dataset.state = item.state;
+    li.dataset.resumed = String(item.resumed);
     bar.value = item.loaded;
     const percent = item.total > 0 ? Math.floor((item.loaded / item.total) * 100) : 100;
     status.textContent = `${LABELS[item.state]}${item.state === 'uploading' ? ` ${percent}%` : ''}`;
@@ -144,7 +145,8 @@ export const uploadsView = (
       (i) => i.state === 'uploading' || i.state === 'queued' || i.state === 'paused',
     );
     if (active.length === 0) {
-      total.textContent = queue.items.length > 0 ? 'No uploads running.' : '';
+      total.textContent =
+        queue.items.length > 0 ? 'No uploads running.' : 'Nothing uploaded in this session yet.';
       drawPending();
       return;
     }

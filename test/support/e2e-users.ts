@@ -8,6 +8,8 @@ import type { Target } from './targets.ts';
 
 export interface E2eUser {
   readonly email: string;
+  /** Made up for this run; the console's sign-in form takes it. */
+  readonly password: string;
   readonly token: string;
   /** Cognito's `sub`, the owner id of the user's files. */
   readonly ownerId: string;
@@ -50,6 +52,7 @@ export const freshUsers = async (
     );
     users.push({
       email,
+      password,
       token,
       ownerId: payload.sub,
       api: new ApiClient(target.restUrl, token),
