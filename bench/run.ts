@@ -1,7 +1,9 @@
 import { benchBundles } from './bundle.ts';
+import { benchConsoleBundle } from './console-bundle.ts';
 import { benchListScale } from './list-scale.ts';
 import { benchPipelineJpeg } from './pipeline-jpeg.ts';
 import { benchStream } from './stream.ts';
+import { benchUploadMultipart } from './upload-multipart.ts';
 
 /** `npm run bench [-- name...]`: one JSON object per line on stdout. */
 const all: Record<string, () => Promise<unknown> | unknown> = {
@@ -9,6 +11,8 @@ const all: Record<string, () => Promise<unknown> | unknown> = {
   'stream-1gib': () => benchStream(),
   bundle: () => benchBundles(),
   'list-scale': () => benchListScale(),
+  'console-bundle': () => benchConsoleBundle(),
+  'upload-multipart-1gib': () => benchUploadMultipart(),
 };
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(all)) {

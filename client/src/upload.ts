@@ -59,7 +59,7 @@ export interface UploaderOptions {
   readonly journal?: ResumeJournal;
   readonly retry?: RetryPolicy;
   readonly stallTimeoutMs?: number;
-  /** Part URLs asked for in one request. @default 16 */
+  /** Part URLs asked for in one request. @default 32 */
   readonly signBatch?: number;
 }
 
@@ -219,7 +219,7 @@ export class Uploader {
     report();
 
     const urls = new Map<number, { url: string; expiresAt: number }>();
-    const batch = this.options.signBatch ?? 16;
+    const batch = this.options.signBatch ?? 32;
     // Workers that need URLs at the same moment share one signing request.
     const signing = new Map<number, Promise<void>>();
     const urlFor = async (n: number): Promise<string> => {
@@ -231,14 +231,22 @@ export class Uploader {
         await inFlight;
         if (urls.get(n) === known) break;
       }
-      const stale = (m: number) => {
-        const known = urls.get(m);
-        return !known || known.expiresAt - URL_MARGIN_MS <= Date.now();
-      };
-      const wanted = [n, ...todo.filter((m) => m > n && stale(m) && !signing.has(m))].slice(
-        0,
-        batch,
-      );
+      await sign([n, ...todo.filter((m) => m > n && stale(m) && !signing.has(m))].slice(0, batch));
+      const url = urls.get(n)?.url;
+      if (!url) throw new Error(`The server signed no URL for part ${n}`);
+      // Sign the next batch while these parts are sent, so no worker waits for URLs later.
+      const ahead = todo.filter((m) => m > n && !stale(m)).length;
+      if (ahead < batch / 2) {
+        const next = todo.filter((m) => m > n && stale(m) && !signing.has(m)).slice(0, batch);
+        if (next.length > 0) sign(next).catch(() => undefined);
+      }
+      return url;
+    };
+    const stale = (m: number) => {
+      const known = urls.get(m);
+      return !known || known.expiresAt - URL_MARGIN_MS <= Date.now();
+    };
+    const sign = (wanted: number[]): Promise<void> => {
       const request = this.api
         .signParts(entry.fileId, entry.uploadId, wanted, signal)
         .then((signed) => {
@@ -249,10 +257,7 @@ export class Uploader {
         for (const m of wanted) if (signing.get(m) === settled) signing.delete(m);
       });
       for (const m of wanted) signing.set(m, settled);
-      await settled;
-      const url = urls.get(n)?.url;
-      if (!url) throw new Error(`The server signed no URL for part ${n}`);
-      return url;
+      return settled;
     };
 
     let partsSent = 0;

@@ -76,38 +76,36 @@ export class Crc64Nvme {
     let hi = this.hi;
     let lo = this.lo;
     let i = 0;
-    const end8 = data.length - 7;
-    for (; i < end8; i += 8) {
-      const a =
-        lo ^
-        ((data[i] as number) |
-          ((data[i + 1] as number) << 8) |
-          ((data[i + 2] as number) << 16) |
-          ((data[i + 3] as number) << 24));
-      const b =
-        hi ^
-        ((data[i + 4] as number) |
-          ((data[i + 5] as number) << 8) |
-          ((data[i + 6] as number) << 16) |
-          ((data[i + 7] as number) << 24));
-      hi =
-        (h7[a & 0xff] as number) ^
-        (h6[(a >>> 8) & 0xff] as number) ^
-        (h5[(a >>> 16) & 0xff] as number) ^
-        (h4[a >>> 24] as number) ^
-        (h3[b & 0xff] as number) ^
-        (h2[(b >>> 8) & 0xff] as number) ^
-        (h1[(b >>> 16) & 0xff] as number) ^
-        (h0[b >>> 24] as number);
-      lo =
-        (l7[a & 0xff] as number) ^
-        (l6[(a >>> 8) & 0xff] as number) ^
-        (l5[(a >>> 16) & 0xff] as number) ^
-        (l4[a >>> 24] as number) ^
-        (l3[b & 0xff] as number) ^
-        (l2[(b >>> 8) & 0xff] as number) ^
-        (l1[(b >>> 16) & 0xff] as number) ^
-        (l0[b >>> 24] as number);
+    // Whole 32-bit words straight from memory where the bytes are aligned (little-endian, as
+    // every platform that runs this is): half the loads and no shifting bytes together.
+    const aligned = (data.byteOffset & 3) === 0;
+    const words = aligned
+      ? new Uint32Array(data.buffer, data.byteOffset, (data.length >>> 3) << 1)
+      : undefined;
+    if (words) {
+      for (let w = 0; w < words.length; w += 2) {
+        const a = lo ^ (words[w] as number);
+        const b = hi ^ (words[w + 1] as number);
+        hi =
+          (h7[a & 0xff] as number) ^
+          (h6[(a >>> 8) & 0xff] as number) ^
+          (h5[(a >>> 16) & 0xff] as number) ^
+          (h4[a >>> 24] as number) ^
+          (h3[b & 0xff] as number) ^
+          (h2[(b >>> 8) & 0xff] as number) ^
+          (h1[(b >>> 16) & 0xff] as number) ^
+          (h0[b >>> 24] as number);
+        lo =
+          (l7[a & 0xff] as number) ^
+          (l6[(a >>> 8) & 0xff] as number) ^
+          (l5[(a >>> 16) & 0xff] as number) ^
+          (l4[a >>> 24] as number) ^
+          (l3[b & 0xff] as number) ^
+          (l2[(b >>> 8) & 0xff] as number) ^
+          (l1[(b >>> 16) & 0xff] as number) ^
+          (l0[b >>> 24] as number);
+      }
+      i = words.length << 2;
     }
     for (; i < data.length; i++) {
       const index = (lo ^ (data[i] as number)) & 0xff;
