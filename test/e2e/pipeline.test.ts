@@ -351,9 +351,12 @@ describe(`end to end on the ${target.name} stack`, () => {
     });
     expect(none.status).toBe(401);
     expect(none.body.error.code).toBe('UNAUTHORIZED');
-    // A browser can read it: the local stage allows any origin (infra/stages.ts).
-    if (target.name === 'local') {
-      expect(none.headers.get('access-control-allow-origin')).toBe('*');
+    // The console can read it (a 401 sends it back to sign-in): API Gateway's own errors name
+    // the stage's first origin, the console's.
+    if (target.consoleUrl) {
+      expect(none.headers.get('access-control-allow-origin')).toBe(
+        new URL(target.consoleUrl).origin,
+      );
     }
     const forged = new ApiClient(target.restUrl, 'eyJhbGciOiJSUzI1NiJ9.e30.AAAA');
     const bad = await forged.request<{ error: { code: string } }>('GET', '/files');
