@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type CDPSession, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ApiError } from '../../client/src/index.ts';
 import { type E2eUser, freshUsers } from '../support/e2e-users.ts';
@@ -87,9 +87,14 @@ const progressOf = async (name: string) =>
     .locator('progress')
     .evaluate((bar: HTMLProgressElement) => bar.value / bar.max);
 
+let cdp: CDPSession | undefined;
+/** Slows the page's uploads (all of them together) to `bytesPerSecond`; -1 lifts it. */
 const throttleUploads = async (bytesPerSecond: number) => {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Network.enable');
+  // One session for both calls: conditions set through another session would stay in force.
+  if (!cdp) {
+    cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+  }
   await cdp.send('Network.emulateNetworkConditions', {
     offline: false,
     latency: 0,
@@ -141,8 +146,7 @@ describe(`the web console on the ${target.name} stack, in Chromium`, () => {
 
   it('uploads dropped and chosen files with progress, live end states, and resumes a large one after a reload', async () => {
     // Slow uploads down, so that the large one is still going when the page reloads.
-    // Per request: four parts in flight make about 2 MiB/s.
-    await throttleUploads(512 * 1024);
+    await throttleUploads(MIB);
     await drop([
       { name: 'photo-of-a-cat.jpg', type: 'image/jpeg', data: jpeg },
       { name: 'invoice.jpg', type: 'image/jpeg', data: HTML_PAGE },
