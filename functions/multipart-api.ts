@@ -164,11 +164,13 @@ export const completeUpload = async (
     if (completed.versionId) await store.deleteVersion(file.key, completed.versionId);
     return response;
   }
+  // The bytes are in: the file waits for the processor (which may already have taken it).
+  await repository.markUploaded([{ fileId: file.fileId, ownerId: file.ownerId }]);
   metrics.addMetric(MetricName.MultipartUploadsCompleted, 'Count', 1);
   logger.info('Multipart upload completed', { parts: parts.length, size: file.declaredSize });
   return json(200, {
     fileId: file.fileId,
-    status: file.status,
+    status: 'UPLOADED',
     checksumCrc64nvme: s3Crc ?? completed.checksumCrc64nvme ?? clientCrc,
   });
 };

@@ -65,7 +65,7 @@ export interface ListedParts {
 }
 
 export type CompleteResponse =
-  | { fileId: string; status: 'PENDING_UPLOAD' | 'UPLOADED'; checksumCrc64nvme: string }
+  | { fileId: string; status: 'UPLOADED'; checksumCrc64nvme: string }
   | { fileId: string; status: 'REJECTED'; reason: string };
 
 export interface FileSummary {

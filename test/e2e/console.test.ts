@@ -112,6 +112,10 @@ const signIn = async () => {
 
 const rows = () => page.locator('[data-testid="file-row"]');
 
+/** Polls what the page shows until it matches: a list reloads over the network, later under load. */
+const settled = <T>(read: () => Promise<T>) =>
+  expect.poll(read, { timeout: 20_000, interval: 200 });
+
 describe(`the web console on the ${target.name} stack, in Chromium`, () => {
   beforeAll(async () => {
     if (!target.consoleUrl) throw new Error(`The ${target.name} target serves no console`);
@@ -202,58 +206,52 @@ describe(`the web console on the ${target.name} stack, in Chromium`, () => {
       );
     }
     await page.getByLabel('Per page').selectOption('5');
-    await expect.poll(() => rows().count(), { timeout: 20_000 }).toBe(5);
+    await settled(() => rows().count()).toBe(5);
     const next = page.getByRole('button', { name: 'Next page' });
     await expect(next.isEnabled()).resolves.toBe(true);
     await next.click();
-    await expect.poll(() => rows().count()).toBe(2);
+    await settled(() => rows().count()).toBe(2);
     await page.getByRole('button', { name: 'Previous page' }).click();
-    await expect.poll(() => rows().count()).toBe(5);
+    await settled(() => rows().count()).toBe(5);
     await page.getByLabel('Status').selectOption('REJECTED');
-    await expect
-      .poll(() => rows().allTextContents())
-      .toEqual([expect.stringContaining('invoice.jpg')]);
+    await settled(() => rows().allTextContents()).toEqual([expect.stringContaining('invoice.jpg')]);
     await page.getByLabel('Status').selectOption('');
     await page.getByLabel('Name starts with').fill('photo');
     await page.getByRole('button', { name: 'Apply' }).click();
-    await expect
-      .poll(() => rows().allTextContents())
-      .toEqual([expect.stringContaining('photo-of-a-cat.jpg')]);
+    await settled(() => rows().allTextContents()).toEqual([
+      expect.stringContaining('photo-of-a-cat.jpg'),
+    ]);
     // The list shows the processed image's thumbnail.
-    await expect
-      .poll(() =>
-        rows()
-          .first()
-          .locator('img')
-          .evaluate((img: HTMLImageElement) => img.naturalWidth),
-      )
-      .toBeGreaterThan(0);
+    await settled(() =>
+      rows()
+        .first()
+        .locator('img')
+        .evaluate((img: HTMLImageElement) => img.naturalWidth),
+    ).toBeGreaterThan(0);
     await page.getByLabel('Name starts with').fill('');
     await page.getByRole('button', { name: 'Apply' }).click();
-    await expect.poll(() => rows().count()).toBe(5);
+    await settled(() => rows().count()).toBe(5);
     await shot('console-files');
   });
 
   it('opens a detail view with metadata and the thumbnail, then deletes the file', async () => {
     await page.getByLabel('Name starts with').fill('photo');
     await page.getByRole('button', { name: 'Apply' }).click();
-    await expect.poll(() => rows().count()).toBe(1);
+    await settled(() => rows().count()).toBe(1);
     await page.getByRole('button', { name: 'photo-of-a-cat.jpg' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.waitFor();
     await expect(dialog.textContent()).resolves.toMatch(/800 × 600 jpeg/);
-    await expect
-      .poll(() =>
-        page.getByTestId('detail-thumbnail').evaluate((img: HTMLImageElement) => img.naturalWidth),
-      )
-      .toBe(256);
+    await settled(() =>
+      page.getByTestId('detail-thumbnail').evaluate((img: HTMLImageElement) => img.naturalWidth),
+    ).toBe(256);
     await shot('console-detail');
     const fileId = await rows()
       .filter({ hasText: 'photo-of-a-cat.jpg' })
       .getAttribute('data-file-id');
     await dialog.getByRole('button', { name: 'Delete' }).click();
     await dialog.waitFor({ state: 'hidden' });
-    await expect.poll(() => rows().filter({ hasText: 'photo-of-a-cat.jpg' }).count()).toBe(0);
+    await settled(() => rows().filter({ hasText: 'photo-of-a-cat.jpg' }).count()).toBe(0);
     const gone = await user.client.api.getFile(fileId ?? '').catch((e: unknown) => e);
     expect(gone).toBeInstanceOf(ApiError);
     expect((gone as ApiError).status).toBe(404);

@@ -89,7 +89,7 @@ const fakeStack = (options: { minPartBytes?: number; threshold?: number } = {}) 
       for (const [n, data] of session.parts) whole.set(data, (n - 1) * plan.partSize);
       sessions.delete(uploadId);
       return crc64ToBase64(crc64nvme(whole)) === body.checksumCrc64nvme
-        ? json(200, { fileId, status: 'PENDING_UPLOAD', checksumCrc64nvme: body.checksumCrc64nvme })
+        ? json(200, { fileId, status: 'UPLOADED', checksumCrc64nvme: body.checksumCrc64nvme })
         : json(200, { fileId, status: 'REJECTED', reason: 'checksum mismatch' });
     }
     return json(404, { error: { code: 'NOT_FOUND', message: path } });
@@ -150,7 +150,7 @@ describe('Uploader', () => {
     });
     expect(large).toMatchObject({
       method: 'MULTIPART',
-      status: 'PENDING_UPLOAD',
+      status: 'UPLOADED',
       partsSent: 3,
       resumed: false,
     });
@@ -201,7 +201,7 @@ describe('Uploader', () => {
     const [[, entry] = []] = journal.entries();
     if (entry) stack.sessions.delete(entry.uploadId);
     const result = await uploader.upload(fileOf(data));
-    expect(result).toMatchObject({ resumed: false, fileId: 'f2', status: 'PENDING_UPLOAD' });
+    expect(result).toMatchObject({ resumed: false, fileId: 'f2', status: 'UPLOADED' });
   });
 
   it('retries a failing part with backoff and signs a refused URL again', async () => {
@@ -211,7 +211,7 @@ describe('Uploader', () => {
     stack.failures.set(3, [403]);
     const data = randomBytes(12 * MIB);
     const result = await uploader.upload(fileOf(data));
-    expect(result.status).toBe('PENDING_UPLOAD');
+    expect(result.status).toBe('UPLOADED');
     const signs = stack.calls.filter((c) => c === 'POST uploads/f1/parts');
     expect(signs.length).toBe(2);
   });

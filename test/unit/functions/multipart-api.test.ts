@@ -90,12 +90,13 @@ describe('POST /uploads/{fileId}/complete', () => {
     const response = await complete(fileId, whole);
     expect(JSON.parse(response.body)).toEqual({
       fileId,
-      status: 'PENDING_UPLOAD',
+      status: 'UPLOADED',
       checksumCrc64nvme: whole,
     });
     expect(
       s3.commandCalls(CompleteMultipartUploadCommand)[0]?.args[0].input.MultipartUpload?.Parts,
     ).toHaveLength(3);
+    expect((await (await fileRepository()).get(fileId))?.status).toBe('UPLOADED');
   });
 
   it('aborts and ends REJECTED, before any object exists, when they do not', async () => {
