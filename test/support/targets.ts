@@ -88,6 +88,8 @@ export const awsTarget = (env: NodeJS.ProcessEnv = process.env): Target => {
     userPoolId: outputs.UserPoolId as string,
     userPoolClientId: outputs.UserPoolClientId as string,
     outputs,
+    // The console behind CloudFront, on stages that host it.
+    ...(outputs.ConsoleUrl && { consoleUrl: outputs.ConsoleUrl }),
     aws: { region },
   };
 };
