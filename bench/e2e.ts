@@ -2,6 +2,7 @@ import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import WebSocket from 'ws';
+import { fetchTransport, SyncFlowApi, Uploader } from '../client/src/index.ts';
 import {
   findRunningLocalStack,
   type LocalStack,
@@ -23,23 +24,12 @@ const quantile = (values: number[], q: number): number => {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 };
 
+/** Uploads one JPEG with the client library, as the console does. */
 const uploadFile = async (stack: LocalStackInfo, data: Buffer, name: string): Promise<string> => {
-  const response = await fetch(`${stack.restUrl}uploads`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ filename: name, contentType: 'image/jpeg', size: data.length }),
-  });
-  if (response.status !== 201) throw new Error(`POST /uploads answered ${response.status}`);
-  const body = (await response.json()) as {
-    fileId: string;
-    upload: { url: string; fields: Record<string, string> };
-  };
-  const form = new FormData();
-  for (const [key, value] of Object.entries(body.upload.fields)) form.append(key, value);
-  form.append('file', new Blob([data], { type: 'image/jpeg' }), name);
-  const posted = await fetch(body.upload.url, { method: 'POST', body: form });
-  if (posted.status >= 300) throw new Error(`presigned POST answered ${posted.status}`);
-  return body.fileId;
+  const api = new SyncFlowApi({ baseUrl: stack.restUrl, token: async () => stack.token });
+  const uploader = new Uploader(api, stack.restUrl, { transport: fetchTransport() });
+  const file = new File([new Uint8Array(data)], name, { type: 'image/jpeg' });
+  return (await uploader.upload(file)).fileId;
 };
 
 /** Reads the bus listener until every wanted file's event arrived; returns when each was seen. */
@@ -67,6 +57,7 @@ const main = async (): Promise<void> => {
     : await startLocalStack({
         emulatorPort: await freePort(),
         pgPort: await freePort(),
+        consolePort: await freePort(),
         quiet: true,
       });
   const stack = running ?? started?.info;

@@ -1,9 +1,11 @@
 import { benchBundles } from './bundle.ts';
+import { benchConsoleBundle } from './console-bundle.ts';
 import { benchDuckdbInit, benchEtlCsv, benchLogs } from './etl.ts';
 import { benchListScale } from './list-scale.ts';
 import { benchParquetWriters } from './parquet-writers.ts';
 import { benchPipelineJpeg } from './pipeline-jpeg.ts';
 import { benchStream } from './stream.ts';
+import { benchUploadMultipart } from './upload-multipart.ts';
 
 /** `npm run bench [-- name...]`: one JSON object per line on stdout. */
 const all: Record<string, () => Promise<unknown> | unknown> = {
@@ -15,6 +17,8 @@ const all: Record<string, () => Promise<unknown> | unknown> = {
   'logs-1gib': () => benchLogs(),
   'duckdb-in-function': () => benchDuckdbInit(),
   'parquet-writers': () => benchParquetWriters(),
+  'console-bundle': () => benchConsoleBundle(),
+  'upload-multipart-1gib': () => benchUploadMultipart(),
 };
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(all)) {

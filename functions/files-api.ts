@@ -8,8 +8,9 @@ import { s3Client } from '#shared/adapters/clients.ts';
 import { databaseDeadline } from '#shared/adapters/db/deadline.ts';
 import { fileRepository } from '#shared/adapters/db/instance.ts';
 import { intEnv } from '#shared/adapters/env.ts';
-import { httpErrors, json, ownerOf } from '#shared/adapters/http.ts';
+import { cors, httpErrors, json, ownerOf } from '#shared/adapters/http.ts';
 import { presignDownload } from '#shared/adapters/presign.ts';
+import { THUMBNAIL_NAME } from '#shared/domain/derivatives.ts';
 import { contentDisposition, downloadDisposition } from '#shared/domain/downloads.ts';
 import { encodeCursor, parseFileQuery } from '#shared/domain/file-query-params.ts';
 import type { FileRecord } from '#shared/domain/file-record.ts';
@@ -101,14 +102,30 @@ export const getFile = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
   return json(200, await describe(file));
 };
 
+/**
+ * A short-lived URL of the file's thumbnail, so a list shows pictures without a request per
+ * file; signing is local work (no call to S3).
+ */
+const thumbnailUrl = async (file: FileRecord): Promise<string | null> => {
+  const thumbnail = file.derivatives.find((d) => d.name === THUMBNAIL_NAME);
+  if (!thumbnail || file.status !== 'PROCESSED') return null;
+  return presignDownload(s3Client(), {
+    bucket: file.bucket,
+    key: thumbnail.key,
+    contentType: thumbnail.contentType,
+    disposition: contentDisposition('inline', thumbnail.name),
+    expiresInSeconds: DOWNLOAD_TTL_SECONDS,
+  });
+};
+
 /** `GET /files`: one page of the caller's files, filtered and sorted, by keyset. */
 export const listFiles = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   const ownerId = ownerOf(event);
   const query = parseFileQuery(ownerId, event.queryStringParameters ?? {}, cursorKey);
   const page = await repository.list(query);
   const { limit: _limit, after: _after, ...bound } = query;
-  return json(200, {
-    items: page.items.map((file) => ({
+  const items = await Promise.all(
+    page.items.map(async (file) => ({
       fileId: file.fileId,
       filename: file.filename,
       status: file.status,
@@ -117,7 +134,11 @@ export const listFiles = async (event: APIGatewayProxyEvent): Promise<APIGateway
       reason: file.reason,
       createdAt: file.createdAt.toISOString(),
       updatedAt: file.updatedAt.toISOString(),
+      thumbnailUrl: await thumbnailUrl(file),
     })),
+  );
+  return json(200, {
+    items,
     nextCursor: page.after ? encodeCursor(cursorKey, bound, page.after) : null,
   });
 };
@@ -134,4 +155,5 @@ export const handler = middy(route)
   .use(databaseDeadline())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
+  .use(cors())
   .use(httpErrors());

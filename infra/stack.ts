@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import type { PipelineTiming } from '../shared/domain/lifecycle.ts';
 import { Api } from './constructs/api.ts';
 import type { FunctionDefaults } from './constructs/base-function.ts';
+import { ConsoleHosting } from './constructs/console-hosting.ts';
 import { FileEvents } from './constructs/events.ts';
 import { Housekeeping } from './constructs/housekeeping.ts';
 import { Ingest } from './constructs/ingest.ts';
@@ -42,6 +43,8 @@ export class SyncFlowStack extends Stack {
   readonly realtime: Realtime;
   readonly housekeeping: Housekeeping;
   readonly observability: Observability;
+  /** The web console's bucket and CloudFront distribution, on stages that host it. */
+  readonly console?: ConsoleHosting;
 
   /**
    * The first two zones of the region, resolved by CloudFormation (`Fn::GetAZs`) even when the
@@ -54,29 +57,43 @@ export class SyncFlowStack extends Stack {
 
   constructor(scope: Construct, id: string, props: SyncFlowStackProps) {
     super(scope, id, props);
-    const { stage } = props;
-    if (stage.faultInjection && !stage.emulatorEndpoint) {
+    const { stage: configured } = props;
+    if (configured.faultInjection && !configured.emulatorEndpoint) {
       throw new Error(
-        `Stage ${stage.name} turns fault injection on, which only a stage deployed into an emulator may`,
+        `Stage ${configured.name} turns fault injection on, which only a stage deployed into an emulator may`,
       );
     }
-    const logRetention = retentionFor(stage.logRetentionDays);
+    // Storage first: the console's CloudFront logs go to its access-log bucket.
+    const storageOrigins = configured.corsOrigins;
+    const logRetention = retentionFor(configured.logRetentionDays);
     const functions: FunctionDefaults = {
-      architecture: stage.architecture,
+      architecture: configured.architecture,
       logRetention,
-      retainLogs: stage.retainData,
+      retainLogs: configured.retainData,
       // The Data API double's stages run the AWS driver: bundled as for Aurora.
-      database: stage.database.kind === 'postgres' ? 'postgres' : 'aurora',
-      sourceMaps: stage.sourceMaps,
+      database: configured.database.kind === 'postgres' ? 'postgres' : 'aurora',
+      sourceMaps: configured.sourceMaps,
     };
     Tags.of(this).add('project', 'syncflow');
-    Tags.of(this).add('stage', stage.name);
+    Tags.of(this).add('stage', configured.name);
 
     this.storage = new Storage(this, 'Storage', {
-      corsOrigins: stage.corsOrigins,
-      retainData: stage.retainData,
-      autoDeleteObjects: stage.autoDeleteObjects,
+      corsOrigins: storageOrigins,
+      retainData: configured.retainData,
+      autoDeleteObjects: configured.autoDeleteObjects,
+      abortIncompleteMultipartDays: configured.abortIncompleteMultipartDays,
     });
+    if (configured.consoleHosting) {
+      this.console = new ConsoleHosting(this, 'Console', {
+        retainData: configured.retainData,
+        logBucket: this.storage.accessLogs,
+      });
+      this.storage.allowBrowserOrigin(this.console.origin);
+    }
+    // The console's own origin comes first: API Gateway's own errors name the first origin.
+    const stage: StageConfig = this.console
+      ? { ...configured, corsOrigins: [this.console.origin, ...configured.corsOrigins] }
+      : configured;
     const processorTimeout = Duration.seconds(stage.processorTimeoutSeconds);
     this.ingest = new Ingest(this, 'Ingest', {
       bucket: this.storage.bucket,
@@ -145,6 +162,15 @@ export class SyncFlowStack extends Stack {
       apiGatewayAccount: this.api.cloudWatchAccount,
     });
 
+    this.console?.configure({
+      stage: stage.name,
+      restUrl: this.api.restApi.url,
+      websocketUrl: this.realtime.webSocketStage.url,
+      userPoolClientId: this.api.userPoolClient.userPoolClientId,
+      restOrigin: `https://${this.api.restApi.restApiId}.execute-api.${this.region}.${this.urlSuffix}`,
+      websocketOrigin: `wss://${this.realtime.webSocketApi.apiId}.execute-api.${this.region}.${this.urlSuffix}`,
+    });
+
     this.observability = new Observability(this, 'Observability', {
       stage,
       ingestQueue: this.ingest.queue,
@@ -158,6 +184,7 @@ export class SyncFlowStack extends Stack {
         'upload-api': this.api.uploadApi,
         'files-api': this.api.filesApi,
         'file-actions': this.api.fileActions,
+        'multipart-api': this.api.multipartApi,
         authorizer: this.api.authorizerFunction,
         'ws-authorizer': this.realtime.connectAuthorizer,
         'ws-connections': this.realtime.connectionsHandler,
@@ -194,6 +221,7 @@ export class SyncFlowStack extends Stack {
       NotificationsQueueUrl: this.realtime.queue.queueUrl,
       NotificationsDeadLetterQueueUrl: this.realtime.deadLetterQueue.queueUrl,
       AlarmTopicArn: this.observability.topic.topicArn,
+      ...(this.console && { ConsoleUrl: `${this.console.origin}/` }),
     };
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
 

@@ -46,9 +46,20 @@ export interface StageConfig {
   /** Empty buckets on stack deletion (a CDK custom resource) so a stage that does not retain data can go. */
   readonly autoDeleteObjects: boolean;
   readonly architecture: 'arm64' | 'x86_64';
-  /** Browser origins allowed to upload straight to the bucket. */
+  /**
+   * Browser origins allowed to call the API and upload straight to the bucket (CORS), besides
+   * the stage's own console when it hosts one (`consoleHosting`), which comes first.
+   */
   readonly corsOrigins: readonly string[];
+  /** Serve the web console from a private bucket behind CloudFront (npm start serves it locally). */
+  readonly consoleHosting: boolean;
   readonly maxUploadBytes: number;
+  /** Files of at least this size are uploaded in parts (resumable); smaller ones by one POST. */
+  readonly multipartThresholdBytes: number;
+  /** The smallest part the server hands out (≥ 5 MiB); larger when 10,000 parts would not hold a file. */
+  readonly multipartMinPartBytes: number;
+  /** Days after which the bucket aborts a multipart upload nobody completed, freeing its parts. */
+  readonly abortIncompleteMultipartDays: number;
   readonly allowedContentTypes: readonly string[];
   /** How long an upload URL may be used; a request may ask for less (`expiresInSeconds`). */
   readonly uploadUrlTtlSeconds: number;
@@ -126,7 +137,10 @@ export interface StageConfig {
 }
 
 const common = {
-  maxUploadBytes: 5 * 1024 ** 3,
+  maxUploadBytes: 50 * 1024 ** 3,
+  multipartThresholdBytes: 100 * 1024 ** 2,
+  multipartMinPartBytes: 8 * 1024 ** 2,
+  abortIncompleteMultipartDays: 2,
   allowedContentTypes: DEFAULT_ALLOWED_CONTENT_TYPES,
   uploadUrlTtlSeconds: 900,
   requestLimits: { uploadsPerMinute: 600, reprocessPerMinute: 60, pendingUploads: 1000 },
@@ -143,6 +157,7 @@ const common = {
   vpcFlowLogs: true,
   databaseLogExports: true,
   sourceMaps: false,
+  consoleHosting: true,
 } as const;
 
 const prod: StageConfig = {
@@ -186,12 +201,20 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     // CDK's auto-delete handler expects the AWS SDK preinstalled, which the emulator lacks (the
     // deploy would hang); the local stack is reset with the emulator instead.
     autoDeleteObjects: false,
+    // npm start serves the console on loopback; the emulator's CloudFront serves nothing.
+    consoleHosting: false,
     architecture: 'x86_64',
+    // npm start serves the console from its own loopback origin and deploys with that origin
+    // (-c corsOrigins=...); a deploy without it accepts any origin.
     corsOrigins: ['*'],
     maxUploadBytes: 2 * 1024 ** 3,
     // Bulk uploads from one machine (the CLI) go faster than a person's; reprocess stays low
     // enough that the end-to-end suite reaches the limit.
     requestLimits: { uploadsPerMinute: 6000, reprocessPerMinute: 30, pendingUploads: 2000 },
+    // Small enough that the tests exercise parts, resume and completion with files of a few MiB.
+    multipartThresholdBytes: 8 * 1024 ** 2,
+    multipartMinPartBytes: 5 * 1024 ** 2,
+    abortIncompleteMultipartDays: 1,
     processorMaxConcurrency: 2,
     // Files here are small and the machine is near: a short timeout ends a stuck run (and so
     // the end-to-end test of one) in seconds, not minutes.

@@ -23,11 +23,13 @@ try {
   stack = await startLocalStack({
     emulatorPort: Number(process.env.SYNCFLOW_EMULATOR_PORT ?? 4566),
     pgPort: Number(process.env.SYNCFLOW_PG_PORT ?? 5433),
+    consolePort: Number(process.env.SYNCFLOW_CONSOLE_PORT ?? 5173),
     ...(process.env.DATABASE_URL && { databaseUrl: process.env.DATABASE_URL }),
     log,
   });
   const { restUrl, websocketUrl } = stack.info;
   log('SyncFlow is running locally.');
+  log(`Console:   ${stack.info.consoleUrl}  (sign in as ${stack.info.demoUser.email}, filled in)`);
   log(`REST API:  ${restUrl}`);
   log(`WebSocket: ${websocketUrl}?token=$TOKEN  (file events as they happen)`);
   log(`Token:     export TOKEN=$(node -p "require('./.syncflow/local.json').token")`);

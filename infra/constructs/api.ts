@@ -21,12 +21,14 @@ import {
   type UserPoolClient,
 } from 'aws-cdk-lib/aws-cognito';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { DERIVED_PREFIX, UPLOAD_PREFIX } from '../../shared/domain/keys.ts';
 import { type PipelineTiming, timingEnvironment } from '../../shared/domain/lifecycle.ts';
+import { checkMultipartSettings } from '../../shared/domain/multipart.ts';
 import type { StageConfig } from '../stages.ts';
 import { type FunctionDefaults, SyncFlowFunction } from './base-function.ts';
 import type { Metadata } from './metadata.ts';
@@ -46,7 +48,8 @@ export interface ApiProps {
 /**
  * The REST API and its users: a Cognito user pool, a token authorizer that verifies the pool's
  * tokens (enforced in AWS and in the emulator alike), `POST /uploads`, `GET /files`,
- * `GET|DELETE /files/{fileId}`, `POST /files/{fileId}/reprocess` and `GET /health`.
+ * `GET|DELETE /files/{fileId}`, `POST /files/{fileId}/reprocess`, the multipart routes under
+ * `/uploads/{fileId}` and `GET /health`.
  */
 export class Api extends Construct {
   readonly restApi: RestApi;
@@ -60,10 +63,24 @@ export class Api extends Construct {
   readonly fileActions: SyncFlowFunction;
   /** API Gateway's account settings with the CloudWatch role the REST API made for its logs. */
   readonly cloudWatchAccount: CfnAccount;
+  /** The routes of an upload in parts: sign parts, list them, complete, abort. */
+  readonly multipartApi: SyncFlowFunction;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
     const { stage } = props;
+    checkMultipartSettings(
+      { thresholdBytes: stage.multipartThresholdBytes, minPartBytes: stage.multipartMinPartBytes },
+      stage.maxUploadBytes,
+    );
+    // Every API function answers browsers from the stage's origins with CORS headers.
+    const cors = { CORS_ORIGINS: stage.corsOrigins.join(',') };
+    const multipart = {
+      MULTIPART_THRESHOLD_BYTES: String(stage.multipartThresholdBytes),
+      MULTIPART_MIN_PART_BYTES: String(stage.multipartMinPartBytes),
+      // A session lasts until the bucket aborts it: its file expires then, not with a URL.
+      ABORT_INCOMPLETE_MULTIPART_DAYS: String(stage.abortIncompleteMultipartDays),
+    };
     this.userPool = new UserPool(this, 'Users', {
       selfSignUpEnabled: false,
       signInAliases: { email: true },
@@ -129,6 +146,8 @@ export class Api extends Construct {
         UPLOAD_URL_TTL_SECONDS: String(stage.uploadUrlTtlSeconds),
         UPLOADS_PER_MINUTE: String(stage.requestLimits.uploadsPerMinute),
         MAX_PENDING_UPLOADS: String(stage.requestLimits.pendingUploads),
+        ...multipart,
+        ...cors,
       },
     });
     // Presigning needs the right to put what it presigns: uploads/ only.
@@ -140,7 +159,7 @@ export class Api extends Construct {
       entry: 'files-api',
       serviceName: 'files-api',
       // The reading role: it cannot change a row, nor the schema.
-      environment: props.metadata.environmentFor('read'),
+      environment: { ...props.metadata.environmentFor('read'), ...cors },
     });
     // Download URLs are presigned GETs of the original and its derivatives: read rights on both
     // prefixes, nothing else.
@@ -158,6 +177,7 @@ export class Api extends Construct {
         ...timingEnvironment(props.timing),
         EVENT_BUS_NAME: props.bus.eventBusName,
         REPROCESS_PER_MINUTE: String(stage.requestLimits.reprocessPerMinute),
+        ...cors,
       },
     });
     props.bus.grantPutEventsTo(this.fileActions);
@@ -168,6 +188,32 @@ export class Api extends Construct {
       props.bucket.grantDelete(this.fileActions, `${prefix}*`);
     }
     props.metadata.grantDataAccess(this.fileActions, 'write');
+
+    this.multipartApi = new SyncFlowFunction(this, 'MultipartApi', {
+      ...props.functions,
+      entry: 'multipart-api',
+      serviceName: 'multipart-api',
+      environment: {
+        ...props.metadata.environmentFor('write'),
+        BUCKET_NAME: props.bucket.bucketName,
+        EVENT_BUS_NAME: props.bus.eventBusName,
+        PART_URL_TTL_SECONDS: String(stage.uploadUrlTtlSeconds),
+        ...multipart,
+        ...cors,
+      },
+    });
+    // Parts are PUT under uploads/ only; listing, completing and aborting are object-level
+    // multipart actions there; a version refused at completion is deleted.
+    props.bucket.grantPut(this.multipartApi, `${UPLOAD_PREFIX}*`);
+    props.bucket.grantDelete(this.multipartApi, `${UPLOAD_PREFIX}*`);
+    this.multipartApi.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+        resources: [props.bucket.arnForObjects(`${UPLOAD_PREFIX}*`)],
+      }),
+    );
+    props.bus.grantPutEventsTo(this.multipartApi);
+    props.metadata.grantDataAccess(this.multipartApi, 'write');
 
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.logRetention,
@@ -217,17 +263,14 @@ export class Api extends Construct {
       ['Other5xx', ResponseType.DEFAULT_5XX, undefined, 'INTERNAL'],
     ];
     // A browser can read these errors (a 401 that should send the user to sign in again) only
-    // with CORS headers: the one allowed origin, or the caller's when several are allowed (the
-    // bodies say nothing but the error).
-    const [onlyOrigin] = stage.corsOrigins;
+    // with CORS headers. API Gateway cannot choose among several origins here, and echoing the
+    // caller's Origin would hand them to any page: they name the stage's first origin (the
+    // console's), so no other origin can read them.
+    const [firstOrigin] = stage.corsOrigins;
     const corsHeaders: Record<string, string> | undefined =
-      stage.corsOrigins.length === 0
+      firstOrigin === undefined
         ? undefined
-        : {
-            'Access-Control-Allow-Origin':
-              stage.corsOrigins.length === 1 ? `'${onlyOrigin}'` : 'method.request.header.Origin',
-            Vary: "'Origin'",
-          };
+        : { 'Access-Control-Allow-Origin': `'${firstOrigin}'`, Vary: "'Origin'" };
     for (const [id, type, statusCode, code] of gatewayErrors) {
       this.restApi.addGatewayResponse(id, {
         type,
@@ -245,9 +288,17 @@ export class Api extends Construct {
       validateRequestParameters: true,
     });
 
-    this.restApi.root
-      .addResource('uploads')
-      .addMethod('POST', new LambdaIntegration(this.uploadApi), { requestValidator: validator });
+    const uploads = this.restApi.root.addResource('uploads');
+    uploads.addMethod('POST', new LambdaIntegration(this.uploadApi), {
+      requestValidator: validator,
+    });
+    const multipartIntegration = new LambdaIntegration(this.multipartApi);
+    const upload = uploads.addResource('{fileId}');
+    upload.addMethod('DELETE', multipartIntegration);
+    const parts = upload.addResource('parts');
+    parts.addMethod('POST', multipartIntegration);
+    parts.addMethod('GET', multipartIntegration);
+    upload.addResource('complete').addMethod('POST', multipartIntegration);
 
     const files = this.restApi.root.addResource('files');
     files.addMethod('GET', new LambdaIntegration(this.filesApi));

@@ -3,6 +3,7 @@ import {
   BlockPublicAccess,
   Bucket,
   BucketEncryption,
+  type CorsRule,
   HttpMethods,
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
@@ -15,7 +16,19 @@ export interface StorageProps {
   readonly retainData: boolean;
   /** Empty the buckets when the stack is deleted (only when not retained). */
   readonly autoDeleteObjects: boolean;
+  /** Days after which an incomplete multipart upload is aborted and its parts freed. @default 1 */
+  readonly abortIncompleteMultipartDays?: number;
 }
+
+/** What a browser on an allowed origin does with the bucket: POST forms, PUT parts, GET downloads. */
+const browserUploads = (origins: string[]): CorsRule => ({
+  allowedMethods: [HttpMethods.POST, HttpMethods.PUT, HttpMethods.GET, HttpMethods.HEAD],
+  allowedOrigins: origins,
+  allowedHeaders: ['*'],
+  // The client reads each part's ETag to know the part arrived.
+  exposedHeaders: ['ETag'],
+  maxAge: 3000,
+});
 
 /**
  * The uploads bucket: private, encrypted, TLS only, versioned (so every event names an exact
@@ -28,6 +41,10 @@ export class Storage extends Construct {
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
+    const abortAfterDays = props.abortIncompleteMultipartDays ?? 1;
+    if (!Number.isInteger(abortAfterDays) || abortAfterDays < 1) {
+      throw new Error('abortIncompleteMultipartDays must be a whole number of days, at least 1');
+    }
     const removal = props.retainData
       ? { removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE }
       : { removalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: props.autoDeleteObjects };
@@ -48,28 +65,20 @@ export class Storage extends Construct {
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: 'uploads/',
-      cors:
-        props.corsOrigins.length > 0
-          ? [
-              {
-                allowedMethods: [
-                  HttpMethods.POST,
-                  HttpMethods.PUT,
-                  HttpMethods.GET,
-                  HttpMethods.HEAD,
-                ],
-                allowedOrigins: [...props.corsOrigins],
-                allowedHeaders: ['*'],
-                exposedHeaders: ['ETag'],
-                maxAge: 3000,
-              },
-            ]
-          : [],
+      cors: props.corsOrigins.length > 0 ? [browserUploads([...props.corsOrigins])] : [],
       lifecycleRules: [
-        { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        {
+          id: 'abort-incomplete-multipart',
+          abortIncompleteMultipartUploadAfter: Duration.days(abortAfterDays),
+        },
         { id: 'expire-old-versions', noncurrentVersionExpiration: Duration.days(30) },
       ],
       ...removal,
     });
+  }
+
+  /** Lets one more browser origin (the stage's own console) upload and download. */
+  allowBrowserOrigin(origin: string): void {
+    this.bucket.addCorsRule(browserUploads([origin]));
   }
 }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import { consoleOrigins, type RunningConsole, startConsoleServer } from './console-server.ts';
 import { PROJECT_ROOT, type RunningEmulator, STATE_DIR, startMinistack } from './ministack.ts';
 import { type RunningPglite, startPgliteServer } from './pglite-server.ts';
 import { signInUser } from './users.ts';
@@ -30,6 +31,8 @@ export interface LocalStackInfo {
   readonly demoUser: { readonly email: string; readonly password: string };
   readonly token: string;
   readonly outputs: Readonly<Record<string, string>>;
+  /** The web console, served on loopback by `npm start` (absent when the stack was deployed without it). */
+  readonly consoleUrl?: string;
 }
 
 /** An RDS Data API endpoint the local stage's functions use, and the database it names. */
@@ -92,6 +95,8 @@ const run = (
 export const startLocalStack = async (options: {
   emulatorPort: number;
   pgPort: number;
+  /** Where the web console is served; its origin is the stage's CORS origin. */
+  consolePort: number;
   databaseUrl?: string;
   /**
    * The functions reach the database through an RDS Data API (the tests' double) at this
@@ -106,7 +111,9 @@ export const startLocalStack = async (options: {
   const quiet = options.quiet ?? false;
   let emulator: RunningEmulator | undefined;
   let pglite: RunningPglite | undefined;
+  let consoleServer: RunningConsole | undefined;
   const stop = async (): Promise<void> => {
+    await consoleServer?.stop().catch(() => {});
     await emulator?.stop().catch(() => {});
     await pglite?.stop().catch(() => {});
   };
@@ -136,13 +143,32 @@ export const startLocalStack = async (options: {
       pglite = await startPgliteServer({ port: PG_PORT, dataDir: join(STATE_DIR, 'pglite') });
       databaseUrl = pglite.url;
     }
-    return deployToEmulator({
+    const deployed = await deployToEmulator({
       endpoint: emulator.endpoint,
       databaseUrl,
       log,
       quiet,
       ...(options.dataApi && { dataApi: options.dataApi }),
+      corsOrigins: consoleOrigins(options.consolePort),
     });
+    log(`Serving the web console on 127.0.0.1:${options.consolePort}`);
+    consoleServer = await startConsoleServer({
+      port: options.consolePort,
+      outDir: join(STATE_DIR, 'console'),
+      endpoint: deployed.endpoint,
+      config: {
+        stage: 'local',
+        restUrl: deployed.restUrl,
+        websocketUrl: deployed.websocketUrl,
+        region: deployed.region,
+        userPoolClientId: deployed.userPoolClientId,
+        cognitoEndpoint: `${deployed.endpoint}/`,
+        demoUser: deployed.demoUser,
+      },
+    });
+    const info = { ...deployed, consoleUrl: consoleServer.url };
+    writeFileSync(LOCAL_JSON, `${JSON.stringify(info, null, 2)}\n`);
+    return info;
   }
 };
 
@@ -163,6 +189,8 @@ export const deployToEmulator = async (options: {
   dataApi?: DataApiTarget;
   log: (message: string) => void;
   quiet: boolean;
+  /** Browser origins the API and the bucket answer (CORS); any origin when not given. */
+  corsOrigins?: readonly string[];
 }): Promise<LocalStackInfo> => {
   const { log, quiet } = options;
   const awsEnv: NodeJS.ProcessEnv = {
@@ -198,6 +226,7 @@ export const deployToEmulator = async (options: {
             `dataApiDatabase=${options.dataApi.database}`,
           ]
         : []),
+      ...(options.corsOrigins ? ['-c', `corsOrigins=${options.corsOrigins.join(',')}`] : []),
       '--require-approval',
       'never',
       '--outputs-file',

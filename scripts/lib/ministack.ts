@@ -18,12 +18,17 @@ export const PINNED_PACKAGES: Readonly<Record<string, string>> = {
   cryptography: '50.0.2',
   duckdb: '1.5.6',
   pytz: '2026.6',
+  // Native CRC64NVME and CRC32C for the emulator's S3 (ministack_native_crc.py).
+  awscrt: '0.38.1',
 };
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const STATE_DIR = join(PROJECT_ROOT, '.syncflow');
 const VENV = join(STATE_DIR, 'venv');
 const MINISTACK_BIN = join(VENV, 'bin', 'ministack');
+const VENV_PYTHON = join(VENV, 'bin', 'python');
+/** Starts MiniStack with awscrt's checksums in place of its pure-Python ones (see the file). */
+const LAUNCHER = join(PROJECT_ROOT, 'scripts', 'lib', 'ministack_native_crc.py');
 
 /**
  * Creates the project-local virtual environment with the pinned emulator on first use and
@@ -79,10 +84,10 @@ export const startMinistack = async (options: {
   region?: string;
   dataDir?: string;
 }): Promise<RunningEmulator> => {
-  const bin = ensureMinistack();
+  ensureMinistack();
   const out = openSync(options.logFile, 'a');
   // A process group of its own: the Lambda workers it spawns go when the group is stopped.
-  const child = spawn(bin, [], {
+  const child = spawn(VENV_PYTHON, [LAUNCHER], {
     detached: true,
     stdio: ['ignore', out, out],
     env: {

@@ -27,6 +27,19 @@ export const s3Client = /* @__PURE__ */ once(() =>
     new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }),
   ),
 );
+/**
+ * S3 for multipart uploads: `WHEN_REQUIRED` keeps the SDK from baking the checksum of an empty
+ * body into presigned part URLs (S3 would then refuse every part a browser sends).
+ */
+export const multipartS3Client = /* @__PURE__ */ once(() =>
+  tracer.captureAWSv3Client(
+    new S3Client({
+      forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL),
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    }),
+  ),
+);
 export const eventBridgeClient = /* @__PURE__ */ once(() =>
   tracer.captureAWSv3Client(new EventBridgeClient({})),
 );

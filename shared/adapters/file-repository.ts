@@ -542,4 +542,19 @@ export class FileRepository {
     const value = field === 'createdAt' ? last.createdAt.toISOString() : last[field];
     return { items, after: { value, fileId: last.fileId } };
   }
+
+  /**
+   * Ends a file whose upload was refused before any object version was made (a multipart upload
+   * whose bytes do not match the client's checksum): REJECTED with the reason, only while it is
+   * still PENDING_UPLOAD. Returns undefined when it was no longer waiting for its upload.
+   */
+  rejectUpload(ownerId: string, fileId: string, reason: string): Promise<FileRecord | undefined> {
+    return this.one(
+      `UPDATE files SET status = 'REJECTED', reason = $3, published_status = NULL,
+         updated_at = $4::timestamptz, processed_at = $4::timestamptz
+       WHERE file_id = $1::uuid AND owner_id = $2 AND status = 'PENDING_UPLOAD'
+       RETURNING ${COLUMNS}`,
+      [fileId, ownerId, capReason(reason), new Date()],
+    );
+  }
 }

@@ -2,6 +2,7 @@ import type middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { HttpError } from '../domain/errors.ts';
 import { logger } from '../observability/powertools.ts';
+import { listEnv } from './env.ts';
 
 const JSON_HEADERS = {
   'content-type': 'application/json; charset=utf-8',
@@ -80,3 +81,54 @@ export const httpErrors = (): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatew
     });
   },
 });
+
+/** Response headers a browser script may read besides the safe ones. */
+const EXPOSED_HEADERS = 'Retry-After, X-Amzn-RequestId';
+
+/**
+ * The CORS headers for a request's `Origin`: the origin itself when the stage allows it (or `*`
+ * when the stage allows any), nothing at all for any other origin, so the browser keeps the
+ * response from the page. `Vary: Origin` keeps caches from serving one origin's answer to another.
+ */
+export const corsHeadersFor = (
+  origin: string | undefined,
+  allowed: readonly string[],
+): Record<string, string> => {
+  if (allowed.includes('*')) {
+    return { 'access-control-allow-origin': '*', 'access-control-expose-headers': EXPOSED_HEADERS };
+  }
+  if (origin === undefined || !allowed.includes(origin)) return { vary: 'Origin' };
+  return {
+    'access-control-allow-origin': origin,
+    'access-control-expose-headers': EXPOSED_HEADERS,
+    vary: 'Origin',
+  };
+};
+
+/**
+ * Adds the CORS headers to every response of the handler, errors and 500s included (API
+ * Gateway's Lambda proxy integration adds them only to preflights and its own responses). Used
+ * before httpErrors in the chain's `use` order, so its `onError` runs after httpErrors made the
+ * response. The allowed origins are the stage's (`CORS_ORIGINS`, read when the chain is built).
+ */
+export const cors = (
+  allowed: readonly string[] = listEnv('CORS_ORIGINS', []),
+): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => {
+  const addHeaders = (request: middy.Request<APIGatewayProxyEvent, APIGatewayProxyResult>) => {
+    if (!request.response) return;
+    const headers = request.event.headers ?? {};
+    const origin = Object.entries(headers).find(([k]) => k.toLowerCase() === 'origin')?.[1];
+    request.response = {
+      ...request.response,
+      headers: { ...request.response.headers, ...corsHeadersFor(origin ?? undefined, allowed) },
+    };
+  };
+  return {
+    after: async function corsAfter(request) {
+      addHeaders(request);
+    },
+    onError: async function corsOnError(request) {
+      addHeaders(request);
+    },
+  };
+};

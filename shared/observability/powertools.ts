@@ -21,6 +21,7 @@ export const metrics = new Metrics({
 /** Metric names; a reader of the dashboard finds them here. */
 export const MetricName = {
   UploadsRequested: 'UploadsRequested',
+  MultipartUploadsCompleted: 'MultipartUploadsCompleted',
   FilesProcessed: 'FilesProcessed',
   FilesFailed: 'FilesFailed',
   FilesRejected: 'FilesRejected',

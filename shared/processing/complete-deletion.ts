@@ -21,10 +21,22 @@ export const completeDeletion = async (deps: DeletionDeps, file: FileRecord): Pr
     file.key,
     derivedPrefix(file.ownerId, file.fileId),
   ]);
-  const current = await deps.repository.get(file.fileId);
+  await announceDeletion(deps, file.fileId);
+  return removed;
+};
+
+/**
+ * Publishes `file.deleted` for a file marked DELETED, unless it went out already, then keeps only
+ * ids, status and timestamps of its record. For a file that never had an object (an aborted
+ * multipart upload) this is the whole of its deletion.
+ */
+export const announceDeletion = async (
+  deps: Pick<DeletionDeps, 'repository' | 'events'>,
+  fileId: string,
+): Promise<void> => {
+  const current = await deps.repository.get(fileId);
   if (current?.status === 'DELETED' && current.publishedStatus === null) {
     await deps.events.publish('file.deleted', current);
-    await deps.repository.finishDeletion(file.fileId);
+    await deps.repository.finishDeletion(fileId);
   }
-  return removed;
 };

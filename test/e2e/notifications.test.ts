@@ -1,6 +1,7 @@
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
+import type { FileEventMessage, SocketLike } from '../../client/src/index.ts';
 import { uploadFile, waitForFile } from '../support/api-client.ts';
 import { type E2eUser, freshUsers } from '../support/e2e-users.ts';
 import { HTML_PAGE, makeJpeg } from '../support/images.ts';
@@ -129,6 +130,41 @@ describe(`WebSocket notifications on the ${target.name} stack`, () => {
     await until(() => a1.messages.length >= 2, 30_000, 'the second notification');
     expect(a1.messages[1]).toMatchObject({ type: 'file.processed', fileId: second });
     expect(a2.messages).toHaveLength(1);
+  });
+
+  it("delivers events through the client library's subscription, which reconnects after a drop", async () => {
+    const sockets: WebSocket[] = [];
+    const events: FileEventMessage[] = [];
+    let reconnects = 0;
+    const subscription = alice.client.subscribe({
+      onEvent: (event) => events.push(event),
+      onReconnect: () => {
+        reconnects++;
+      },
+      socket: (url) => {
+        const socket = new WebSocket(url);
+        sockets.push(socket);
+        return socket as unknown as SocketLike;
+      },
+    });
+    try {
+      await until(() => subscription.state === 'open', 10_000, 'the subscription to open');
+      const jpeg = await makeJpeg(160, 120);
+      const first = await uploadFile(alice.api, 'sub-1.jpg', 'image/jpeg', jpeg);
+      await until(() => events.some((e) => e.fileId === first), 30_000, 'the first event');
+      // The connection drops (a network change, API Gateway's two-hour limit): the client
+      // connects again with a fresh token and says so, and events flow again.
+      sockets[0]?.terminate();
+      await until(() => reconnects === 1 && subscription.state === 'open', 20_000, 'a reconnect');
+      const second = await uploadFile(alice.api, 'sub-2.jpg', 'image/jpeg', jpeg);
+      await until(() => events.some((e) => e.fileId === second), 30_000, 'the second event');
+      expect(events.filter((e) => e.fileId === first)).toEqual([
+        expect.objectContaining({ type: 'file.processed', status: 'PROCESSED' }),
+      ]);
+      expect(sockets).toHaveLength(2);
+    } finally {
+      subscription.close();
+    }
   });
 
   it.runIf(target.name === 'local')(

@@ -32,6 +32,14 @@ describe('storage', () => {
       VersioningConfiguration: { Status: 'Enabled' },
       LifecycleConfiguration: {
         Rules: Match.arrayWith([
+          Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 } }),
+        ]),
+      },
+    });
+    // The stage sets how long an abandoned multipart upload keeps its parts.
+    local.template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
           Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
         ]),
       },
@@ -51,20 +59,28 @@ describe('storage', () => {
     });
   });
 
-  it("allows browser uploads only from the stage's origins", () => {
+  it("allows browser uploads only from the stage's origins and its console", () => {
+    const consoleOrigin = (stack: typeof dev.stack) =>
+      stack.resolve(stack.console?.origin ?? 'no console');
     dev.template.hasResourceProperties('AWS::S3::Bucket', {
       CorsConfiguration: {
         CorsRules: [
           Match.objectLike({
             AllowedOrigins: ['http://localhost:5173', 'http://127.0.0.1:5173'],
-            AllowedMethods: Match.arrayWith(['POST']),
+            AllowedMethods: Match.arrayWith(['POST', 'PUT']),
+            ExposedHeaders: ['ETag'],
           }),
+          Match.objectLike({ AllowedOrigins: [consoleOrigin(dev.stack)] }),
         ],
       },
     });
-    const prodBuckets = prod.template.findResources('AWS::S3::Bucket');
-    for (const bucket of Object.values(prodBuckets))
-      expect(bucket.Properties.CorsConfiguration).toBeUndefined();
+    // prod names no origin of its own: its console's is the only one.
+    const withCors = Object.values(prod.template.findResources('AWS::S3::Bucket')).filter(
+      (bucket) => bucket.Properties.CorsConfiguration,
+    );
+    expect(withCors.map((b) => b.Properties.CorsConfiguration.CorsRules)).toEqual([
+      [expect.objectContaining({ AllowedOrigins: [consoleOrigin(prod.stack)] })],
+    ]);
   });
 
   it('retains data in prod and only destroys it in dev and local', () => {
@@ -210,8 +226,9 @@ describe('api', () => {
       (m) => m.Properties as { HttpMethod: string; AuthorizationType: string },
     );
     const routes = methods.filter((m) => m.HttpMethod !== 'OPTIONS');
-    // POST /uploads, GET /files, GET|DELETE /files/{fileId}, POST .../reprocess; GET /health.
-    expect(routes.filter((m) => m.AuthorizationType === 'CUSTOM')).toHaveLength(5);
+    // POST /uploads, its four multipart routes, GET /files, GET|DELETE /files/{fileId},
+    // POST .../reprocess; GET /health.
+    expect(routes.filter((m) => m.AuthorizationType === 'CUSTOM')).toHaveLength(9);
     expect(routes.filter((m) => m.AuthorizationType !== 'CUSTOM')).toEqual([
       expect.objectContaining({ HttpMethod: 'GET', AuthorizationType: 'NONE' }),
     ]);
@@ -229,9 +246,11 @@ describe('api', () => {
       ResponseTemplates: {
         'application/json': Match.stringLikeRegexp('"code":"UNAUTHORIZED"'),
       },
-      // dev allows two origins: the caller's is echoed.
+      // dev allows several origins: the first (its console's) is named, the caller's never echoed.
       ResponseParameters: {
-        'gatewayresponse.header.Access-Control-Allow-Origin': 'method.request.header.Origin',
+        'gatewayresponse.header.Access-Control-Allow-Origin': {
+          'Fn::Join': ['', ["'https://", Match.anyValue(), "'"]],
+        },
         'gatewayresponse.header.Vary': "'Origin'",
       },
     });
@@ -241,12 +260,37 @@ describe('api', () => {
         'gatewayresponse.header.Access-Control-Allow-Origin': "'*'",
       }),
     });
-    const prodResponses = Object.values(
-      prod.template.findResources('AWS::ApiGateway::GatewayResponse'),
-    );
-    for (const response of prodResponses) {
-      expect(response.Properties.ResponseParameters).toBeUndefined();
+  });
+
+  it('gives every API function the CORS origins, and parts only to multipart-api under uploads/', () => {
+    for (const fn of [
+      dev.stack.api.uploadApi,
+      dev.stack.api.filesApi,
+      dev.stack.api.fileActions,
+      dev.stack.api.multipartApi,
+    ]) {
+      const env = dev.stack.resolve(
+        (fn.node.defaultChild as { environment?: unknown }).environment,
+      ) as {
+        variables: Record<string, unknown>;
+      };
+      expect(JSON.stringify(env.variables.CORS_ORIGINS)).toMatch(/localhost:5173/);
     }
+    const role = dev.stack.resolve(dev.stack.api.multipartApi.role?.roleName);
+    const policies = JSON.stringify(
+      Object.values(dev.template.findResources('AWS::IAM::Policy')).filter(
+        (p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([role]),
+      ),
+    );
+    expect(policies).toMatch(/s3:ListMultipartUploadParts/);
+    expect(policies).toMatch(/s3:AbortMultipartUpload/);
+    expect(policies).toMatch(/uploads\/\*/);
+    expect(policies).not.toMatch(/derived\//);
+    expect(
+      () =>
+        stageConfig('dev') &&
+        synth({ ...stageConfig('local'), multipartThresholdBytes: 6 * 1024 ** 3 }),
+    ).toThrow(/5 GiB/);
   });
 
   it('serves exactly the routes docs/openapi.yaml documents', () => {
@@ -871,9 +915,69 @@ describe('cdk-nag suppressions', () => {
         (entry) =>
           !/: xray:/.test(entry) &&
           // CDK's own log-retention function (the database's log group) sets retention on "*".
-          !/^LogRetention[0-9a-f]+ServiceRole.*: logs:(Put|Delete)RetentionPolicy$/.test(entry),
+          !/^LogRetention[0-9a-f]+ServiceRole.*: logs:(Put|Delete)RetentionPolicy$/.test(entry) &&
+          // CDK's BucketDeployment invalidates the console's distribution, on "*".
+          !/^CustomCDKBucketDeployment[0-9A-F]+ServiceRole.*: cloudfront:(Create|Get)Invalidation$/.test(
+            entry,
+          ),
       );
       expect(unexpected).toEqual([]);
     }
+  });
+});
+
+describe('web console hosting', () => {
+  it('serves the console from a private bucket through CloudFront with origin access control', () => {
+    dev.template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
+      OriginAccessControlConfig: Match.objectLike({
+        OriginAccessControlOriginType: 's3',
+        SigningBehavior: 'always',
+      }),
+    });
+    dev.template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        DefaultRootObject: 'index.html',
+        DefaultCacheBehavior: Match.objectLike({ ViewerProtocolPolicy: 'redirect-to-https' }),
+      }),
+    });
+    const site = dev.stack.resolve(dev.stack.console?.bucket.bucketName);
+    dev.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: site,
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudfront.amazonaws.com' },
+            Action: 's3:GetObject',
+          }),
+        ]),
+      },
+    });
+    expect(dev.template.toJSON().Outputs.ConsoleUrl).toBeDefined();
+  });
+
+  it('sends a strict Content-Security-Policy without inline script, and HSTS', () => {
+    const policies = Object.values(
+      dev.template.findResources('AWS::CloudFront::ResponseHeadersPolicy'),
+    );
+    expect(policies).toHaveLength(1);
+    const config = policies[0]?.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
+    const csp = JSON.stringify(config.ContentSecurityPolicy.ContentSecurityPolicy);
+    expect(csp).toMatch(/default-src 'none'/);
+    expect(csp).toMatch(/script-src 'self';/);
+    expect(csp).toMatch(/frame-ancestors 'none'/);
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+    expect(csp).toMatch(/execute-api/);
+    expect(config.StrictTransportSecurity).toMatchObject({
+      AccessControlMaxAgeSec: 31536000,
+      Override: true,
+    });
+  });
+
+  it('writes config.json at deploy and hosts nothing in the local stage', () => {
+    expect(JSON.stringify(dev.template.findResources('Custom::CDKBucketDeployment'))).toMatch(
+      /config\.json|SourceMarkers/,
+    );
+    expect(Object.keys(local.template.findResources('AWS::CloudFront::Distribution'))).toEqual([]);
+    expect(local.template.toJSON().Outputs.ConsoleUrl).toBeUndefined();
   });
 });

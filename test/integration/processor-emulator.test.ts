@@ -161,7 +161,7 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
     const form = new FormData();
     for (const [name, value] of Object.entries(upload.fields as Record<string, string>))
       form.append(name, value);
-    form.append('file', new Blob([jpeg], { type: 'image/jpeg' }), 'photo.jpg');
+    form.append('file', new Blob([new Uint8Array(jpeg)], { type: 'image/jpeg' }), 'photo.jpg');
     const posted = await fetch(upload.url, { method: 'POST', body: form });
     expect(posted.status).toBeLessThan(300);
 

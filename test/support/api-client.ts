@@ -1,3 +1,12 @@
+import {
+  ApiError,
+  type FileDetail,
+  fetchTransport,
+  type FilePage as LibraryFilePage,
+  SyncFlowApi,
+  Uploader,
+} from '../../client/src/index.ts';
+import { checkedFetch } from './checked-fetch.ts';
 import { responseProblems } from './openapi.ts';
 
 export interface ApiResponse<T = unknown> {
@@ -7,14 +16,27 @@ export interface ApiResponse<T = unknown> {
 }
 
 /**
- * The REST API as a user's program calls it, with one user's token. Every response to a
- * documented route is checked against docs/openapi.yaml; a mismatch fails the test.
+ * Raw HTTP to the REST API with one user's token, for what the client library never sends
+ * (malformed bodies, wrong types, no token) and for asserting exact statuses. Uploads and reads
+ * go through the client library (`api`, `uploader`). Every response to a documented route is
+ * checked against docs/openapi.yaml; a mismatch fails the test.
  */
 export class ApiClient {
+  /** The client library as this user, answers checked against docs/openapi.yaml. */
+  readonly api: SyncFlowApi;
+  readonly uploader: Uploader;
+
   constructor(
     private readonly restUrl: string,
     private readonly token: string | undefined,
-  ) {}
+  ) {
+    this.api = new SyncFlowApi({
+      baseUrl: restUrl,
+      token: async () => token,
+      fetch: checkedFetch(restUrl),
+    });
+    this.uploader = new Uploader(this.api, restUrl, { transport: fetchTransport() });
+  }
 
   async request<T = unknown>(
     method: string,
@@ -53,25 +75,11 @@ export class ApiClient {
   }
 }
 
-/** A file as `GET /files/{fileId}` describes it. */
-export interface FileView {
-  fileId: string;
-  filename: string;
-  status: string;
-  size: number;
-  contentType: string;
-  sha256: string | null;
-  reason: string | null;
-  metadata: { image?: { width: number; height: number } };
-  processedAt: string | null;
-  download: { url: string } | null;
-  derivatives: { name: string; url: string; width: number; height: number }[];
-}
+/** A file as `GET /files/{fileId}` describes it, typed by the client library. */
+export type FileView = FileDetail;
 
-export interface FilePage {
-  items: { fileId: string; filename: string; status: string }[];
-  nextCursor: string | null;
-}
+/** A page of `GET /files`. */
+export type FilePage = LibraryFilePage;
 
 /** A presigned POST form as `POST /uploads` answers it. */
 export interface UploadForm {
@@ -88,7 +96,7 @@ export const postForm = async (
 ): Promise<number> => {
   const body = new FormData();
   for (const [name, value] of Object.entries(form.fields)) body.append(name, value);
-  body.append('file', new Blob([data], { type: contentType }), filename);
+  body.append('file', new Blob([new Uint8Array(data)], { type: contentType }), filename);
   const posted = await fetch(form.url, { method: 'POST', body });
   await posted.arrayBuffer();
   return posted.status;
@@ -124,13 +132,17 @@ export const uploadWithForm = async (
   return upload;
 };
 
-/** Asks for an upload and POSTs the bytes to the presigned form, as a browser does. */
+/** Uploads the bytes with the client library, as the console does (a POST, or parts when large). */
 export const uploadFile = async (
   api: ApiClient,
   filename: string,
   contentType: string,
   data: Buffer,
-): Promise<string> => (await uploadWithForm(api, filename, contentType, data)).fileId;
+): Promise<string> => {
+  const file = new File([new Uint8Array(data)], filename, { type: contentType });
+  const result = await api.uploader.upload(file, { filename, contentType });
+  return result.fileId;
+};
 
 const END_STATUSES = new Set(['PROCESSED', 'FAILED', 'REJECTED']);
 
@@ -143,10 +155,17 @@ export const waitForFile = async (
 ): Promise<FileView> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const response = await api.request<FileView>('GET', `/files/${fileId}`);
-    if (response.status === 200 && until(response.body)) return response.body;
+    let last: unknown;
+    try {
+      const file = await api.api.getFile(fileId);
+      if (until(file)) return file;
+      last = file;
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 404) throw error;
+      last = error.message;
+    }
     if (Date.now() > deadline) {
-      throw new Error(`${fileId} is still ${JSON.stringify(response.body)} after ${timeoutMs} ms`);
+      throw new Error(`${fileId} is still ${JSON.stringify(last)} after ${timeoutMs} ms`);
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

@@ -27,6 +27,8 @@ export interface Target {
   readonly userPoolId: string;
   readonly userPoolClientId: string;
   readonly outputs: Readonly<Record<string, string>>;
+  /** The web console, where the target serves one (the local stack). */
+  readonly consoleUrl?: string;
   readonly aws: {
     readonly region: string;
     readonly endpoint?: string;
@@ -42,6 +44,7 @@ const fromEmulator = (name: 'local' | 'localstack', info: LocalStackInfo): Targe
   userPoolId: info.userPoolId,
   userPoolClientId: info.userPoolClientId,
   outputs: info.outputs,
+  ...(info.consoleUrl && { consoleUrl: info.consoleUrl }),
   aws: {
     region: info.region,
     endpoint: info.endpoint,
@@ -90,6 +93,8 @@ export const awsTarget = (env: NodeJS.ProcessEnv = process.env): Target => {
     userPoolId: outputs.UserPoolId as string,
     userPoolClientId: outputs.UserPoolClientId as string,
     outputs,
+    // The console behind CloudFront, on stages that host it.
+    ...(outputs.ConsoleUrl && { consoleUrl: outputs.ConsoleUrl }),
     aws: { region },
   };
 };
@@ -164,6 +169,7 @@ const dataApiLocalTarget = async (
     const started = await startLocalStack({
       emulatorPort: await freePort(),
       pgPort: await freePort(),
+      consolePort: await freePort(),
       databaseUrl: postgres.url,
       dataApi: { endpoint: double.endpoint, database: 'postgres' },
       quiet: true,
@@ -211,6 +217,7 @@ export const resolveTarget = async (
       const started = await startLocalStack({
         emulatorPort: await freePort(),
         pgPort: await freePort(),
+        consolePort: await freePort(),
         quiet: true,
         log,
       });

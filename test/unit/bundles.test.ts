@@ -79,6 +79,30 @@ describe('function bundles', () => {
     );
   });
 
+  /** The browser's client library and console are for browsers: no function loads them. */
+  it.each(functionNames())(
+    '%s carries nothing of the client library or the console',
+    async (name) => {
+      const { inputs } = await bundleOf(name);
+      expect(inputs.filter((path) => /^(client|console)\//.test(path))).toEqual([]);
+    },
+  );
+
+  it('the console does carry the client library and no AWS SDK, so the checks can fail', async () => {
+    const result = await build({
+      entryPoints: ['console/src/main.ts'],
+      bundle: true,
+      write: false,
+      outdir: '/tmp/syncflow-console-test',
+      metafile: true,
+      format: 'esm',
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs).toContain('client/src/upload.ts');
+    expect(inputs.filter((path) => path.includes('node_modules/'))).toEqual([]);
+  });
+
   it('the processor does carry sharp, so the check above can fail', async () => {
     const { externals } = await bundleOf('processor');
     expect(externals).toContain('sharp');

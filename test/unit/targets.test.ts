@@ -17,6 +17,7 @@ const dev = {
   UserPoolId: 'eu-west-1_x',
   UserPoolClientId: 'client',
   IngestQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/ingest',
+  ConsoleUrl: 'https://d111111abcdef8.cloudfront.net/',
 };
 
 describe('the aws target of the end-to-end suite', () => {
@@ -27,6 +28,7 @@ describe('the aws target of the end-to-end suite', () => {
       region: 'eu-west-1',
       restUrl: 'https://abc.execute-api.eu-west-1.amazonaws.com/dev/',
       userPoolId: 'eu-west-1_x',
+      consoleUrl: 'https://d111111abcdef8.cloudfront.net/',
       aws: { region: 'eu-west-1' },
     });
     expect(target.aws.endpoint).toBeUndefined();

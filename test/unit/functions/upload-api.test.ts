@@ -1,4 +1,4 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { database } from '#shared/adapters/db/instance.ts';
@@ -9,12 +9,15 @@ import { documented } from '../../support/openapi.ts';
 
 stubFunctionEnv({
   BUCKET_NAME: 'uploads-bucket',
-  MAX_UPLOAD_BYTES: '1048576',
+  MAX_UPLOAD_BYTES: String(64 * 1024 ** 2),
   UPLOAD_URL_TTL_SECONDS: '900',
   UPLOADS_PER_MINUTE: '1000',
   MAX_PENDING_UPLOADS: '5',
+  MULTIPART_THRESHOLD_BYTES: String(8 * 1024 ** 2),
+  MULTIPART_MIN_PART_BYTES: String(5 * 1024 ** 2),
+  CORS_ORIGINS: 'https://console.example',
 });
-mockClient(S3Client);
+const s3 = mockClient(S3Client);
 
 const { handler } = await import('../../../functions/upload-api.ts');
 const OWNER = 'user-1';
@@ -120,7 +123,7 @@ describe('POST /uploads', () => {
     ],
     [
       'an oversized file',
-      JSON.stringify({ filename: 'a', contentType: 'image/jpeg', size: 2 ** 21 }),
+      JSON.stringify({ filename: 'a', contentType: 'image/jpeg', size: 2 ** 27 }),
       413,
       'PAYLOAD_TOO_LARGE',
     ],
@@ -141,6 +144,50 @@ describe('POST /uploads', () => {
     const response = await call(body);
     expect(response.statusCode).toBe(status);
     expect(JSON.parse(response.body).error).toMatchObject({ code, message: expect.any(String) });
+  });
+
+  it('answers a multipart session at the threshold, with a full-object CRC64NVME upload in S3', async () => {
+    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'upload-1' });
+    const size = 8 * 1024 ** 2 + 1;
+    const response = await call(
+      JSON.stringify({ filename: 'big.bin', contentType: 'application/octet-stream', size }),
+    );
+    expect(response.statusCode).toBe(201);
+    const body = JSON.parse(response.body);
+    expect(body.upload).toEqual({
+      method: 'MULTIPART',
+      uploadId: 'upload-1',
+      partSize: 5 * 1024 ** 2,
+      partCount: 2,
+      checksumAlgorithm: 'CRC64NVME',
+    });
+    expect(s3.commandCalls(CreateMultipartUploadCommand)[0]?.args[0].input).toMatchObject({
+      Bucket: 'uploads-bucket',
+      Key: `uploads/${OWNER}/${body.fileId}`,
+      ContentType: 'application/octet-stream',
+      ChecksumAlgorithm: 'CRC64NVME',
+      ChecksumType: 'FULL_OBJECT',
+    });
+  });
+
+  it('names an allowed origin in its CORS headers, on successes and errors alike', async () => {
+    const event = (body: string) =>
+      apiEvent({
+        method: 'POST',
+        path: '/uploads',
+        body,
+        ownerId: OWNER,
+        headers: { Origin: 'https://console.example' },
+      });
+    const ok = await handler(
+      event(JSON.stringify({ filename: 'a', contentType: 'text/plain', size: 1 })),
+      lambdaContext('upload-api'),
+    );
+    const bad = await handler(event('{'), lambdaContext('upload-api'));
+    for (const response of [ok, bad]) {
+      expect(response.headers?.['access-control-allow-origin']).toBe('https://console.example');
+    }
+    expect(bad.statusCode).toBe(400);
   });
 
   it('refuses a request with no authenticated user', async () => {

@@ -1,0 +1,98 @@
+import { createHttp, type HttpOptions, type HttpRequest } from './http.ts';
+import type {
+  CompleteResponse,
+  FileDetail,
+  FilePage,
+  FileQuery,
+  FileSummary,
+  ListedParts,
+  ReprocessResponse,
+  SignedParts,
+  UploadRequest,
+  UploadResponse,
+} from './types.ts';
+
+/**
+ * The REST API of docs/openapi.yaml, one typed method per operation. Errors are `ApiError`s
+ * with the status, the contract's code, the request id and the body.
+ */
+export class SyncFlowApi {
+  readonly request: HttpRequest;
+
+  constructor(options: HttpOptions) {
+    this.request = createHttp(options);
+  }
+
+  createUpload(body: UploadRequest, signal?: AbortSignal): Promise<UploadResponse> {
+    // Never repeated: a second POST would record a second file.
+    return this.request('POST', 'uploads', { body, ...(signal && { signal }) });
+  }
+
+  signParts(
+    fileId: string,
+    uploadId: string,
+    partNumbers: number[],
+    signal?: AbortSignal,
+  ): Promise<SignedParts> {
+    return this.request('POST', `uploads/${encodeURIComponent(fileId)}/parts`, {
+      body: { uploadId, partNumbers },
+      retrySafe: true,
+      ...(signal && { signal }),
+    });
+  }
+
+  listParts(fileId: string, uploadId: string, signal?: AbortSignal): Promise<ListedParts> {
+    return this.request('GET', `uploads/${encodeURIComponent(fileId)}/parts`, {
+      query: { uploadId },
+      ...(signal && { signal }),
+    });
+  }
+
+  completeUpload(
+    fileId: string,
+    uploadId: string,
+    checksumCrc64nvme: string,
+    signal?: AbortSignal,
+  ): Promise<CompleteResponse> {
+    return this.request('POST', `uploads/${encodeURIComponent(fileId)}/complete`, {
+      body: { uploadId, checksumCrc64nvme },
+      retrySafe: true,
+      ...(signal && { signal }),
+    });
+  }
+
+  abortUpload(fileId: string, uploadId: string): Promise<void> {
+    return this.request('DELETE', `uploads/${encodeURIComponent(fileId)}`, { query: { uploadId } });
+  }
+
+  listFiles(query: FileQuery = {}, signal?: AbortSignal): Promise<FilePage> {
+    return this.request('GET', 'files', {
+      query: { ...query },
+      ...(signal && { signal }),
+    });
+  }
+
+  /** Every file that matches, page after page, following `nextCursor`. */
+  async *files(query: Omit<FileQuery, 'cursor'> = {}): AsyncGenerator<FileSummary> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listFiles({ ...query, ...(cursor && { cursor }) });
+      yield* page.items;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
+
+  getFile(fileId: string, signal?: AbortSignal): Promise<FileDetail> {
+    return this.request('GET', `files/${encodeURIComponent(fileId)}`, {
+      ...(signal && { signal }),
+    });
+  }
+
+  deleteFile(fileId: string): Promise<void> {
+    return this.request('DELETE', `files/${encodeURIComponent(fileId)}`);
+  }
+
+  reprocessFile(fileId: string): Promise<ReprocessResponse> {
+    return this.request('POST', `files/${encodeURIComponent(fileId)}/reprocess`);
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The shapes of docs/openapi.yaml, as TypeScript. The unit test `client-types` checks these
+ * against the document, so the two cannot drift apart silently.
+ */
+export type FileStatus =
+  | 'PENDING_UPLOAD'
+  | 'UPLOADED'
+  | 'PROCESSING'
+  | 'PROCESSED'
+  | 'FAILED'
+  | 'REJECTED'
+  | 'EXPIRED'
+  | 'DELETED';
+
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'UNPROCESSABLE'
+  | 'TOO_MANY_REQUESTS'
+  | 'INTERNAL';
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string };
+}
+
+export interface UploadRequest {
+  filename: string;
+  contentType: string;
+  size: number;
+  checksumSha256?: string;
+  /** A shorter life for the upload URL than the stage's, for a client that sends at once. */
+  expiresInSeconds?: number;
+}
+
+export type UploadInstructions =
+  | { method: 'POST'; url: string; fields: Record<string, string> }
+  | { method: 'PUT'; url: string; headers: Record<string, string> }
+  | {
+      method: 'MULTIPART';
+      uploadId: string;
+      partSize: number;
+      partCount: number;
+      checksumAlgorithm: 'CRC64NVME';
+    };
+
+export interface UploadResponse {
+  fileId: string;
+  expiresAt: string;
+  upload: UploadInstructions;
+}
+
+export interface SignedParts {
+  fileId: string;
+  expiresAt: string;
+  parts: { partNumber: number; url: string }[];
+}
+
+export interface ListedParts {
+  fileId: string;
+  partSize: number;
+  partCount: number;
+  parts: { partNumber: number; size: number; etag: string; checksumCrc64nvme?: string }[];
+}
+
+export type CompleteResponse =
+  | { fileId: string; status: 'UPLOADED'; checksumCrc64nvme: string }
+  | { fileId: string; status: 'REJECTED'; reason: string };
+
+export interface FileSummary {
+  fileId: string;
+  filename: string;
+  status: FileStatus;
+  size: number;
+  contentType: string;
+  reason: string | null;
+  createdAt: string;
+  updatedAt: string;
+  /** A short-lived URL of a processed image's thumbnail. */
+  thumbnailUrl?: string | null;
+}
+
+export interface FilePage {
+  items: FileSummary[];
+  nextCursor: string | null;
+}
+
+export interface Derivative {
+  name: string;
+  url: string;
+  expiresAt: string;
+  contentType: string;
+  width: number;
+  height: number;
+  size: number;
+}
+
+export interface ImageMetadata {
+  format: string;
+  width: number;
+  height: number;
+  orientation?: number;
+  colorSpace?: string;
+  hasAlpha?: boolean;
+  exif?: Record<string, string | number>;
+}
+
+export interface FileDetail extends FileSummary {
+  declaredContentType: string;
+  sha256: string | null;
+  metadata: { image?: ImageMetadata };
+  processedAt: string | null;
+  /** The S3 version the processor checked: downloads and derivatives name it. */
+  versionId: string | null;
+  uploadExpiresAt: string | null;
+  download: { url: string; expiresAt: string } | null;
+  derivatives: Derivative[];
+}
+
+export type SortOrder = 'createdAt' | '-createdAt' | 'size' | '-size' | 'filename' | '-filename';
+
+export interface FileQuery {
+  status?: FileStatus;
+  contentType?: string;
+  q?: string;
+  createdFrom?: string;
+  createdTo?: string;
+  sort?: SortOrder;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface ReprocessResponse {
+  fileId: string;
+  status: 'UPLOADED';
+  reprocessId: string;
+}
+
+/** What the WebSocket pushes when one of the user's files ends. */
+export interface FileEventMessage {
+  type: 'file.processed' | 'file.failed' | 'file.rejected';
+  eventId: string;
+  fileId: string;
+  status: FileStatus;
+  size?: number;
+  contentType?: string;
+  reason?: string;
+  at?: string;
+}

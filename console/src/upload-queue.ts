@@ -1,0 +1,97 @@
+import { ApiError, isAbort, type Uploader } from '../../client/src/index.ts';
+import { UploadItem } from './upload-item.ts';
+
+/**
+ * Runs uploads a few at a time (each large one sends its parts in parallel too), and carries out
+ * pause, resume and cancel on the items' state machines.
+ */
+export class UploadQueue {
+  readonly items: UploadItem[] = [];
+  private running = 0;
+  private readonly listeners = new Set<(item: UploadItem) => void>();
+
+  constructor(
+    private readonly uploader: Uploader,
+    /** Files uploading at once. */
+    public concurrency = 3,
+  ) {}
+
+  onAdded(listener: (item: UploadItem) => void): void {
+    this.listeners.add(listener);
+  }
+
+  add(file: File, path: string): UploadItem {
+    const item = new UploadItem(file, path);
+    this.items.push(item);
+    for (const listener of this.listeners) listener(item);
+    this.pump();
+    return item;
+  }
+
+  pause(item: UploadItem): void {
+    if (!item.can('paused')) return;
+    item.controller?.abort();
+    item.move('paused');
+  }
+
+  resume(item: UploadItem): void {
+    if (item.state === 'paused' || item.state === 'failed') {
+      item.move('queued');
+      this.pump();
+    }
+  }
+
+  async cancel(item: UploadItem): Promise<void> {
+    if (!item.can('cancelled')) return;
+    item.controller?.abort();
+    item.move('cancelled');
+    await this.uploader.discard(item.file, item.file.name).catch(() => undefined);
+  }
+
+  /** The item of a file, by the server's id (for live events). */
+  byFileId(fileId: string): UploadItem | undefined {
+    return this.items.find((item) => item.fileId === fileId);
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency) {
+      const next = this.items.find((item) => item.state === 'queued');
+      if (!next) return;
+      this.running++;
+      void this.run(next).finally(() => {
+        this.running--;
+        this.pump();
+      });
+    }
+  }
+
+  private async run(item: UploadItem): Promise<void> {
+    const controller = new AbortController();
+    item.controller = controller;
+    item.move('uploading');
+    try {
+      const result = await this.uploader.upload(item.file, {
+        signal: controller.signal,
+        concurrency: 4,
+        onStarted: ({ fileId, resumed }) => {
+          item.fileId = fileId;
+          item.resumed = resumed;
+        },
+        onProgress: ({ loaded }) => item.progress(loaded),
+      });
+      if (controller.signal.aborted) return;
+      if (result.status === 'REJECTED') item.move('rejected', result.reason);
+      else item.move('uploaded');
+    } catch (error) {
+      // Paused or cancelled: the state already says so.
+      if (isAbort(error) || controller.signal.aborted) return;
+      const message =
+        error instanceof ApiError
+          ? error.message
+          : error instanceof Error
+            ? error.message
+            : String(error);
+      if (item.can('failed')) item.move('failed', message);
+    }
+  }
+}

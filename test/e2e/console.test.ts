@@ -1,0 +1,301 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, type CDPSession, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ApiError } from '../../client/src/index.ts';
+import { type E2eUser, freshUsers } from '../support/e2e-users.ts';
+import { HTML_PAGE, makeJpeg } from '../support/images.ts';
+import { freePort } from '../support/ports.ts';
+
+/**
+ * The web console in a real browser (Debian's Chromium, driven by playwright-core; no browser
+ * download), against the target stack, as a person uses it.
+ */
+const target = inject('target');
+const MIB = 1024 ** 2;
+/** Chromium's flags known to work on these machines (no network beyond loopback). */
+const CHROMIUM_ARGS = [
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+/** Where screenshots go: docs/ when asked (`SYNCFLOW_SCREENSHOTS=docs`), else .syncflow/. */
+const SHOTS =
+  process.env.SYNCFLOW_SCREENSHOTS === 'docs'
+    ? join('docs', 'screenshots')
+    : join('.syncflow', 'screenshots');
+
+let browser: Browser;
+let page: Page;
+let user: E2eUser;
+let removeUsers: () => Promise<void> = async () => {};
+let work: string;
+let bigPath: string;
+let big: Buffer;
+let jpeg: Buffer;
+let foreign: Server | undefined;
+
+const shot = (name: string) =>
+  page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+/** Drops files on the drop zone the way a drag from the desktop does. */
+const drop = (files: { name: string; type: string; data: Buffer }[]) =>
+  page.evaluate(
+    (list) => {
+      const transfer = new DataTransfer();
+      for (const f of list) {
+        const bytes = Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0));
+        transfer.items.add(new File([bytes], f.name, { type: f.type }));
+      }
+      const zone = document.querySelector('sf-drop-zone');
+      zone?.dispatchEvent(
+        new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }),
+      );
+      zone?.dispatchEvent(
+        new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }),
+      );
+    },
+    files.map((f) => ({ name: f.name, type: f.type, base64: f.data.toString('base64') })),
+  );
+
+const uploadRow = (name: string) => page.locator(`[data-testid="upload"][data-name="${name}"]`);
+const stateOf = (name: string) => uploadRow(name).getAttribute('data-state');
+
+/** Waits until the upload of `name` is in one of `states`, failing with what it shows. */
+const waitForState = async (name: string, states: string[], timeoutMs = 90_000) => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await stateOf(name);
+    if (state && states.includes(state)) return state;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${name} is ${state} (${await uploadRow(name).textContent()}), not ${states.join('|')}`,
+      );
+    }
+    await page.waitForTimeout(200);
+  }
+};
+
+const progressOf = async (name: string) =>
+  uploadRow(name)
+    .locator('progress')
+    .evaluate((bar: HTMLProgressElement) => bar.value / bar.max);
+
+let cdp: CDPSession | undefined;
+/** Slows the page's uploads (all of them together) to `bytesPerSecond`; -1 lifts it. */
+const throttleUploads = async (bytesPerSecond: number) => {
+  // One session for both calls: conditions set through another session would stay in force.
+  if (!cdp) {
+    cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+  }
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: bytesPerSecond,
+  });
+};
+
+const signIn = async () => {
+  await page.getByLabel('Email').fill(user.email);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#live-state[data-state="open"]').waitFor({ timeout: 20_000 });
+};
+
+const rows = () => page.locator('[data-testid="file-row"]');
+
+/** Polls what the page shows until it matches: a list reloads over the network, later under load. */
+const settled = <T>(read: () => Promise<T>) =>
+  expect.poll(read, { timeout: 20_000, interval: 200 });
+
+describe(`the web console on the ${target.name} stack, in Chromium`, () => {
+  beforeAll(async () => {
+    if (!target.consoleUrl) throw new Error(`The ${target.name} target serves no console`);
+    mkdirSync(SHOTS, { recursive: true });
+    const fresh = await freshUsers(target, ['console']);
+    removeUsers = fresh.remove;
+    [user] = fresh.users as [E2eUser];
+    work = mkdtempSync(join(tmpdir(), 'syncflow-console-'));
+    big = randomBytes(40 * MIB);
+    bigPath = join(work, 'big-video.bin');
+    writeFileSync(bigPath, big);
+    jpeg = await makeJpeg(800, 600);
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('dialog', (dialog) => void dialog.accept());
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((resolve) => (foreign ? foreign.close(resolve) : resolve(undefined)));
+    await removeUsers();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('signs in', async () => {
+    await page.goto(target.consoleUrl ?? '');
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await shot('console-sign-in');
+    await signIn();
+    await expect(page.locator('#who').textContent()).resolves.toBe(user.email);
+  });
+
+  it('uploads dropped and chosen files with progress, live end states, and resumes a large one after a reload', async () => {
+    // Slow uploads down, so that the large one is still going when the page reloads.
+    await throttleUploads(MIB);
+    await drop([
+      { name: 'photo-of-a-cat.jpg', type: 'image/jpeg', data: jpeg },
+      { name: 'invoice.jpg', type: 'image/jpeg', data: HTML_PAGE },
+    ]);
+    await page.getByTestId('file-input').setInputFiles(bigPath);
+    // The small ones end while the large one is still on its way: PROCESSED and REJECTED, pushed
+    // over the WebSocket (the console does not poll).
+    expect(await waitForState('photo-of-a-cat.jpg', ['processed', 'failed', 'rejected'])).toBe(
+      'processed',
+    );
+    expect(await waitForState('invoice.jpg', ['processed', 'failed', 'rejected'])).toBe('rejected');
+    await expect(uploadRow('invoice.jpg').textContent()).resolves.toMatch(/HTML document/);
+    const deadline = Date.now() + 60_000;
+    while ((await progressOf('big-video.bin')) < 0.25 && Date.now() < deadline)
+      await page.waitForTimeout(200);
+    const before = await progressOf('big-video.bin');
+    expect(before).toBeGreaterThanOrEqual(0.25);
+    expect(before).toBeLessThan(1);
+    await expect(page.getByTestId('total').textContent()).resolves.toMatch(/\/s, .* left/);
+    await expect(uploadRow('big-video.bin').textContent()).resolves.toMatch(/Uploading \d+%/);
+    await shot('console-uploading');
+
+    await page.reload();
+    await page.locator('#live-state[data-state="open"]').waitFor({ timeout: 20_000 });
+    await throttleUploads(-1);
+    const unfinished = page.getByTestId('unfinished');
+    await expect(unfinished.textContent()).resolves.toMatch(
+      /big-video\.bin .*choose the same file again/,
+    );
+    await page.getByTestId('file-input').setInputFiles(bigPath);
+    expect(await waitForState('big-video.bin', ['processed', 'failed', 'rejected'], 120_000)).toBe(
+      'processed',
+    );
+    await expect(uploadRow('big-video.bin').getAttribute('data-resumed')).resolves.toBe('true');
+    await expect(unfinished.count()).resolves.toBe(0);
+
+    // What the server holds is exactly the file: the CRC64NVME matched at completion, and the
+    // processor's SHA-256 agrees.
+    const listed = await user.client.api.listFiles({ q: 'big-video' });
+    const record = await user.client.api.getFile(listed.items[0]?.fileId ?? '');
+    expect(record).toMatchObject({
+      status: 'PROCESSED',
+      size: big.length,
+      sha256: createHash('sha256').update(big).digest('hex'),
+    });
+  });
+
+  it('filters and pages the list', async () => {
+    for (let i = 1; i <= 4; i++) {
+      const data = Buffer.from(`note ${i}\n`);
+      await user.client.uploader.upload(
+        new File([new Uint8Array(data)], `note-${i}.txt`, { type: 'text/plain' }),
+      );
+    }
+    await page.getByLabel('Per page').selectOption('5');
+    await settled(() => rows().count()).toBe(5);
+    const next = page.getByRole('button', { name: 'Next page' });
+    await expect(next.isEnabled()).resolves.toBe(true);
+    await next.click();
+    await settled(() => rows().count()).toBe(2);
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await settled(() => rows().count()).toBe(5);
+    await page.getByLabel('Status').selectOption('REJECTED');
+    await settled(() => rows().allTextContents()).toEqual([expect.stringContaining('invoice.jpg')]);
+    await page.getByLabel('Status').selectOption('');
+    await page.getByLabel('Name starts with').fill('photo');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await settled(() => rows().allTextContents()).toEqual([
+      expect.stringContaining('photo-of-a-cat.jpg'),
+    ]);
+    // The list shows the processed image's thumbnail.
+    await settled(() =>
+      rows()
+        .first()
+        .locator('img')
+        .evaluate((img: HTMLImageElement) => img.naturalWidth),
+    ).toBeGreaterThan(0);
+    await page.getByLabel('Name starts with').fill('');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await settled(() => rows().count()).toBe(5);
+    await shot('console-files');
+  });
+
+  it('opens a detail view with metadata and the thumbnail, then deletes the file', async () => {
+    await page.getByLabel('Name starts with').fill('photo');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await settled(() => rows().count()).toBe(1);
+    await page.getByRole('button', { name: 'photo-of-a-cat.jpg' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    await expect(dialog.textContent()).resolves.toMatch(/800 × 600 jpeg/);
+    await settled(() =>
+      page.getByTestId('detail-thumbnail').evaluate((img: HTMLImageElement) => img.naturalWidth),
+    ).toBe(256);
+    await shot('console-detail');
+    const fileId = await rows()
+      .filter({ hasText: 'photo-of-a-cat.jpg' })
+      .getAttribute('data-file-id');
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await settled(() => rows().filter({ hasText: 'photo-of-a-cat.jpg' }).count()).toBe(0);
+    const gone = await user.client.api.getFile(fileId ?? '').catch((e: unknown) => e);
+    expect(gone).toBeInstanceOf(ApiError);
+    expect((gone as ApiError).status).toBe(404);
+  });
+
+  it('fits a phone-sized screen in dark mode, keyboard first', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => document.activeElement?.textContent ?? '');
+    expect(focused.length).toBeGreaterThan(0);
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - window.innerWidth,
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await shot('console-phone-dark');
+  });
+
+  it("keeps the API's answers from pages of other origins", async () => {
+    const port = await freePort();
+    foreign = createServer((_request, response) => {
+      response
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end('<!doctype html><title>elsewhere</title>');
+    });
+    await new Promise<void>((resolve) => foreign?.listen(port, '127.0.0.1', resolve));
+    const probe = (url: string, token: string) =>
+      page.evaluate(
+        async ({ url, token }) => {
+          try {
+            const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+            return `read ${response.status}`;
+          } catch (error) {
+            return `blocked ${(error as Error).name}`;
+          }
+        },
+        { url, token },
+      );
+    const files = `${target.restUrl}files?limit=1`;
+    // From the console's own origin the answer is readable ...
+    expect(await probe(files, user.token)).toBe('read 200');
+    // ... from any other origin the browser withholds it (no Access-Control-Allow-Origin).
+    await page.goto(`http://127.0.0.1:${port}/`);
+    expect(await probe(files, user.token)).toBe('blocked TypeError');
+  });
+});
