@@ -57,7 +57,14 @@ const waitForRunsToEnd = async (timeoutMs = 30_000): Promise<void> => {
     const { Items } = await dynamo.send(
       new ScanCommand({ TableName: outputs.IdempotencyTableName }),
     );
-    if (!(Items ?? []).some((item) => item.status?.S === 'INPROGRESS')) return;
+    // A run killed mid-way (the integrity suite's fault-crash) leaves its record in progress
+    // for good: only a record whose run may still be alive counts.
+    const alive = (Items ?? []).some(
+      (item) =>
+        item.status?.S === 'INPROGRESS' &&
+        Number(item.in_progress_expiration?.N ?? Number.POSITIVE_INFINITY) > Date.now(),
+    );
+    if (!alive) return;
     if (Date.now() > deadline) throw new Error('A processor run is still in progress');
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
