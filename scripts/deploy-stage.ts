@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -114,41 +114,46 @@ const main = async (command: string | undefined, stageName: string | undefined) 
   const stackName = `SyncFlow-${stage.name}`;
   const context = cdkContextArgs(process.env.SYNCFLOW_CDK_CONTEXT);
   const assembly = resolve(mkdtempSync(join(tmpdir(), 'syncflow-assembly-')));
-  cdk(['synth', stackName, '-c', `stage=${stage.name}`, ...context, '--output', assembly, '-q']);
+  try {
+    cdk(['synth', stackName, '-c', `stage=${stage.name}`, ...context, '--output', assembly, '-q']);
 
-  if (command === 'diff') {
-    const deployed = await readDeployedTemplate(new CloudFormationClient({}), stackName);
-    const templateFile = join(assembly, 'deployed.template');
-    writeFileSync(templateFile, deployed ?? '{}');
-    const note = deployed === undefined ? ` (not deployed yet: the whole stack is new)` : '';
-    console.log(`Comparing ${stackName} with its deployed template${note}`);
-    const diff = cdk(
-      ['diff', stackName, '--app', assembly, '--template', templateFile, '--no-color'],
-      true,
-    );
-    summary(`### cdk diff ${stackName}${note}\n\n${codeBlock(diff)}\n`);
-    return;
+    if (command === 'diff') {
+      const deployed = await readDeployedTemplate(new CloudFormationClient({}), stackName);
+      const templateFile = join(assembly, 'deployed.template');
+      writeFileSync(templateFile, deployed ?? '{}');
+      const note = deployed === undefined ? ` (not deployed yet: the whole stack is new)` : '';
+      console.log(`Comparing ${stackName} with its deployed template${note}`);
+      const diff = cdk(
+        ['diff', stackName, '--app', assembly, '--template', templateFile, '--no-color'],
+        true,
+      );
+      summary(`### cdk diff ${stackName}${note}\n\n${codeBlock(diff)}\n`);
+      return;
+    }
+
+    const outputsFile = join(assembly, 'outputs.json');
+    cdk([
+      'deploy',
+      stackName,
+      '--app',
+      assembly,
+      '--require-approval',
+      'never',
+      '--ci',
+      '--no-color',
+      '--outputs-file',
+      outputsFile,
+    ]);
+    const outputs =
+      (JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, Record<string, string>>)[
+        stackName
+      ] ?? {};
+    const rows = Object.entries(outputs).map(([key, value]) => `| ${key} | \`${value}\` |`);
+    summary(`### Deployed ${stackName}\n\n| output | value |\n| --- | --- |\n${rows.join('\n')}\n`);
+  } finally {
+    // The bundled functions of a stage come to tens of megabytes.
+    rmSync(assembly, { recursive: true, force: true });
   }
-
-  const outputsFile = join(assembly, 'outputs.json');
-  cdk([
-    'deploy',
-    stackName,
-    '--app',
-    assembly,
-    '--require-approval',
-    'never',
-    '--ci',
-    '--no-color',
-    '--outputs-file',
-    outputsFile,
-  ]);
-  const outputs =
-    (JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, Record<string, string>>)[
-      stackName
-    ] ?? {};
-  const rows = Object.entries(outputs).map(([key, value]) => `| ${key} | \`${value}\` |`);
-  summary(`### Deployed ${stackName}\n\n| output | value |\n| --- | --- |\n${rows.join('\n')}\n`);
 };
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

@@ -6,7 +6,7 @@ import { App, Aspects } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnRole, Role } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_PIPELINE_ENVIRONMENTS,
   type PipelineStackProps,
@@ -230,7 +230,10 @@ describe('pipeline stack: settings', () => {
 });
 
 describe('pipeline app (infra/pipeline-app.ts, as `npm run pipeline` runs it)', () => {
-  const outdir = mkdtempSync(join(tmpdir(), 'syncflow-pipeline-app-'));
+  let outdir = '';
+  beforeAll(() => {
+    outdir = mkdtempSync(join(tmpdir(), 'syncflow-pipeline-app-'));
+  });
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
   /** The entry as the CDK CLI starts it: context and output directory in the environment. */
   const runApp = (context: Record<string, string>) =>
