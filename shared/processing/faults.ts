@@ -5,7 +5,7 @@ import type { RunContext } from './process-upload.ts';
  * Faults the local stage can inject, to prove the failure paths end to end: a file whose name
  * contains `fault-crash` kills the processor's process while it holds the file (as running out
  * of memory does) on every delivery of its upload, though not on a reprocess; `fault-slow`
- * holds a reprocess run for ten seconds (so a test can act while one is queued or running).
+ * holds a reprocess run for twenty seconds (so a test can act while one is queued or running).
  * Only a stage with `faultInjection` (the local one,
  * refused anywhere else at synth time) sets SYNCFLOW_FAULT_INJECTION=on.
  */
@@ -20,7 +20,7 @@ export const faultFor = (filename: string): Fault | undefined => {
   return undefined;
 };
 
-const SLOW_MS = 10_000;
+const SLOW_MS = 20_000;
 
 /** The processor's `beforeRun` on a stage with fault injection on. */
 export const injectFault = async (

@@ -158,7 +158,7 @@ describe(`integrity under misuse on the ${target.name} stack`, () => {
   });
 
   it('runs a reprocess storm once, and answers 429 with Retry-After past the per-user limit', async () => {
-    // `fault-slow` (a local-stage fault) holds a reprocess run for ten seconds, so the storm
+    // `fault-slow` (a local-stage fault) holds a reprocess run for twenty seconds, so the storm
     // lands while the first reprocess is queued or running.
     const jpeg = await makeJpeg(320, 240);
     const { fileId } = await uploadWithForm(stormer, 'fault-slow storm.jpg', 'image/jpeg', jpeg);
@@ -166,11 +166,15 @@ describe(`integrity under misuse on the ${target.name} stack`, () => {
     expect(file.status).toBe('PROCESSED');
     expect(await eventsFor(fileId, 1_000)).toEqual(['file.processed']);
 
+    const stormStarted = Date.now();
     const storm = await Promise.all(
       Array.from({ length: 20 }, () =>
         stormer.request<{ reprocessId?: string }>('POST', `/files/${fileId}/reprocess`),
       ),
     );
+    // Every request landed while the first run was queued or held: a later one could rightly
+    // start a second run, and this test would prove nothing.
+    expect(Date.now() - stormStarted, 'the storm outlasted one held run').toBeLessThan(20_000);
     const accepted = storm.filter((r) => r.status === 202);
     expect(storm.every((r) => r.status === 202 || r.status === 409)).toBe(true);
     expect(accepted.length).toBeGreaterThan(0);
