@@ -167,6 +167,7 @@ export class SyncFlowStack extends Stack {
       restUrl: this.api.restApi.url,
       websocketUrl: this.realtime.webSocketStage.url,
       userPoolClientId: this.api.userPoolClient.userPoolClientId,
+      userPoolId: this.api.userPool.userPoolId,
       restOrigin: `https://${this.api.restApi.restApiId}.execute-api.${this.region}.${this.urlSuffix}`,
       websocketOrigin: `wss://${this.realtime.webSocketApi.apiId}.execute-api.${this.region}.${this.urlSuffix}`,
     });

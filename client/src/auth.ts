@@ -1,10 +1,17 @@
 import { ApiError } from './errors.ts';
 import type { FetchLike } from './http.ts';
+import { startSrp } from './srp.ts';
 
 /** Where the user pool is: Cognito's regional endpoint in AWS, the emulator's locally. */
 export interface UserPoolConfig {
   readonly region: string;
   readonly userPoolClientId: string;
+  /**
+   * The pool's id (`<region>_<name>`): with it, sign-in proves the password with SRP and never
+   * sends it (USER_SRP_AUTH); without it, the password goes to Cognito over TLS
+   * (USER_PASSWORD_AUTH).
+   */
+  readonly userPoolId?: string;
   /** @default `https://cognito-idp.{region}.amazonaws.com/` */
   readonly endpoint?: string;
 }
@@ -52,8 +59,8 @@ const claimsOf = (jwt: string): Record<string, unknown> => {
 };
 
 /**
- * Signs a user in to the stack's Cognito user pool with the pool client's `USER_PASSWORD_AUTH`
- * flow over Cognito's JSON API (plain fetch: no SDK in a browser bundle), keeps the session and
+ * Signs a user in to the stack's Cognito user pool over Cognito's JSON API (plain fetch: no SDK in
+ * a browser bundle) with SRP where the pool's id is known (USER_SRP_AUTH), keeps the session and
  * renews the tokens with the refresh token before they expire.
  */
 export class CognitoAuth {
@@ -74,23 +81,25 @@ export class CognitoAuth {
     return this.store.load();
   }
 
-  private async call(
-    flow: string,
-    parameters: Record<string, string>,
-  ): Promise<AuthenticationResult> {
+  /** One call of Cognito's JSON API; its errors as ApiError with a sentence a person can read. */
+  private async post(
+    target: 'InitiateAuth' | 'RespondToAuthChallenge',
+    payload: Record<string, unknown>,
+  ): Promise<{
+    AuthenticationResult?: AuthenticationResult;
+    ChallengeName?: string;
+    ChallengeParameters?: Record<string, string>;
+    Session?: string;
+  }> {
     let response: Response;
     try {
       response = await this.doFetch(this.endpoint, {
         method: 'POST',
         headers: {
           'content-type': 'application/x-amz-json-1.1',
-          'x-amz-target': 'AWSCognitoIdentityProviderService.InitiateAuth',
+          'x-amz-target': `AWSCognitoIdentityProviderService.${target}`,
         },
-        body: JSON.stringify({
-          AuthFlow: flow,
-          ClientId: this.config.userPoolClientId,
-          AuthParameters: parameters,
-        }),
+        body: JSON.stringify({ ClientId: this.config.userPoolClientId, ...payload }),
       });
     } catch (cause) {
       throw new ApiError({
@@ -103,6 +112,8 @@ export class CognitoAuth {
     const body = (await response.json().catch(() => ({}))) as {
       AuthenticationResult?: AuthenticationResult;
       ChallengeName?: string;
+      ChallengeParameters?: Record<string, string>;
+      Session?: string;
       __type?: string;
       message?: string;
     };
@@ -119,6 +130,21 @@ export class CognitoAuth {
         body,
       });
     }
+    return body;
+  }
+
+  private async call(
+    flow: string,
+    parameters: Record<string, string>,
+  ): Promise<AuthenticationResult> {
+    const body = await this.post('InitiateAuth', { AuthFlow: flow, AuthParameters: parameters });
+    return this.result(body);
+  }
+
+  private result(body: {
+    AuthenticationResult?: AuthenticationResult;
+    ChallengeName?: string;
+  }): AuthenticationResult {
     if (!body.AuthenticationResult) {
       throw new ApiError({
         status: 400,
@@ -128,6 +154,44 @@ export class CognitoAuth {
       });
     }
     return body.AuthenticationResult;
+  }
+
+  /** USER_SRP_AUTH: Cognito's challenge, answered with a proof of the password (srp.ts). */
+  private async srpSignIn(
+    userPoolId: string,
+    email: string,
+    password: string,
+  ): Promise<AuthenticationResult> {
+    const srp = startSrp(userPoolId);
+    const started = await this.post('InitiateAuth', {
+      AuthFlow: 'USER_SRP_AUTH',
+      AuthParameters: { USERNAME: email, SRP_A: srp.srpA },
+    });
+    const challenge = started.ChallengeParameters;
+    if (
+      started.ChallengeName !== 'PASSWORD_VERIFIER' ||
+      !challenge?.SALT ||
+      !challenge.SRP_B ||
+      !challenge.SECRET_BLOCK ||
+      !challenge.USER_ID_FOR_SRP
+    ) {
+      return this.result(started);
+    }
+    const responses = await srp.respond(
+      {
+        SALT: challenge.SALT,
+        SRP_B: challenge.SRP_B,
+        SECRET_BLOCK: challenge.SECRET_BLOCK,
+        USER_ID_FOR_SRP: challenge.USER_ID_FOR_SRP,
+      },
+      password,
+    );
+    const answered = await this.post('RespondToAuthChallenge', {
+      ChallengeName: 'PASSWORD_VERIFIER',
+      ChallengeResponses: responses,
+      ...(started.Session && { Session: started.Session }),
+    });
+    return this.result(answered);
   }
 
   private keep(result: AuthenticationResult, email: string, refreshToken?: string): Session {
@@ -144,9 +208,14 @@ export class CognitoAuth {
     return session;
   }
 
-  /** Signs in; the password is sent once and kept nowhere. */
+  /**
+   * Signs in: with the pool's id by SRP (the password never leaves this process), otherwise with
+   * the password sent once to Cognito over TLS. The password is kept nowhere.
+   */
   async signIn(email: string, password: string): Promise<Session> {
-    const result = await this.call('USER_PASSWORD_AUTH', { USERNAME: email, PASSWORD: password });
+    const result = this.config.userPoolId
+      ? await this.srpSignIn(this.config.userPoolId, email, password)
+      : await this.call('USER_PASSWORD_AUTH', { USERNAME: email, PASSWORD: password });
     return this.keep(result, email);
   }
 

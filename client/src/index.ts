@@ -61,6 +61,8 @@ export interface StackConfig {
   readonly websocketUrl: string;
   readonly region: string;
   readonly userPoolClientId: string;
+  /** The user pool's id: sign-in then proves the password by SRP and never sends it. */
+  readonly userPoolId?: string;
   /** The Cognito endpoint, when not AWS's own (the emulator). */
   readonly cognitoEndpoint?: string;
 }
@@ -86,6 +88,7 @@ export class SyncFlowClient {
       {
         region: config.region,
         userPoolClientId: config.userPoolClientId,
+        ...(config.userPoolId && { userPoolId: config.userPoolId }),
         ...(config.cognitoEndpoint && { endpoint: config.cognitoEndpoint }),
       },
       options.sessions,

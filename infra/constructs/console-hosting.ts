@@ -32,6 +32,8 @@ export interface ConsoleSettings {
   readonly restUrl: string;
   readonly websocketUrl: string;
   readonly userPoolClientId: string;
+  /** The pool's id: the console signs in by SRP with it, and never sends the password. */
+  readonly userPoolId: string;
   /** The API's and the WebSocket's origins, for the Content-Security-Policy. */
   readonly restOrigin: string;
   readonly websocketOrigin: string;
@@ -148,6 +150,7 @@ export class ConsoleHosting extends Construct {
           websocketUrl: settings.websocketUrl,
           region: stack.region,
           userPoolClientId: settings.userPoolClientId,
+          userPoolId: settings.userPoolId,
         }),
       ],
       distribution: this.distribution,

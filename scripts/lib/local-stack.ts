@@ -162,6 +162,7 @@ export const startLocalStack = async (options: {
         websocketUrl: deployed.websocketUrl,
         region: deployed.region,
         userPoolClientId: deployed.userPoolClientId,
+        userPoolId: deployed.userPoolId,
         cognitoEndpoint: `${deployed.endpoint}/`,
         demoUser: deployed.demoUser,
       },
