@@ -9,6 +9,7 @@ import {
   type FileStatus,
   REPROCESSABLE_STATUSES,
 } from '../domain/file-record.ts';
+import { parseUploadKey } from '../domain/keys.ts';
 import { type FileKind, isFileKind } from '../domain/kinds.ts';
 import { kindsWithClocks, type PipelineTiming, stuckThresholds } from '../domain/lifecycle.ts';
 import { type LimitedAction, requestWindow } from '../domain/request-limits.ts';
@@ -24,9 +25,10 @@ export interface NewFile {
   readonly checksumSha256: string | null;
   readonly bucket: string;
   readonly key: string;
-  readonly kind: FileKind;
-  /** The dataset of a tabular file; null otherwise. */
-  readonly dataset: string | null;
+  /** @default the kind its key names, else `other` */
+  readonly kind?: FileKind;
+  /** The dataset of a tabular file. @default null */
+  readonly dataset?: string | null;
   /** Until when its upload URL may be used. */
   readonly uploadExpiresAt: Date;
 }
@@ -200,8 +202,8 @@ export class FileRepository {
         file.key,
         now,
         file.uploadExpiresAt,
-        file.kind,
-        file.dataset,
+        file.kind ?? parseUploadKey(file.key)?.kind ?? 'other',
+        file.dataset ?? null,
       ],
     );
     if (created) return created;

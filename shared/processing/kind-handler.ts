@@ -24,6 +24,7 @@ import { logger, MetricName, metrics, tracer } from '../observability/powertools
 import { faultInjectionEnabled, injectFault } from './faults.ts';
 import { type IngestWork, parseIngestMessage } from './ingest-message.ts';
 import type { KindPipeline } from './kind-pipeline.ts';
+import { otherPipeline } from './other/other-pipeline.ts';
 import {
   failAfterRetries,
   type ProcessDeps,
@@ -47,6 +48,17 @@ class NotEnoughTimeError extends Error {
     this.name = 'NotEnoughTimeError';
   }
 }
+
+/**
+ * A kind's pipeline for files of its kind. A file of another kind reaches a kind's queue only
+ * through a key made before kinds existed (it was queued before the upgrade, or its upload URL
+ * was): it gets the checks every kind makes, as it did then, and its owner may reprocess it,
+ * which routes by the record's kind.
+ */
+const forKind =
+  (kind: FileKind, pipeline: KindPipeline): KindPipeline =>
+  (work) =>
+    work.file.kind === kind ? pipeline(work) : otherPipeline()(work);
 
 /**
  * The queue handler every kind's function is: idempotent per object version (Powertools on
@@ -91,7 +103,7 @@ export const kindHandler = async (options: KindHandlerOptions) => {
     repository: await fileRepository(),
     store,
     events,
-    pipeline: options.pipeline(store),
+    pipeline: forKind(options.kind, options.pipeline(store)),
     ...(options.removeOutputs && { removeOutputs: options.removeOutputs(store) }),
     ...(faultInjectionEnabled() && { beforeRun: injectFault }),
   };

@@ -23,7 +23,7 @@ const newFile = (overrides: Partial<NewFile> = {}): NewFile => {
     size: 100,
     checksumSha256: null,
     bucket: 'bucket',
-    key: uploadKey(ownerId, fileId),
+    key: uploadKey(ownerId, fileId, 'image'),
     uploadExpiresAt: new Date(Date.now() + 900_000),
     ...overrides,
   };

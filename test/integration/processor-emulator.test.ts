@@ -29,7 +29,7 @@ const clients: EmulatorClients = emulatorClients(endpoint);
 let resources: PipelineResources;
 let handle: DatabaseHandle;
 let repository: FileRepository;
-let processor: typeof import('../../functions/processor.ts').handler;
+let processor: typeof import('../../functions/process-image.ts').handler;
 let uploadApi: typeof import('../../functions/upload-api.ts').handler;
 let fileActions: typeof import('../../functions/file-actions.ts').handler;
 let sweeper: typeof import('../../functions/sweeper.ts').handler;
@@ -85,7 +85,7 @@ const putUpload = async (
   contentType: string,
   declaredSize = data.length,
 ) => {
-  const key = uploadKey(OWNER, fileId);
+  const key = uploadKey(OWNER, fileId, 'image');
   await repository.createPending({
     fileId,
     ownerId: OWNER,
@@ -129,7 +129,7 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
     vi.stubEnv('INGEST_VISIBILITY_TIMEOUT_SECONDS', '180');
     vi.stubEnv('INGEST_RETENTION_SECONDS', '345600');
     vi.stubEnv('SWEEP_GRACE_SECONDS', '5');
-    processor = (await import('../../functions/processor.ts')).handler;
+    processor = (await import('../../functions/process-image.ts')).handler;
     vi.stubEnv('CURSOR_KEY', 'integration-cursor-key');
     uploadApi = (await import('../../functions/upload-api.ts')).handler;
     fileActions = (await import('../../functions/file-actions.ts')).handler;
@@ -250,7 +250,7 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
       detail: {
         type: 'syncflow.reprocess',
         bucket: resources.bucket,
-        key: uploadKey(OWNER, fileId),
+        key: uploadKey(OWNER, fileId, 'image'),
       },
     });
     expect(await deliver([request as Message])).toEqual([]);
@@ -404,7 +404,7 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
     expect(await publishedEvents(1)).toHaveLength(1);
 
     // Other bytes under the same key: a second version, whose event the processor takes.
-    const key = uploadKey(OWNER, fileId);
+    const key = uploadKey(OWNER, fileId, 'image');
     await clients.s3.send(
       new PutObjectCommand({ Bucket: resources.bucket, Key: key, Body: Buffer.from('forged!') }),
     );
@@ -444,14 +444,14 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
         size: 1,
         checksumSha256: null,
         bucket: resources.bucket,
-        key: uploadKey(OWNER, fileId),
+        key: uploadKey(OWNER, fileId, 'image'),
         uploadExpiresAt: new Date(Date.now() - 60_000),
       });
     }
     await clients.s3.send(
       new PutObjectCommand({
         Bucket: resources.bucket,
-        Key: uploadKey(OWNER, arrived),
+        Key: uploadKey(OWNER, arrived, 'image'),
         Body: Buffer.from('y'),
       }),
     );
@@ -496,7 +496,7 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
     );
     const result = await sweeper({ source: 'aws.events' }, lambdaContext('sweeper'));
     expect(result.deletionsFinished).toBe(1);
-    expect(await versionsUnder(uploadKey(OWNER, fileId))).toEqual([]);
+    expect(await versionsUnder(uploadKey(OWNER, fileId, 'image'))).toEqual([]);
     expect(await versionsUnder(derivedPrefix(OWNER, fileId))).toEqual([]);
     expect(await publishedEvents(1)).toEqual([
       { type: 'file.deleted', detail: expect.objectContaining({ fileId, status: 'DELETED' }) },

@@ -36,16 +36,27 @@ const s3 = mockClient(S3Client);
 const eventBridge = mockClient(EventBridgeClient);
 const dynamo = mockClient(DynamoDBClient);
 const sqs = mockClient(SQSClient);
-const { handler } = await import('../../../functions/processor.ts');
+const { handler } = await import('../../../functions/process-image.ts');
 
 const BUCKET = 'uploads-bucket';
 const OWNER = 'owner-1';
 const objects = new Map<string, Buffer>();
 
-const upload = async (data: Buffer, contentType: string, filename = 'x'): Promise<string> => {
+/**
+ * A file queued for the image function. Most tests here are of the handler every kind shares,
+ * with plain bytes: those are recorded as kind `other` (as a key made before kinds is), which
+ * the function checks as every kind does; `kind` makes one an image for the image pipeline.
+ */
+const upload = async (
+  data: Buffer,
+  contentType: string,
+  filename = 'x',
+  kind: 'image' | 'other' = contentType.startsWith('image/') ? 'image' : 'other',
+): Promise<string> => {
   const fileId = randomUUID();
-  const key = uploadKey(OWNER, fileId);
+  const key = uploadKey(OWNER, fileId, 'image');
   await (await fileRepository()).createPending({
+    kind,
     fileId,
     ownerId: OWNER,
     filename,
@@ -116,9 +127,9 @@ describe('processor handler', () => {
     const good = await upload(jpeg, 'image/jpeg');
     const html = await upload(HTML_PAGE, 'image/jpeg');
     const records = [
-      sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, good), jpeg.length)),
+      sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, good, 'image'), jpeg.length)),
       sqsRecord('this is not an S3 event'),
-      sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, html), HTML_PAGE.length)),
+      sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, html, 'image'), HTML_PAGE.length)),
     ];
     const response = await handler({ Records: records }, lambdaContext('processor'));
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: records[1]?.messageId }]);
@@ -164,7 +175,7 @@ describe('processor handler', () => {
     });
     let whileFirstRuns: string | undefined;
     s3.on(GetObjectCommand).callsFake(async (input: { Key: string }) => {
-      if (input.Key === uploadKey(OWNER, first)) {
+      if (input.Key === uploadKey(OWNER, first, 'image')) {
         // The first record is being read: look at the second, then let the first go on.
         await new Promise((resolve) => setTimeout(resolve, 50));
         whileFirstRuns = (await (await fileRepository()).get(second))?.status;
@@ -175,7 +186,7 @@ describe('processor handler', () => {
       return { Body: Readable.from([data]), ContentLength: data.length, VersionId: 'v1' };
     });
     const records = [first, second].map((id) =>
-      sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, id), jpeg.length)),
+      sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, id, 'image'), jpeg.length)),
     );
     const response = await handler({ Records: records }, lambdaContext('processor'));
     expect(response.batchItemFailures).toEqual([]);
@@ -206,7 +217,9 @@ describe('processor handler', () => {
     }));
     s3.on(DeleteObjectsCommand).resolves({});
 
-    const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), jpeg.length));
+    const record = sqsRecord(
+      objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), jpeg.length),
+    );
     const response = await handler({ Records: [record] }, lambdaContext('processor'));
     expect(response.batchItemFailures).toEqual([]);
     expect(written.size).toBe(2);
@@ -234,14 +247,14 @@ describe('processor handler', () => {
       reason: null,
     });
     const before = await repository.get(fileId);
-    const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5));
+    const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5));
     dynamo.on(PutItemCommand).rejects(
       idempotencyRecordExists('COMPLETED', {
         data: { S: JSON.stringify({ kind: 'done', status: 'PROCESSED', size: 5 }) },
       }),
     );
     s3.on(ListObjectVersionsCommand).resolves({
-      Versions: [{ Key: uploadKey(OWNER, fileId), VersionId: 'v1' }],
+      Versions: [{ Key: uploadKey(OWNER, fileId, 'image'), VersionId: 'v1' }],
     });
     const response = await handler({ Records: [record] }, lambdaContext('processor'));
     expect(response.batchItemFailures).toEqual([]);
@@ -259,7 +272,7 @@ describe('processor handler', () => {
         in_progress_expiration: { N: String(Date.now() + 60_000) },
       }),
     );
-    const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5), 3);
+    const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5), 3);
     await expect(handler({ Records: [record] }, lambdaContext('processor'))).rejects.toThrow(
       /All records failed/,
     );
@@ -274,7 +287,7 @@ describe('processor handler', () => {
   it('retries a transient failure, and on the last attempt records FAILED with the reason', async () => {
     const fileId = await upload(Buffer.from('hello'), 'text/plain');
     s3.on(GetObjectCommand).rejects(new Error('S3 is having a bad day'));
-    const event = objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5);
+    const event = objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5);
     // A batch whose every record failed is thrown whole, so Lambda retries it and counts an error.
     await expect(
       handler({ Records: [sqsRecord(event, 1)] }, lambdaContext('processor')),
@@ -297,7 +310,7 @@ describe('processor handler', () => {
   it("removes a version sent under a processed file's key, keeping the checked one and its record", async () => {
     const jpeg = await makeJpeg(320, 240);
     const fileId = await upload(jpeg, 'image/jpeg');
-    const key = uploadKey(OWNER, fileId);
+    const key = uploadKey(OWNER, fileId, 'image');
     await handler(
       { Records: [sqsRecord(objectCreatedEvent(BUCKET, key, jpeg.length, 'v1'))] },
       lambdaContext('processor'),
@@ -334,7 +347,7 @@ describe('processor handler', () => {
   it('finds the version of an event that names none (as the emulator sends) by its ETag', async () => {
     const data = Buffer.from('plain text\n');
     const fileId = await upload(data, 'text/plain');
-    const key = uploadKey(OWNER, fileId);
+    const key = uploadKey(OWNER, fileId, 'image');
     s3.on(ListObjectVersionsCommand).resolves({
       Versions: [
         { Key: key, VersionId: 'v9', ETag: '"other"', LastModified: new Date(2000) },
@@ -362,7 +375,7 @@ describe('processor handler', () => {
     });
     const before = Date.now();
     await handler(
-      { Records: [sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5), 2)] },
+      { Records: [sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5), 2)] },
       lambdaContext('processor', 45_000),
     );
     expect(seen?.attempts).toBe(2);
@@ -373,7 +386,7 @@ describe('processor handler', () => {
 
   it('publishes an outcome once: a retry after the event went out publishes nothing more', async () => {
     const fileId = await upload(Buffer.from('hello'), 'text/plain');
-    const event = objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5);
+    const event = objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5);
     // The first publish fails after the end state was written: the message is retried.
     eventBridge.on(PutEventsCommand).rejectsOnce(new Error('EventBridge is down'));
     await expect(
@@ -395,7 +408,7 @@ describe('processor handler', () => {
   it('sends a record back at once when too little time is left to process it', async () => {
     const fileId = await upload(Buffer.from('hello'), 'text/plain');
     sqs.on(ChangeMessageVisibilityCommand).resolves({});
-    const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5), 1);
+    const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5), 1);
     await expect(handler({ Records: [record] }, lambdaContext('processor', 5_000))).rejects.toThrow(
       /All records failed/,
     );
@@ -408,16 +421,27 @@ describe('processor handler', () => {
 
     // On its last delivery it runs whatever the time left.
     await handler(
-      { Records: [sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5), 3)] },
+      { Records: [sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5), 3)] },
       lambdaContext('processor', 5_000),
     );
     expect((await (await fileRepository()).get(fileId))?.status).toBe('PROCESSED');
   });
 
+  it('rejects bytes that are not an image, naming what they are', async () => {
+    const fileId = await upload(Buffer.from('hello'), 'text/plain', 'notes.txt', 'image');
+    await handler(
+      { Records: [sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5))] },
+      lambdaContext('processor'),
+    );
+    const file = await (await fileRepository()).get(fileId);
+    expect(file).toMatchObject({ status: 'REJECTED', kind: 'image' });
+    expect(file?.reason).toMatch(/bytes are text .*not an image/);
+  });
+
   it('never injects a fault where the stage did not turn fault injection on', async () => {
     const fileId = await upload(Buffer.from('hello'), 'text/plain', 'fault-crash.txt');
     await handler(
-      { Records: [sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5))] },
+      { Records: [sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5))] },
       lambdaContext('processor'),
     );
     expect((await (await fileRepository()).get(fileId))?.status).toBe('PROCESSED');
