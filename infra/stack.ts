@@ -306,7 +306,7 @@ export class SyncFlowStack extends Stack {
         appliesTo: [
           {
             regex:
-              '/^Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table\\/syncflow_[a-z0-9_]+\\/(ds|logs)_\\*$/',
+              '/^Resource::arn:(<AWS::Partition>|[a-z-]+):glue:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|[0-9]+):table\\/syncflow_[a-z0-9_]+\\/(ds|logs)_\\*$/',
           },
         ],
       },

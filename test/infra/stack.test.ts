@@ -283,6 +283,28 @@ describe('processing', () => {
     expect(deletes).toContain('/derived/*');
   });
 
+  it("moves log originals to a colder storage class after the stage's days, and nothing else", () => {
+    // The emulator's CloudFormation drops a bucket's lifecycle rules: checked here, not end to end.
+    const [bucket] = Object.values(
+      prod.template.findResources('AWS::S3::Bucket', {
+        Properties: { VersioningConfiguration: { Status: 'Enabled' } },
+      }),
+    );
+    const rules = bucket?.Properties.LifecycleConfiguration.Rules as {
+      Id: string;
+      Prefix?: string;
+      Transitions?: { StorageClass: string; TransitionInDays: number }[];
+    }[];
+    const archive = rules.filter((r) => r.Transitions);
+    expect(archive).toEqual([
+      expect.objectContaining({
+        Id: 'archive-log-originals',
+        Prefix: 'uploads/logs/',
+        Transitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 30 }],
+      }),
+    ]);
+  });
+
   it('keeps idempotency records on demand with a TTL', () => {
     dev.template.hasResourceProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',
