@@ -74,6 +74,12 @@ const COLUMNS = `file_id, owner_id, filename, declared_content_type, declared_si
   published_status, created_at, updated_at, processed_at`;
 
 /**
+ * A list page leaves metadata out (a summary never shows it, and a table's schema and preview
+ * are tens of KiB): 100 rows stay far below the Data API's 1 MiB answer.
+ */
+const LIST_COLUMNS = COLUMNS.replace('metadata,', "'{}'::jsonb AS metadata,");
+
+/**
  * A row as any driver returns it: node-postgres gives int8 as text, the Data API gives
  * timestamps as UTC text without a zone and jsonb as text; PGlite gives numbers and objects.
  */
@@ -556,7 +562,7 @@ export class FileRepository {
     }
     const order = descending ? 'DESC' : 'ASC';
     const rows = await this.db.query<Row>(
-      `SELECT ${COLUMNS} FROM files WHERE ${conditions.join(' AND ')}
+      `SELECT ${LIST_COLUMNS} FROM files WHERE ${conditions.join(' AND ')}
        ORDER BY ${column} ${order}, file_id ${order} LIMIT ${next(query.limit + 1)}`,
       params,
     );

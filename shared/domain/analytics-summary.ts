@@ -21,6 +21,8 @@ export interface TabularRecordSummary extends TabularSummary {
   /** Columns the file added to the dataset's table, and columns it widened. */
   readonly added: readonly string[];
   readonly widened: readonly string[];
+  /** Set when preview rows or columns were left out to keep the record small. */
+  readonly truncated?: true;
 }
 
 /** A log file's record: the library's summary plus the table its records are in. */

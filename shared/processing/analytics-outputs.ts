@@ -69,3 +69,60 @@ export const removeAnalyticsObjects =
 
 /** `YYYY-MM-DD` of an instant, in UTC. */
 export const utcDate = (at: Date): string => at.toISOString().slice(0, 10);
+
+/**
+ * Most characters of a summary kept on a record: a row stays far below the Data API's 64 KB
+ * field and 1 MiB answer whatever the file (a table of 1,000 columns, a log of very long lines).
+ */
+export const MAX_SUMMARY_CHARS = 48 * 1024;
+const MAX_TEXT_CHARS = 500;
+
+const cut = (text: string): string =>
+  text.length > MAX_TEXT_CHARS ? `${text.slice(0, MAX_TEXT_CHARS - 1)}…` : text;
+
+/**
+ * A tabular summary within MAX_SUMMARY_CHARS: fewer preview rows first, then the first 50
+ * preview columns, then the first 200 columns' details; `truncated` says so. The table in Glue
+ * keeps every column.
+ */
+export const boundTabularSummary = <
+  T extends {
+    preview: { columns: readonly string[]; rows: readonly (readonly unknown[])[] };
+    columns: readonly unknown[];
+  },
+>(
+  summary: T,
+): T & { truncated?: true } => {
+  let bounded: T = summary;
+  const over = () => JSON.stringify(bounded).length > MAX_SUMMARY_CHARS;
+  if (!over()) return bounded;
+  while (over() && bounded.preview.rows.length > 1) {
+    const rows = bounded.preview.rows.slice(0, Math.floor(bounded.preview.rows.length / 2));
+    bounded = { ...bounded, preview: { ...bounded.preview, rows } };
+  }
+  if (over()) {
+    bounded = {
+      ...bounded,
+      preview: {
+        columns: bounded.preview.columns.slice(0, 50),
+        rows: bounded.preview.rows.map((row) => row.slice(0, 50)),
+      },
+    };
+  }
+  if (over()) bounded = { ...bounded, columns: bounded.columns.slice(0, 200) };
+  return { ...bounded, truncated: true };
+};
+
+/** A log summary's free text (unparsed lines, templates) cut to 500 characters each. */
+export const boundLogText = <
+  T extends {
+    unparsedExamples: readonly { line: number; text: string }[];
+    topTemplates: readonly { template: string; count: number }[];
+  },
+>(
+  summary: T,
+): T => ({
+  ...summary,
+  unparsedExamples: summary.unparsedExamples.map((e) => ({ ...e, text: cut(e.text) })),
+  topTemplates: summary.topTemplates.map((t) => ({ ...t, template: cut(t.template) })),
+});

@@ -4,6 +4,7 @@ import { ANALYTICS_PREFIX } from '../../domain/keys.ts';
 import { logTable } from '../../domain/kinds.ts';
 import {
   type AnalyticsDeps,
+  boundLogText,
   ensureDatabase,
   reopen,
   tableLocation,
@@ -107,7 +108,7 @@ export const logsPipeline =
         objects.push(key);
       }
       const summary: LogRecordSummary = {
-        ...outcome.summary,
+        ...boundLogText(outcome.summary),
         rows: outcome.parquet.rowCount,
         table: {
           database: deps.database,

@@ -5,6 +5,7 @@ import { ANALYTICS_PREFIX } from '../../domain/keys.ts';
 import { datasetFromFilename, datasetTable } from '../../domain/kinds.ts';
 import {
   type AnalyticsDeps,
+  boundTabularSummary,
   ensureDatabase,
   reopen,
   tableLocation,
@@ -112,7 +113,7 @@ export const tabularPipeline =
       }
       await deps.store.putFile(work.bucket, objectKey, outPath, 'application/vnd.apache.parquet');
       const summary: TabularRecordSummary = {
-        ...outcome.summary,
+        ...boundTabularSummary(outcome.summary),
         dataset,
         table: {
           database: deps.database,
