@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { PROCESSABLE_IMAGE_TYPES } from './content-types.ts';
 
 /**
  * What kind of processing a file gets. Each kind has its own function, queue, dead-letter queue,
@@ -12,14 +13,7 @@ export type FileKind = (typeof FILE_KINDS)[number];
 export const isFileKind = (value: unknown): value is FileKind =>
   typeof value === 'string' && (FILE_KINDS as readonly string[]).includes(value);
 
-const IMAGE_TYPES = new Set([
-  'image/jpeg',
-  'image/png',
-  'image/webp',
-  'image/gif',
-  'image/avif',
-  'image/tiff',
-]);
+const IMAGE_TYPES = new Set(PROCESSABLE_IMAGE_TYPES);
 const TABULAR_TYPES = new Set([
   'text/csv',
   'text/tab-separated-values',

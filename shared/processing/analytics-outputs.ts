@@ -1,9 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Catalog } from '../adapters/catalog.ts';
+import { Catalog } from '../adapters/catalog.ts';
+import { glueClient } from '../adapters/clients.ts';
+import { intEnv, requireEnv } from '../adapters/env.ts';
 import type { ObjectStore } from '../adapters/object-store.ts';
 import type { FileMetadata } from '../domain/file-record.ts';
+import { analyticsEngine } from './duckdb-engine.ts';
 import type { KindResult, KindWork } from './kind-pipeline.ts';
 
 /** Where a kind that writes Parquet for Athena puts it, and the catalog that describes it. */
@@ -125,4 +128,26 @@ export const boundLogText = <
   ...summary,
   unparsedExamples: summary.unparsedExamples.map((e) => ({ ...e, text: cut(e.text) })),
   topTemplates: summary.topTemplates.map((t) => ({ ...t, template: cut(t.template) })),
+});
+
+/** What the tabular and logs functions read from their environment (infra/constructs/processing.ts). */
+export interface AnalyticsSettings {
+  readonly database: string;
+  readonly maxDecompressedBytes: number;
+  readonly engineMemoryMb: number;
+}
+
+/** The settings, read once at import: a missing database fails the cold start. */
+export const analyticsSettings = (defaultMaxDecompressedBytes: number): AnalyticsSettings => ({
+  database: requireEnv('ANALYTICS_DATABASE'),
+  maxDecompressedBytes: intEnv('MAX_DECOMPRESSED_BYTES', defaultMaxDecompressedBytes),
+  engineMemoryMb: intEnv('DUCKDB_MEMORY_MB', 256),
+});
+
+/** A converter's ports: the shared store, the Glue catalog, DuckDB within the stage's memory. */
+export const analyticsDeps = (store: ObjectStore, settings: AnalyticsSettings) => ({
+  store,
+  catalog: new Catalog(glueClient()),
+  database: settings.database,
+  engine: (scratchDir: string) => analyticsEngine(scratchDir, settings.engineMemoryMb),
 });

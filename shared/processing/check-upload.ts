@@ -1,4 +1,5 @@
 import { checkDeclaredType } from '../domain/content-types.ts';
+import type { KindResult, KindWork } from './kind-pipeline.ts';
 import type { Declared } from './pipeline.ts';
 import { type ObjectContent, type ReadLimits, readObject } from './read-object.ts';
 
@@ -59,4 +60,42 @@ export const checkUpload = async (
     };
   }
   return { ok: true, common: checked, content };
+};
+
+/**
+ * The shared checks on a kind's object version, opened from its first byte, against what its
+ * record says was declared. `maxImageBytes` 0 keeps no bytes in memory (every kind but image).
+ */
+export const checkWork = async (
+  work: KindWork,
+  limits: ReadLimits = { maxImageBytes: 0 },
+): Promise<CheckedUpload> => {
+  const object = await work.open();
+  return checkUpload(
+    object.body,
+    {
+      contentType: work.file.declaredContentType,
+      size: work.file.declaredSize,
+      checksumSha256: work.file.checksumSha256,
+    },
+    limits,
+    object.contentLength,
+  );
+};
+
+/**
+ * For the kinds that read text (tabular data, logs): bytes that are neither text nor gzip are
+ * REJECTED, naming what they are and what the kind takes; undefined when they may go on.
+ */
+export const notText = (
+  checked: Extract<CheckedUpload, { ok: true }>,
+  kindTakes: string,
+): KindResult | undefined => {
+  const sniffed = checked.content.sniffed;
+  if (sniffed.kind === 'text' || sniffed.mime === 'application/gzip') return undefined;
+  return {
+    ...checked.common,
+    status: 'REJECTED',
+    reason: `The file's bytes are ${sniffed.description} (${sniffed.mime}), not ${kindTakes}.`,
+  };
 };

@@ -10,7 +10,7 @@ import {
   tableLocation,
   withScratch,
 } from '../analytics-outputs.ts';
-import { checkUpload } from '../check-upload.ts';
+import { checkWork, notText } from '../check-upload.ts';
 import type { EngineSettings } from '../duckdb-engine.ts';
 import type { KindPipeline } from '../kind-pipeline.ts';
 import {
@@ -50,27 +50,11 @@ export const logsPipeline =
   (deps: LogsPipelineDeps): KindPipeline =>
   async (work) => {
     const { file } = work;
-    const object = await work.open();
-    const checked = await checkUpload(
-      object.body,
-      {
-        contentType: file.declaredContentType,
-        size: file.declaredSize,
-        checksumSha256: file.checksumSha256,
-      },
-      { maxImageBytes: 0 },
-      object.contentLength,
-    );
+    const checked = await checkWork(work);
     if (!checked.ok) return { ...checked.common, status: checked.status, reason: checked.reason };
     const common = checked.common;
-    const sniffed = checked.content.sniffed;
-    if (sniffed.kind !== 'text' && sniffed.mime !== 'application/gzip') {
-      return {
-        ...common,
-        status: 'REJECTED',
-        reason: `The file's bytes are ${sniffed.description} (${sniffed.mime}), not a log (lines of text, maybe gzip-compressed).`,
-      };
-    }
+    const refused = notText(checked, 'a log (lines of text, maybe gzip-compressed)');
+    if (refused) return refused;
     await ensureDatabase(deps);
     return withScratch(deps, async (scratchDir) => {
       const outcome = await analyseLog(reopen(work), {

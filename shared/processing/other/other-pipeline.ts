@@ -1,4 +1,4 @@
-import { checkUpload } from '../check-upload.ts';
+import { checkWork } from '../check-upload.ts';
 import type { KindPipeline } from '../kind-pipeline.ts';
 
 /**
@@ -6,22 +6,10 @@ import type { KindPipeline } from '../kind-pipeline.ts';
  * (size, SHA-256, real type against the declared one). It loads neither sharp nor DuckDB, and
  * never keeps the bytes in memory.
  */
-export const otherPipeline =
-  (): KindPipeline =>
-  async ({ file, open }) => {
-    const object = await open();
-    const checked = await checkUpload(
-      object.body,
-      {
-        contentType: file.declaredContentType,
-        size: file.declaredSize,
-        checksumSha256: file.checksumSha256,
-      },
-      { maxImageBytes: 0 },
-      object.contentLength,
-    );
-    if (!checked.ok) {
-      return { ...checked.common, status: checked.status, reason: checked.reason };
-    }
-    return { ...checked.common, status: 'PROCESSED', metadata: {}, derivatives: [] };
-  };
+export const otherPipeline = (): KindPipeline => async (work) => {
+  const checked = await checkWork(work);
+  if (!checked.ok) {
+    return { ...checked.common, status: checked.status, reason: checked.reason };
+  }
+  return { ...checked.common, status: 'PROCESSED', metadata: {}, derivatives: [] };
+};

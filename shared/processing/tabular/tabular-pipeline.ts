@@ -12,7 +12,7 @@ import {
   utcDate,
   withScratch,
 } from '../analytics-outputs.ts';
-import { checkUpload } from '../check-upload.ts';
+import { checkWork, notText } from '../check-upload.ts';
 import type { EngineSettings } from '../duckdb-engine.ts';
 import type { KindPipeline } from '../kind-pipeline.ts';
 import { convertTabular } from './convert-tabular.ts';
@@ -44,27 +44,14 @@ export const tabularPipeline =
   (deps: TabularPipelineDeps): KindPipeline =>
   async (work) => {
     const { file } = work;
-    const object = await work.open();
-    const checked = await checkUpload(
-      object.body,
-      {
-        contentType: file.declaredContentType,
-        size: file.declaredSize,
-        checksumSha256: file.checksumSha256,
-      },
-      { maxImageBytes: 0 },
-      object.contentLength,
-    );
+    const checked = await checkWork(work);
     if (!checked.ok) return { ...checked.common, status: checked.status, reason: checked.reason };
     const common = checked.common;
-    const sniffed = checked.content.sniffed;
-    if (sniffed.kind !== 'text' && sniffed.mime !== 'application/gzip') {
-      return {
-        ...common,
-        status: 'REJECTED',
-        reason: `The file's bytes are ${sniffed.description} (${sniffed.mime}), not tabular data (CSV, TSV, NDJSON or a JSON array, maybe gzip-compressed).`,
-      };
-    }
+    const refused = notText(
+      checked,
+      'tabular data (CSV, TSV, NDJSON or a JSON array, maybe gzip-compressed)',
+    );
+    if (refused) return refused;
     await ensureDatabase(deps);
     const dataset = file.dataset ?? datasetFromFilename(file.filename);
     const table = datasetTable(file.ownerId, dataset);
