@@ -215,6 +215,8 @@ export interface FileEventMessage {
   type: 'file.processed' | 'file.failed' | 'file.rejected';
   eventId: string;
   fileId: string;
+  /** How the file was processed. */
+  kind?: FileKind;
   status: FileStatus;
   size?: number;
   contentType?: string;
