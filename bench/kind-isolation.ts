@@ -69,8 +69,10 @@ export const benchImageBehindCsvs = async (
   );
   while (csvIds.length < 4) await sleep(100);
   const unfinished = async (): Promise<number> => {
-    let count = CSV_COUNT - csvIds.length;
-    for (const id of csvIds) {
+    // The ids uploaded so far: the list grows while this reads it.
+    const uploaded = [...csvIds];
+    let count = CSV_COUNT - uploaded.length;
+    for (const id of uploaded) {
       const { status } = await api.getFile(id);
       if (status !== 'PROCESSED' && status !== 'FAILED' && status !== 'REJECTED') count++;
     }
