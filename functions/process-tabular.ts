@@ -1,8 +1,4 @@
-import {
-  analyticsDeps,
-  analyticsSettings,
-  removeAnalyticsObjects,
-} from '#shared/processing/analytics-outputs.ts';
+import { analyticsDeps, analyticsSettings } from '#shared/processing/analytics-outputs.ts';
 import { kindHandler } from '#shared/processing/kind-handler.ts';
 import { DEFAULT_TABULAR_LIMITS } from '#shared/processing/tabular/inspect-tabular.ts';
 import { tabularPipeline } from '#shared/processing/tabular/tabular-pipeline.ts';
@@ -17,5 +13,4 @@ export const handler = await kindHandler({
       ...analyticsDeps(store, SETTINGS),
       limits: { ...DEFAULT_TABULAR_LIMITS, maxDecompressedBytes: SETTINGS.maxDecompressedBytes },
     }),
-  removeOutputs: removeAnalyticsObjects,
 });

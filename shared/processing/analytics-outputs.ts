@@ -5,7 +5,6 @@ import { Catalog } from '../adapters/catalog.ts';
 import { glueClient } from '../adapters/clients.ts';
 import { intEnv, requireEnv } from '../adapters/env.ts';
 import type { ObjectStore } from '../adapters/object-store.ts';
-import type { FileMetadata } from '../domain/file-record.ts';
 import { analyticsEngine } from './duckdb-engine.ts';
 import type { KindResult, KindWork } from './kind-pipeline.ts';
 
@@ -58,17 +57,6 @@ export const reopen =
   (work: KindWork): (() => Promise<AsyncIterable<Uint8Array>>) =>
   async () =>
     (await work.open()).body;
-
-/** Removes what a file wrote under `analytics/` (a file deleted while it was processed). */
-export const removeAnalyticsObjects =
-  (store: ObjectStore) =>
-  async (file: { bucket: string; metadata: FileMetadata }): Promise<void> => {
-    const keys = [
-      ...(file.metadata.tabular?.table.objects ?? []),
-      ...(file.metadata.logs?.table.objects ?? []),
-    ];
-    if (keys.length > 0) await store.deleteEverything(file.bucket, keys);
-  };
 
 /** `YYYY-MM-DD` of an instant, in UTC. */
 export const utcDate = (at: Date): string => at.toISOString().slice(0, 10);

@@ -37,8 +37,6 @@ export interface KindHandlerOptions {
   readonly kind: FileKind;
   /** Made from the shared object store once the environment is read. */
   readonly pipeline: (store: ObjectStore) => KindPipeline;
-  /** Removes what the kind wrote outside `derived/` (see ProcessDeps.removeOutputs). */
-  readonly removeOutputs?: (store: ObjectStore) => NonNullable<ProcessDeps['removeOutputs']>;
 }
 
 /** A record left for lack of time: not a failure of the file's, and not counted as one. */
@@ -104,7 +102,6 @@ export const kindHandler = async (options: KindHandlerOptions) => {
     store,
     events,
     pipeline: forKind(options.kind, options.pipeline(store)),
-    ...(options.removeOutputs && { removeOutputs: options.removeOutputs(store) }),
     ...(faultInjectionEnabled() && { beforeRun: injectFault }),
   };
 

@@ -2,6 +2,7 @@ import type { FileEventPublisher } from '../adapters/event-publisher.ts';
 import { detailTypeFor } from '../adapters/event-publisher.ts';
 import type { FileRepository } from '../adapters/file-repository.ts';
 import type { ObjectStore } from '../adapters/object-store.ts';
+import { analyticsObjects } from '../domain/analytics-summary.ts';
 import type { Derivative, FileRecord } from '../domain/file-record.ts';
 import { derivedKey, derivedPrefix, parseUploadKey } from '../domain/keys.ts';
 import { STUCK_REASONS } from '../domain/lifecycle.ts';
@@ -24,11 +25,6 @@ export interface ProcessDeps {
   readonly events: FileEventPublisher;
   /** The kind's own work on the bytes (image, tabular, logs, other). */
   readonly pipeline: KindPipeline;
-  /**
-   * Removes what the kind wrote outside `derived/` for a file deleted while it ran (a table's
-   * Parquet under `analytics/`).
-   */
-  readonly removeOutputs?: (file: FileRecord) => Promise<void>;
   /**
    * Runs once the file is claimed and before its bytes are read: where the local stage injects
    * its faults (shared/processing/faults.ts). Never set in AWS stages.
@@ -245,12 +241,18 @@ export const processUpload = async (
     if (now?.status === 'DELETED') {
       await removeDerivatives(deps, ref.bucket, ids);
       if (result.status === 'PROCESSED') {
-        await deps.removeOutputs?.({ ...now, metadata: result.metadata });
+        const written = analyticsObjects(result.metadata);
+        if (written.length > 0) await deps.store.deleteEverything(ref.bucket, written);
       }
       return { kind: 'skipped', reason: 'the file was deleted', fileId: ids.fileId };
     }
     return { kind: 'skipped', reason: 'status changed meanwhile', fileId: ids.fileId };
   }
+  // A run again (a reprocess) may leave rows of the last run in a table: a log whose dates
+  // moved, a file now REJECTED. Only what this run wrote stays queryable.
+  const kept = new Set(analyticsObjects(finished.metadata));
+  const stale = analyticsObjects(started.metadata).filter((key) => !kept.has(key));
+  if (stale.length > 0) await deps.store.deleteEverything(ref.bucket, stale);
   const published = await publishOnce(deps, finished);
   return {
     kind: 'done',
