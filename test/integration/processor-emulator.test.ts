@@ -507,4 +507,70 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
       filename: '',
     });
   });
+  it('converts a CSV in the tabular function into its dataset table, and a delete takes its rows out', async () => {
+    vi.stubEnv('ANALYTICS_DATABASE', `syncflow_it_${randomUUID().slice(0, 8)}`);
+    const tabular = (await import('../../functions/process-tabular.ts')).handler;
+    const fileId = randomUUID();
+    const key = uploadKey(OWNER, fileId, 'tabular');
+    const csv = Buffer.from('id,name\n1,ada\n2,grace\n');
+    await repository.createPending({
+      fileId,
+      ownerId: OWNER,
+      filename: 'people.csv',
+      contentType: 'text/csv',
+      size: csv.length,
+      checksumSha256: null,
+      bucket: resources.bucket,
+      key,
+      kind: 'tabular',
+      dataset: 'people',
+      uploadExpiresAt: new Date(Date.now() + 900_000),
+    });
+    await clients.s3.send(
+      new PutObjectCommand({
+        Bucket: resources.bucket,
+        Key: key,
+        Body: csv,
+        ContentType: 'text/csv',
+      }),
+    );
+    // Earlier tests may leave messages of their own in the shared queue: take this file's.
+    let created: Message | undefined;
+    for (let i = 0; i < 10 && !created; i++) {
+      const messages = await receive(clients.sqs, resources.ingestQueueUrl, 10, 2000);
+      created = messages.find((m) => m.Body?.includes(fileId));
+    }
+    const response = await tabular(
+      { Records: [toRecord(created as Message)] },
+      lambdaContext('tabular'),
+    );
+    expect(response.batchItemFailures).toEqual([]);
+    const file = await repository.get(fileId);
+    expect(file).toMatchObject({ status: 'PROCESSED', kind: 'tabular', dataset: 'people' });
+    const table = file?.metadata.tabular?.table;
+    expect(table?.table).toMatch(/^ds_[0-9a-f]{20}_people$/);
+    expect(file?.metadata.tabular?.rowCount).toBe(2);
+    const rows = async () =>
+      (
+        await clients.s3.send(
+          new ListObjectVersionsCommand({ Bucket: resources.bucket, Prefix: 'analytics/' }),
+        )
+      ).Versions?.map((v) => v.Key).filter((k) => k?.includes(fileId)) ?? [];
+    expect(await rows()).toEqual(table?.objects);
+    expect(file?.derivatives.map((d) => d.name)).toEqual(['data.parquet']);
+    await publishedEvents(1);
+
+    const deleted = await fileActions(
+      apiEvent({
+        method: 'DELETE',
+        path: `/files/${fileId}`,
+        ownerId: OWNER,
+        pathParameters: { fileId },
+      }),
+      lambdaContext('file-actions'),
+    );
+    expect(deleted.statusCode).toBe(204);
+    expect(await rows()).toEqual([]);
+    await publishedEvents(1);
+  });
 });
