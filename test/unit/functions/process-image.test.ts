@@ -16,10 +16,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { database, fileRepository } from '#shared/adapters/db/instance.ts';
 import { migrate } from '#shared/adapters/db/migrate.ts';
 import { uploadKey } from '#shared/domain/keys.ts';
+import { logger } from '#shared/observability/powertools.ts';
 import { lambdaContext, objectCreatedEvent, sqsRecord } from '../../support/events.ts';
 import { stubFunctionEnv } from '../../support/function-env.ts';
 import { HTML_PAGE, makeJpeg } from '../../support/images.ts';
@@ -425,6 +426,24 @@ describe('processor handler', () => {
       lambdaContext('processor', 5_000),
     );
     expect((await (await fileRepository()).get(fileId))?.status).toBe('PROCESSED');
+  });
+
+  it('logs each failed record with its own error, a body it cannot read included', async () => {
+    const errors = vi.spyOn(logger, 'error');
+    const unreadable = sqsRecord('{"not": "an S3 event"', 3);
+    const fileId = await upload(Buffer.from('hello'), 'text/plain');
+    const good = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5));
+    const response = await handler({ Records: [unreadable, good] }, lambdaContext('processor'));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: unreadable.messageId }]);
+    expect(errors).toHaveBeenCalledWith(
+      'The message is not an upload event or a reprocess request',
+      expect.objectContaining({
+        messageId: unreadable.messageId,
+        attempts: 3,
+        error: expect.any(SyntaxError),
+      }),
+    );
+    errors.mockRestore();
   });
 
   it('rejects bytes that are not an image, naming what they are', async () => {
