@@ -34,6 +34,7 @@ const FUNCTION_ENV = {
   CURSOR_KEY: 'bench',
   CONNECTIONS_TABLE_NAME: 'bench',
   INGEST_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench',
+  ANALYTICS_DATABASE: 'syncflow_bench',
   // The pipeline's clock, which file-actions and the sweeper read at init (lifecycle.ts).
   PROCESSOR_TIMEOUT_SECONDS: '300',
   INGEST_VISIBILITY_TIMEOUT_SECONDS: '1800',
@@ -104,8 +105,8 @@ const importMs = (
 };
 
 /**
- * Each function bundled as it is deployed: size (sharp's native library excluded, it is not in
- * the bundle) and the median cold import time, against importing a bundle of bare
+ * Each function bundled as it is deployed: size (sharp's and DuckDB's native libraries excluded,
+ * they are not in the bundle) and the median cold import time, against importing a bundle of bare
  * @aws-sdk/client-s3 the same way.
  */
 export const benchBundles = async (): Promise<Record<string, unknown>[]> => {
@@ -129,7 +130,13 @@ export const benchBundles = async (): Promise<Record<string, unknown>[]> => {
       init_ms: Number(initMs.toFixed(1)),
       baseline_init_ms: Number(baselineMs.toFixed(1)),
       ratio: Number((initMs / baselineMs).toFixed(3)),
-      goal: name === 'processor' ? 'ratio <= 1.5' : 'size_kib <= 1024, ratio <= 1.5',
+      // The kinds' functions carry Powertools' parser and idempotency and their native library
+      // (loaded at import: sharp or DuckDB): reported, with the image function's not to grow.
+      goal: name.startsWith('process-')
+        ? name === 'process-image'
+          ? 'ratio not above the single processor it replaced (3.565 in docs/benchmarks.md)'
+          : 'reported'
+        : 'size_kib <= 1024, ratio <= 1.5',
     });
   }
   // What `-c sourceMaps=true` costs: the same function with its map, Node.js started with

@@ -14,6 +14,7 @@ import { runPipeline } from '../shared/processing/pipeline.ts';
 import { listenToBus, receive } from '../test/support/emulator-resources.ts';
 import { chunked, makeJpeg } from '../test/support/images.ts';
 import { freePort } from '../test/support/ports.ts';
+import { benchImageBehindCsvs } from './kind-isolation.ts';
 
 /**
  * `npm run bench:e2e`: the deployed local stack, measured from outside as a user sees it.
@@ -185,6 +186,9 @@ const main = async (): Promise<void> => {
           in_process_files_per_s: Number(inProcess.toFixed(2)),
         }),
       );
+
+      // Kinds apart: images while 20 large CSV files wait for or go through the tabular function.
+      console.log(JSON.stringify(await benchImageBehindCsvs(stack, token, image)));
     } finally {
       await listener.remove();
     }

@@ -109,6 +109,7 @@ export const reprocessFile = async (
   const queued = await repository.queueReprocess(file.ownerId, file.fileId, reprocessId, {
     timing: TIMING,
     now,
+    kind: file.kind,
   });
   if (!queued) {
     const current = (await repository.get(file.fileId)) ?? file;
@@ -121,7 +122,7 @@ export const reprocessFile = async (
   try {
     await events.put(
       REPROCESS_REQUESTED,
-      reprocessMessage({ bucket: file.bucket, key: file.key, ...object }, reprocessId),
+      reprocessMessage({ bucket: file.bucket, key: file.key, ...object }, reprocessId, file.kind),
       file.fileId,
     );
   } catch (error) {

@@ -58,8 +58,8 @@ const describe = async (file: FileRecord) => {
     file.derivatives.map(async (d) => ({
       name: d.name,
       contentType: d.contentType,
-      width: d.width,
-      height: d.height,
+      ...(d.width !== undefined && { width: d.width }),
+      ...(d.height !== undefined && { height: d.height }),
       size: d.size,
       url: await presignDownload(s3Client(), {
         bucket: file.bucket,
@@ -75,6 +75,8 @@ const describe = async (file: FileRecord) => {
   return {
     fileId: file.fileId,
     filename: file.filename,
+    kind: file.kind,
+    dataset: file.dataset,
     status: file.status,
     size: file.size,
     contentType: file.contentType,

@@ -72,7 +72,7 @@ export const createUpload = async (event: APIGatewayProxyEvent): Promise<APIGate
   metrics.addMetadata('fileId', upload.fileId);
   const now = new Date();
   await checkLimits(ownerId, now);
-  const key = uploadKey(ownerId, upload.fileId);
+  const key = uploadKey(ownerId, upload.fileId, upload.kind);
   const multipart = usesMultipart(upload.size, MULTIPART);
   const expiresAt = new Date(
     now.getTime() + (multipart ? MULTIPART_SESSION_SECONDS : upload.expiresInSeconds) * 1000,
@@ -86,6 +86,8 @@ export const createUpload = async (event: APIGatewayProxyEvent): Promise<APIGate
     checksumSha256: upload.checksumSha256,
     bucket: BUCKET,
     key,
+    kind: upload.kind,
+    dataset: upload.dataset,
     uploadExpiresAt: expiresAt,
   });
   const post = multipart
@@ -104,8 +106,18 @@ export const createUpload = async (event: APIGatewayProxyEvent): Promise<APIGate
         expiresInSeconds: upload.expiresInSeconds,
       });
   metrics.addMetric(MetricName.UploadsRequested, 'Count', 1);
-  logger.info('Upload requested', { size: upload.size, contentType: upload.contentType });
-  return json(201, { fileId: upload.fileId, upload: post, expiresAt: expiresAt.toISOString() });
+  logger.info('Upload requested', {
+    size: upload.size,
+    contentType: upload.contentType,
+    kind: upload.kind,
+  });
+  return json(201, {
+    fileId: upload.fileId,
+    kind: upload.kind,
+    ...(upload.dataset !== null && { dataset: upload.dataset }),
+    upload: post,
+    expiresAt: expiresAt.toISOString(),
+  });
 };
 
 export const handler = middy(createUpload)

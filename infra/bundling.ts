@@ -16,8 +16,8 @@ export const BUNDLING = {
     "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
   // PGlite is the embedded database of tests and tools; no function opens it.
   external: ['@electric-sql/pglite'],
-  // sharp is native: it is installed beside the bundle for the target CPU instead.
-  nativeModules: ['sharp'],
+  // Native: installed beside the bundle for the target CPU instead, by the functions that use them.
+  nativeModules: ['sharp', '@duckdb/node-api'],
   // The X-Ray SDK loads all of semver for two `gte` calls; see shared/shims/semver.ts.
   alias: { semver: join(import.meta.dirname, '..', 'shared', 'shims', 'semver.ts') },
   // Whitespace and syntax are minified, names are not: stack traces in the logs name the real

@@ -2,7 +2,8 @@ import { CfnOutput, Duration, Fn, Stack, type StackProps, Tags } from 'aws-cdk-l
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import type { PipelineTiming } from '../shared/domain/lifecycle.ts';
+import { analyticsDatabase, FILE_KINDS, type FileKind } from '../shared/domain/kinds.ts';
+import type { KindClock, PipelineTiming } from '../shared/domain/lifecycle.ts';
 import { Api } from './constructs/api.ts';
 import type { FunctionDefaults } from './constructs/base-function.ts';
 import { ConsoleHosting } from './constructs/console-hosting.ts';
@@ -43,6 +44,8 @@ export class SyncFlowStack extends Stack {
   readonly realtime: Realtime;
   readonly housekeeping: Housekeeping;
   readonly observability: Observability;
+  /** The stage's Glue database: one table per dataset and per owner's log format. */
+  readonly analyticsDatabase: string;
   /** The web console's bucket and CloudFront distribution, on stages that host it. */
   readonly console?: ConsoleHosting;
 
@@ -82,6 +85,7 @@ export class SyncFlowStack extends Stack {
       retainData: configured.retainData,
       autoDeleteObjects: configured.autoDeleteObjects,
       abortIncompleteMultipartDays: configured.abortIncompleteMultipartDays,
+      logArchive: configured.logArchive,
     });
     if (configured.consoleHosting) {
       this.console = new ConsoleHosting(this, 'Console', {
@@ -94,10 +98,12 @@ export class SyncFlowStack extends Stack {
     const stage: StageConfig = this.console
       ? { ...configured, corsOrigins: [this.console.origin, ...configured.corsOrigins] }
       : configured;
-    const processorTimeout = Duration.seconds(stage.processorTimeoutSeconds);
+    const timeouts = Object.fromEntries(
+      FILE_KINDS.map((kind) => [kind, Duration.seconds(stage.processing[kind].timeoutSeconds)]),
+    ) as Record<FileKind, Duration>;
     this.ingest = new Ingest(this, 'Ingest', {
       bucket: this.storage.bucket,
-      processorTimeout,
+      timeouts,
       maxReceiveCount: stage.maxReceiveCount,
     });
     this.events = new FileEvents(this, 'Events', {
@@ -113,25 +119,38 @@ export class SyncFlowStack extends Stack {
       vpcFlowLogs: stage.vpcFlowLogs,
       databaseLogExports: stage.databaseLogExports,
     });
+    this.analyticsDatabase = analyticsDatabase(stage.name);
     this.processing = new Processing(this, 'Processing', {
       bucket: this.storage.bucket,
-      queue: this.ingest.queue,
+      routes: this.ingest.routes,
       bus: this.events.bus,
       metadata: this.metadata,
       functions,
       retainData: stage.retainData,
-      timeout: processorTimeout,
-      memorySize: stage.processorMemoryMb,
-      maxConcurrency: stage.processorMaxConcurrency,
+      kinds: stage.processing,
       maxReceiveCount: stage.maxReceiveCount,
+      analyticsDatabase: this.analyticsDatabase,
       faultInjection: stage.faultInjection,
     });
+    // Each kind's clock; the stage-wide fields are the slowest kind's, for anything unlisted.
+    const clocks = Object.fromEntries(
+      FILE_KINDS.map((kind): [FileKind, KindClock] => [
+        kind,
+        {
+          processorTimeoutSeconds: timeouts[kind].toSeconds(),
+          visibilityTimeoutSeconds: this.ingest.routes[kind].visibilityTimeout.toSeconds(),
+        },
+      ]),
+    ) as Record<FileKind, KindClock>;
+    const slowest = Object.values(clocks).reduce((a, b) =>
+      b.visibilityTimeoutSeconds > a.visibilityTimeoutSeconds ? b : a,
+    );
     const timing: PipelineTiming = {
-      processorTimeoutSeconds: processorTimeout.toSeconds(),
-      visibilityTimeoutSeconds: this.ingest.visibilityTimeout.toSeconds(),
+      ...slowest,
       maxReceiveCount: stage.maxReceiveCount,
       queueRetentionSeconds: this.ingest.retentionPeriod.toSeconds(),
       graceSeconds: stage.sweepGraceSeconds,
+      kinds: clocks,
     };
     this.api = new Api(this, 'Api', {
       stage,
@@ -174,14 +193,20 @@ export class SyncFlowStack extends Stack {
 
     this.observability = new Observability(this, 'Observability', {
       stage,
-      ingestQueue: this.ingest.queue,
+      ingestQueues: Object.fromEntries(FILE_KINDS.map((k) => [k, this.ingest.routes[k].queue])),
       deadLetterQueues: {
-        Ingest: this.ingest.deadLetterQueue,
+        // The image kind's DLQ keeps the name of the single ingest DLQ it was.
+        Ingest: this.ingest.routes.image.deadLetterQueue,
+        TabularIngest: this.ingest.routes.tabular.deadLetterQueue,
+        LogsIngest: this.ingest.routes.logs.deadLetterQueue,
+        OtherIngest: this.ingest.routes.other.deadLetterQueue,
         Notifications: this.realtime.deadLetterQueue,
         ...(this.realtime.mailDeadLetterQueue && { Mail: this.realtime.mailDeadLetterQueue }),
       },
       functions: {
-        processor: this.processing.processor,
+        ...Object.fromEntries(
+          FILE_KINDS.map((k) => [`process-${k}`, this.processing.processors[k]]),
+        ),
         'upload-api': this.api.uploadApi,
         'files-api': this.api.filesApi,
         'file-actions': this.api.fileActions,
@@ -194,7 +219,7 @@ export class SyncFlowStack extends Stack {
         ...(this.realtime.mailer && { mailer: this.realtime.mailer }),
         migrate: this.metadata.migrator,
       },
-      processor: this.processing.processor,
+      processors: this.processing.processors,
       sweeper: this.housekeeping.sweeper,
       restApi: this.api.restApi,
       webSocketApi: this.realtime.webSocketApi,
@@ -211,10 +236,21 @@ export class SyncFlowStack extends Stack {
       UserPoolId: this.api.userPool.userPoolId,
       UserPoolClientId: this.api.userPoolClient.userPoolClientId,
       EventBusName: this.events.bus.eventBusName,
-      IngestQueueUrl: this.ingest.queue.queueUrl,
-      DeadLetterQueueUrl: this.ingest.deadLetterQueue.queueUrl,
+      // The image kind's keep the names of the single queue and processor before kinds.
+      IngestQueueUrl: this.ingest.routes.image.queue.queueUrl,
+      DeadLetterQueueUrl: this.ingest.routes.image.deadLetterQueue.queueUrl,
+      ProcessorFunctionName: this.processing.processors.image.functionName,
+      TabularQueueUrl: this.ingest.routes.tabular.queue.queueUrl,
+      TabularDeadLetterQueueUrl: this.ingest.routes.tabular.deadLetterQueue.queueUrl,
+      TabularProcessorFunctionName: this.processing.processors.tabular.functionName,
+      LogsQueueUrl: this.ingest.routes.logs.queue.queueUrl,
+      LogsDeadLetterQueueUrl: this.ingest.routes.logs.deadLetterQueue.queueUrl,
+      LogsProcessorFunctionName: this.processing.processors.logs.functionName,
+      OtherQueueUrl: this.ingest.routes.other.queue.queueUrl,
+      OtherDeadLetterQueueUrl: this.ingest.routes.other.deadLetterQueue.queueUrl,
+      OtherProcessorFunctionName: this.processing.processors.other.functionName,
+      AnalyticsDatabase: this.analyticsDatabase,
       IdempotencyTableName: this.processing.idempotencyTable.tableName,
-      ProcessorFunctionName: this.processing.processor.functionName,
       SweeperFunctionName: this.housekeeping.sweeper.functionName,
       WebSocketUrl: this.realtime.webSocketStage.url,
       WebSocketApiId: this.realtime.webSocketApi.apiId,
@@ -258,7 +294,21 @@ export class SyncFlowStack extends Stack {
         reason:
           'Objects under one prefix of our bucket (uploads/ or derived/): keys are per file, so a grant is per prefix.',
         appliesTo: [
-          { regex: '/^Resource::<StorageUploads[0-9A-F]+\\.Arn>\\/(uploads|derived)\\/\\*$/' },
+          {
+            regex:
+              '/^Resource::<StorageUploads[0-9A-F]+\\.Arn>\\/(uploads|derived|analytics)\\/([a-z]+\\/)?\\*$/',
+          },
+        ],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          "The converters create and evolve their kind's tables (ds_* datasets, logs_* log formats) in the stage's own Glue database, as files arrive: table names are per owner and dataset.",
+        appliesTo: [
+          {
+            regex:
+              '/^Resource::arn:(<AWS::Partition>|[a-z-]+):glue:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|[0-9]+):table\\/syncflow_[a-z0-9_]+\\/(ds|logs)_\\*$/',
+          },
         ],
       },
       {

@@ -1,5 +1,27 @@
 import { DEFAULT_ALLOWED_CONTENT_TYPES } from '../shared/domain/content-types.ts';
+import type { FileKind } from '../shared/domain/kinds.ts';
 import type { RequestLimits } from '../shared/domain/request-limits.ts';
+
+/** One kind's function and queue (infra/constructs/processing.ts). */
+export interface KindSettings {
+  readonly memoryMb: number;
+  /** The function's timeout; its queue's visibility timeout is six times it. */
+  readonly timeoutSeconds: number;
+  /** Most instances at once (2..1000): protects the database, and the other kinds' share. */
+  readonly maxConcurrency: number;
+  /** /tmp for the decompressed file, spill and Parquet (tabular, logs). @default 512 */
+  readonly ephemeralStorageMb?: number;
+  /** A compressed file stops (REJECTED) once it inflates past this (tabular, logs). */
+  readonly maxDecompressedBytes?: number;
+  /** DuckDB's memory ceiling inside the function (tabular, logs). */
+  readonly duckdbMemoryMb?: number;
+}
+
+/** Where log originals go once analysed: a colder S3 storage class after some days. */
+export interface LogArchive {
+  readonly transitionAfterDays: number;
+  readonly storageClass: 'STANDARD_IA' | 'GLACIER_IR' | 'GLACIER';
+}
 
 /**
  * Where the metadata lives: Aurora with the Data API in AWS, any PostgreSQL server locally, or
@@ -65,10 +87,10 @@ export interface StageConfig {
   readonly uploadUrlTtlSeconds: number;
   /** What one user may ask per minute and leave open (429 with Retry-After past them). */
   readonly requestLimits: RequestLimits;
-  /** Most processor instances at once: it protects the database. */
-  readonly processorMaxConcurrency: number;
-  readonly processorMemoryMb: number;
-  readonly processorTimeoutSeconds: number;
+  /** Each kind's function: memory, timeout, concurrency cap, scratch space. */
+  readonly processing: Readonly<Record<FileKind, KindSettings>>;
+  /** Log originals move to a colder storage class after being analysed (a lifecycle rule). */
+  readonly logArchive: LogArchive;
   /** Deliveries before a message goes to the DLQ. */
   readonly maxReceiveCount: number;
   /** How often the sweeper ends files that stopped moving (stuck runs, expired uploads). */
@@ -144,8 +166,7 @@ const common = {
   allowedContentTypes: DEFAULT_ALLOWED_CONTENT_TYPES,
   uploadUrlTtlSeconds: 900,
   requestLimits: { uploadsPerMinute: 600, reprocessPerMinute: 60, pendingUploads: 1000 },
-  processorMemoryMb: 2048,
-  processorTimeoutSeconds: 300,
+  logArchive: { transitionAfterDays: 30, storageClass: 'GLACIER_IR' },
   // Five deliveries, as AWS advises for a queue feeding Lambda: a throttled invocation (a new
   // account's concurrency quota is below the processor's cap) also costs a delivery.
   maxReceiveCount: 5,
@@ -160,6 +181,27 @@ const common = {
   consoleHosting: true,
 } as const;
 
+/**
+ * Each kind's function in AWS. Tabular and log files may be gigabytes: 15 minutes, 10 GiB of
+ * /tmp (the decompressed file's spill plus its Parquet must fit), and memory for DuckDB's ceiling
+ * plus the Node.js heap (the 1 GiB benchmarks peak under 600 MB). Images decode in memory.
+ */
+const processingFor = (concurrency: Record<FileKind, number>): Record<FileKind, KindSettings> => {
+  const analytics = {
+    memoryMb: 2048,
+    timeoutSeconds: 900,
+    ephemeralStorageMb: 10240,
+    maxDecompressedBytes: 6 * 1024 ** 3,
+    duckdbMemoryMb: 512,
+  };
+  return {
+    image: { memoryMb: 2048, timeoutSeconds: 300, maxConcurrency: concurrency.image },
+    tabular: { ...analytics, maxConcurrency: concurrency.tabular },
+    logs: { ...analytics, maxConcurrency: concurrency.logs },
+    other: { memoryMb: 512, timeoutSeconds: 300, maxConcurrency: concurrency.other },
+  };
+};
+
 const prod: StageConfig = {
   ...common,
   name: 'prod',
@@ -167,7 +209,7 @@ const prod: StageConfig = {
   autoDeleteObjects: false,
   architecture: 'arm64',
   corsOrigins: [],
-  processorMaxConcurrency: 20,
+  processing: processingFor({ image: 20, tabular: 5, logs: 5, other: 10 }),
   maxIngestAgeSeconds: 600,
   logRetentionDays: 90,
   database: { kind: 'aurora', minCapacity: 0.5, maxCapacity: 16 },
@@ -183,7 +225,7 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     autoDeleteObjects: true,
     architecture: 'arm64',
     corsOrigins: ['http://localhost:5173', 'http://127.0.0.1:5173'],
-    processorMaxConcurrency: 5,
+    processing: processingFor({ image: 5, tabular: 2, logs: 2, other: 2 }),
     logRetentionDays: 14,
     database: { kind: 'aurora', minCapacity: 0, maxCapacity: 2 },
     eventArchiveDays: 7,
@@ -215,10 +257,28 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     multipartThresholdBytes: 8 * 1024 ** 2,
     multipartMinPartBytes: 5 * 1024 ** 2,
     abortIncompleteMultipartDays: 1,
-    processorMaxConcurrency: 2,
     // Files here are small and the machine is near: a short timeout ends a stuck run (and so
-    // the end-to-end test of one) in seconds, not minutes.
-    processorTimeoutSeconds: 30,
+    // the end-to-end test of one) in seconds, not minutes. The converters get longer (a
+    // benchmark converts many large CSVs at once on two cores), and a small inflation limit,
+    // so a gzip bomb stops long before it fills this machine's disk.
+    processing: {
+      image: { memoryMb: 2048, timeoutSeconds: 30, maxConcurrency: 2 },
+      tabular: {
+        memoryMb: 1024,
+        timeoutSeconds: 120,
+        maxConcurrency: 2,
+        maxDecompressedBytes: 64 * 1024 ** 2,
+        duckdbMemoryMb: 256,
+      },
+      logs: {
+        memoryMb: 1024,
+        timeoutSeconds: 120,
+        maxConcurrency: 2,
+        maxDecompressedBytes: 64 * 1024 ** 2,
+        duckdbMemoryMb: 256,
+      },
+      other: { memoryMb: 512, timeoutSeconds: 30, maxConcurrency: 2 },
+    },
     sweepEveryMinutes: 1,
     sweepGraceSeconds: 5,
     faultInjection: true,

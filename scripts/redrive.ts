@@ -7,17 +7,23 @@ import { STATE_DIR } from './lib/ministack.ts';
 import { redrive } from './lib/redrive.ts';
 
 /**
- * `npm run redrive -- --stage <stage> [--queue ingest|notifier] [--dry-run]`: puts the messages
+ * `npm run redrive -- --stage <stage> [--queue ingest|tabular|logs|other|notifier] [--dry-run]`:
+ * puts the messages
  * of a DLQ back on the queue they came from (docs/operations.md). The stack is found by its
  * outputs: the local stack `npm start` runs for `local`, CloudFormation's `SyncFlow-<stage>`
  * otherwise (credentials and region from the usual AWS settings).
  */
 const QUEUES = {
+  // `ingest` is the image kind's queue (it keeps the single ingest queue's outputs).
   ingest: { dlq: 'DeadLetterQueueUrl', source: 'IngestQueueUrl' },
+  tabular: { dlq: 'TabularDeadLetterQueueUrl', source: 'TabularQueueUrl' },
+  logs: { dlq: 'LogsDeadLetterQueueUrl', source: 'LogsQueueUrl' },
+  other: { dlq: 'OtherDeadLetterQueueUrl', source: 'OtherQueueUrl' },
   notifier: { dlq: 'NotificationsDeadLetterQueueUrl', source: 'NotificationsQueueUrl' },
 } as const;
 
-const usage = 'usage: npm run redrive -- --stage <stage> [--queue ingest|notifier] [--dry-run]';
+const usage =
+  'usage: npm run redrive -- --stage <stage> [--queue ingest|tabular|logs|other|notifier] [--dry-run]';
 
 const { values } = parseArgs({
   options: {

@@ -28,6 +28,9 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string };
 }
 
+/** How a file is processed, each kind by its own function (docs/openapi.yaml FileKind). */
+export type FileKind = 'image' | 'tabular' | 'logs' | 'other';
+
 export interface UploadRequest {
   filename: string;
   contentType: string;
@@ -35,6 +38,10 @@ export interface UploadRequest {
   checksumSha256?: string;
   /** A shorter life for the upload URL than the stage's, for a client that sends at once. */
   expiresInSeconds?: number;
+  /** How to process it; default from its type and name. */
+  kind?: FileKind;
+  /** Tabular files: the dataset it joins; default from the filename. */
+  dataset?: string;
 }
 
 export type UploadInstructions =
@@ -50,6 +57,8 @@ export type UploadInstructions =
 
 export interface UploadResponse {
   fileId: string;
+  kind: FileKind;
+  dataset?: string;
   expiresAt: string;
   upload: UploadInstructions;
 }
@@ -94,8 +103,9 @@ export interface Derivative {
   url: string;
   expiresAt: string;
   contentType: string;
-  width: number;
-  height: number;
+  /** Pictures only. */
+  width?: number;
+  height?: number;
   size: number;
 }
 
@@ -109,10 +119,70 @@ export interface ImageMetadata {
   exif?: Record<string, string | number>;
 }
 
+/** Where a file's rows can be queried with Athena. */
+export interface QueryableTable {
+  database: string;
+  table: string;
+  location: string;
+  partitions: string[];
+  objects: string[];
+}
+
+export interface TabularColumn {
+  name: string;
+  sqlName: string;
+  type: string;
+  tableType: string;
+  nullable: boolean;
+  nullCount: number;
+  min: string | null;
+  max: string | null;
+}
+
+/** A tabular file's schema, counts and first rows, and its dataset's table. */
+export interface TabularMetadata {
+  format: 'csv' | 'ndjson' | 'json-array';
+  delimiter?: string;
+  header?: boolean;
+  encoding: string;
+  compression: 'gzip' | 'none';
+  rowCount: number;
+  columns: TabularColumn[];
+  malformed: { count: number; examples: { line: number; reason: string }[] };
+  preview: { columns: string[]; rows: (string | number | boolean | null)[][] };
+  dataset: string;
+  table: QueryableTable;
+  added: string[];
+  widened: string[];
+}
+
+/** A log file's summary, and the table its records joined. */
+export interface LogMetadata {
+  format: string;
+  lines: number;
+  parsed: number;
+  unparsed: number;
+  timeRange: { from: string; to: string } | null;
+  levels: Record<string, number>;
+  errorRate: number;
+  topTemplates: { template: string; count: number }[];
+  access?: {
+    statusClasses: Record<string, number>;
+    responseBytes: number;
+    topPaths: { path: string; count: number }[];
+    topClients: { client: string; count: number }[];
+  };
+  rows: number;
+  table: QueryableTable;
+}
+
 export interface FileDetail extends FileSummary {
+  kind: FileKind;
+  /** A tabular file's dataset, else null. */
+  dataset: string | null;
   declaredContentType: string;
   sha256: string | null;
-  metadata: { image?: ImageMetadata };
+  metadata: { image?: ImageMetadata; tabular?: TabularMetadata; logs?: LogMetadata };
   processedAt: string | null;
   /** The S3 version the processor checked: downloads and derivatives name it. */
   versionId: string | null;
@@ -145,6 +215,8 @@ export interface FileEventMessage {
   type: 'file.processed' | 'file.failed' | 'file.rejected';
   eventId: string;
   fileId: string;
+  /** How the file was processed. */
+  kind?: FileKind;
   status: FileStatus;
   size?: number;
   contentType?: string;

@@ -6,6 +6,7 @@ import {
   type FileSummary,
   type SortOrder,
   type SyncFlowApi,
+  type TabularMetadata,
 } from '../../client/src/index.ts';
 import { announce, formatBytes, h } from './dom.ts';
 
@@ -252,9 +253,12 @@ export class FilesView {
       return;
     }
     const image = file.metadata.image;
+    const tabular = file.metadata.tabular;
+    const logs = file.metadata.logs;
     const thumbnail = file.derivatives.find((d) => d.name.startsWith('thumbnail'));
     const facts: [string, string][] = [
       ['Status', file.status],
+      ['Kind', file.dataset ? `${file.kind} (dataset ${file.dataset})` : file.kind],
       ['Size', `${formatBytes(file.size)} (${file.size} bytes)`],
       [
         'Type',
@@ -272,6 +276,26 @@ export class FilesView {
       ...Object.entries(image?.exif ?? {})
         .slice(0, 12)
         .map(([k, v]): [string, string] => [k, String(v)]),
+      ...(tabular
+        ? ([
+            ['Rows', `${tabular.rowCount} (${tabular.malformed.count} malformed)`],
+            ['Athena table', `${tabular.table.database}.${tabular.table.table}`],
+          ] as [string, string][])
+        : []),
+      ...(logs
+        ? ([
+            ['Log format', logs.format],
+            ['Lines', `${logs.lines} (${logs.parsed} parsed, ${logs.unparsed} not)`],
+            ['Error rate', `${(logs.errorRate * 100).toFixed(1)} %`],
+            [
+              'Time range',
+              logs.timeRange
+                ? `${new Date(logs.timeRange.from).toLocaleString()} – ${new Date(logs.timeRange.to).toLocaleString()}`
+                : '—',
+            ],
+            ['Athena table', `${logs.table.database}.${logs.table.table}`],
+          ] as [string, string][])
+        : []),
     ];
     const close = h('button', { type: 'button', onclick: () => this.dialog.close() }, 'Close');
     const remove = h('button', { type: 'button', class: 'danger' }, 'Delete');
@@ -317,6 +341,8 @@ export class FilesView {
         {},
         facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
       ),
+      tabular ? schemaTable(tabular) : null,
+      tabular ? previewTable(tabular) : null,
       h(
         'ul',
         { class: 'downloads', 'aria-label': 'Downloads' },
@@ -334,7 +360,9 @@ export class FilesView {
             h(
               'a',
               { href: d.url, target: '_blank', rel: 'noopener' },
-              `${d.name} (${d.width} × ${d.height}, ${formatBytes(d.size)})`,
+              d.width !== undefined && d.height !== undefined
+                ? `${d.name} (${d.width} × ${d.height}, ${formatBytes(d.size)})`
+                : `${d.name} (${formatBytes(d.size)})`,
             ),
           ),
         ),
@@ -346,3 +374,61 @@ export class FilesView {
     close.focus();
   }
 }
+
+/** A tabular file's columns: name, type, nulls, range. */
+const schemaTable = (tabular: TabularMetadata): HTMLElement =>
+  h(
+    'table',
+    { class: 'schema', 'aria-label': 'Columns', 'data-testid': 'detail-schema' },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ['Column', 'Type', 'Nulls', 'Min', 'Max'].map((t) => h('th', {}, t)),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      tabular.columns.map((c) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, c.name),
+          h('td', {}, c.type),
+          h('td', {}, String(c.nullCount)),
+          h('td', {}, c.min ?? '—'),
+          h('td', {}, c.max ?? '—'),
+        ),
+      ),
+    ),
+  );
+
+/** A tabular file's first rows, as the record keeps them. */
+const previewTable = (tabular: TabularMetadata): HTMLElement =>
+  h(
+    'table',
+    { class: 'preview', 'aria-label': 'First rows', 'data-testid': 'detail-preview' },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        tabular.preview.columns.map((c) => h('th', {}, c)),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      tabular.preview.rows.map((row) =>
+        h(
+          'tr',
+          {},
+          row.map((v) => h('td', {}, v === null ? '—' : String(v))),
+        ),
+      ),
+    ),
+  );

@@ -26,7 +26,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import { DERIVED_PREFIX, UPLOAD_PREFIX } from '../../shared/domain/keys.ts';
+import { ANALYTICS_PREFIX, DERIVED_PREFIX, UPLOAD_PREFIX } from '../../shared/domain/keys.ts';
 import { type PipelineTiming, timingEnvironment } from '../../shared/domain/lifecycle.ts';
 import { checkMultipartSettings } from '../../shared/domain/multipart.ts';
 import type { StageConfig } from '../stages.ts';
@@ -187,6 +187,8 @@ export class Api extends Construct {
       props.bucket.grantRead(this.fileActions, `${prefix}*`);
       props.bucket.grantDelete(this.fileActions, `${prefix}*`);
     }
+    // A deleted file's rows leave its dataset's and its logs' tables too.
+    props.bucket.grantDelete(this.fileActions, `${ANALYTICS_PREFIX}*`);
     props.metadata.grantDataAccess(this.fileActions, 'write');
 
     this.multipartApi = new SyncFlowFunction(this, 'MultipartApi', {

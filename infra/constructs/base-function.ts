@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, type Size } from 'aws-cdk-lib';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -10,10 +10,13 @@ import type { Construct } from 'constructs';
 import { BUNDLING, unusedDriverModules } from '../bundling.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-// The sharp the lock file pinned, so the bundle carries the version the tests ran.
-const SHARP_VERSION: string = JSON.parse(
-  readFileSync(join(ROOT, 'node_modules', 'sharp', 'package.json'), 'utf8'),
-).version;
+const ESBUILD = join(ROOT, 'node_modules', '.bin', 'esbuild');
+/** Native modules a function may ship: installed beside its bundle for the target CPU. */
+export type NativeModule = (typeof BUNDLING.nativeModules)[number];
+
+// The version the lock file pinned, so the bundle carries the version the tests ran.
+const installedVersion = (name: NativeModule): string =>
+  JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
 
 /** What every function of a stage shares: made once per stack (`functionDefaults`). */
 export interface FunctionDefaults {
@@ -34,8 +37,18 @@ export interface SyncFlowFunctionProps extends FunctionDefaults {
   readonly memorySize?: number;
   /** @default 30 seconds */
   readonly timeout?: Duration;
-  /** Ships sharp's native library for the target architecture. @default false */
-  readonly withSharp?: boolean;
+  /**
+   * Native modules shipped with their library for the target architecture (sharp for images,
+   * DuckDB for the converters); every other function stays free of them. @default none
+   */
+  readonly nativeModules?: readonly NativeModule[];
+  /**
+   * Worker-thread entries (paths from the repository's root) bundled as `<name>.mjs` beside the
+   * handler's bundle, where shared/processing/worker-pool.ts looks for them. @default none
+   */
+  readonly workers?: readonly string[];
+  /** /tmp space, for functions that spill to disk. @default 512 MiB */
+  readonly ephemeralStorageSize?: Size;
   /** Name of the service in logs, traces and metrics. */
   readonly serviceName: string;
   /** Where an asynchronous invocation goes once its retries are spent. */
@@ -51,6 +64,8 @@ export interface SyncFlowFunctionProps extends FunctionDefaults {
  */
 export class SyncFlowFunction extends NodejsFunction {
   readonly logGroupResource: LogGroup;
+  /** The `service` dimension of its metrics and the service of its logs. */
+  readonly serviceName: string;
 
   constructor(scope: Construct, id: string, props: SyncFlowFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}Logs`, {
@@ -60,6 +75,8 @@ export class SyncFlowFunction extends NodejsFunction {
         : RemovalPolicy.DESTROY,
     });
     const cpu = props.architecture === 'arm64' ? 'arm64' : 'x64';
+    const natives = props.nativeModules ?? [];
+    const workers = props.workers ?? [];
     super(scope, id, {
       entry: join(ROOT, 'functions', `${props.entry}.ts`),
       handler: 'handler',
@@ -72,6 +89,7 @@ export class SyncFlowFunction extends NodejsFunction {
       logGroup,
       ...(props.deadLetterQueue && { deadLetterQueue: props.deadLetterQueue }),
       ...(props.retryAttempts !== undefined && { retryAttempts: props.retryAttempts }),
+      ...(props.ephemeralStorageSize && { ephemeralStorageSize: props.ephemeralStorageSize }),
       environment: {
         ...(props.sourceMaps && { NODE_OPTIONS: '--enable-source-maps' }),
         POWERTOOLS_SERVICE_NAME: props.serviceName,
@@ -99,27 +117,40 @@ export class SyncFlowFunction extends NodejsFunction {
         externalModules: [
           ...BUNDLING.external,
           ...unusedDriverModules(props.database),
-          ...(props.withSharp ? BUNDLING.nativeModules : []),
+          ...(props.nativeModules ?? []),
         ],
-        ...(props.withSharp && {
+        ...((natives.length > 0 || workers.length > 0) && {
           commandHooks: {
             beforeBundling: () => [],
             beforeInstall: () => [],
-            // sharp is native: the build for the function's OS and CPU, not this machine's, is
-            // installed once into .syncflow/sharp/ (with a package.json of its own, so npm never
-            // walks up into the project's node_modules) and copied beside each bundle.
-            afterBundling: (_input: string, output: string) => {
-              const cache = join(ROOT, '.syncflow', 'sharp', `${SHARP_VERSION}-linux-${cpu}`);
-              const install = `npm install --no-save --no-package-lock --no-audit --no-fund --os=linux --cpu=${cpu} --libc=glibc sharp@${SHARP_VERSION}`;
-              return [
-                `if [ ! -d "${cache}/node_modules/sharp" ]; then mkdir -p "${cache}" && cd "${cache}" && echo '{"private":true}' > package.json && ${install}; fi`,
-                `cp -R "${cache}/node_modules" "${output}/"`,
-              ];
-            },
+            afterBundling: (_input: string, output: string) => [
+              // A native module's build for the function's OS and CPU, not this machine's, is
+              // installed once into .syncflow/native/ (with a package.json of its own, so npm
+              // never walks up into the project's node_modules) and copied beside each bundle.
+              ...natives.flatMap((name) => {
+                const version = installedVersion(name);
+                const cache = join(
+                  ROOT,
+                  '.syncflow',
+                  'native',
+                  `${name.replace('/', '+')}-${version}-linux-${cpu}`,
+                );
+                const install = `npm install --no-save --no-package-lock --no-audit --no-fund --os=linux --cpu=${cpu} --libc=glibc ${name}@${version}`;
+                return [
+                  `if [ ! -d "${cache}/node_modules/${name}" ]; then mkdir -p "${cache}" && cd "${cache}" && echo '{"private":true}' > package.json && ${install}; fi`,
+                  `mkdir -p "${output}/node_modules" && cp -R "${cache}/node_modules/." "${output}/node_modules/"`,
+                ];
+              }),
+              ...workers.map((entry) => {
+                const name = basename(entry).replace(/\.ts$/, '.mjs');
+                return `"${ESBUILD}" "${join(ROOT, entry)}" --bundle --platform=node --format=esm --target=${BUNDLING.target} --minify-whitespace --minify-syntax --log-level=warning --outfile="${join(output, name)}"`;
+              }),
+            ],
           },
         }),
       },
     });
     this.logGroupResource = logGroup;
+    this.serviceName = props.serviceName;
   }
 }

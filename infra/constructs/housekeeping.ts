@@ -3,7 +3,7 @@ import { type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { DERIVED_PREFIX, UPLOAD_PREFIX } from '../../shared/domain/keys.ts';
+import { ANALYTICS_PREFIX, DERIVED_PREFIX, UPLOAD_PREFIX } from '../../shared/domain/keys.ts';
 import { type PipelineTiming, timingEnvironment } from '../../shared/domain/lifecycle.ts';
 import { type FunctionDefaults, SyncFlowFunction } from './base-function.ts';
 import type { Metadata } from './metadata.ts';
@@ -55,6 +55,8 @@ export class Housekeeping extends Construct {
       props.bucket.grantRead(this.sweeper, `${prefix}*`);
       props.bucket.grantDelete(this.sweeper, `${prefix}*`);
     }
+    // A deletion it finishes removes the file's rows under analytics/ too.
+    props.bucket.grantDelete(this.sweeper, `${ANALYTICS_PREFIX}*`);
     props.bus.grantPutEventsTo(this.sweeper);
     props.metadata.grantDataAccess(this.sweeper, 'write');
     this.schedule = new Rule(this, 'Schedule', {

@@ -26,11 +26,13 @@ import type { SyncFlowFunction } from './base-function.ts';
 
 export interface ObservabilityProps {
   readonly stage: StageConfig;
-  readonly ingestQueue: IQueue;
+  /** Each kind's ingest queue, by kind. */
+  readonly ingestQueues: Readonly<Record<string, IQueue>>;
   /** Every DLQ of the stack, by the name an operator knows it by. */
   readonly deadLetterQueues: Readonly<Record<string, IQueue>>;
   readonly functions: Readonly<Record<string, SyncFlowFunction>>;
-  readonly processor: SyncFlowFunction;
+  /** Each kind's function, by kind. */
+  readonly processors: Readonly<Record<string, SyncFlowFunction>>;
   /** The scheduled function that ends stuck files: its failures mean files stop ending. */
   readonly sweeper: SyncFlowFunction;
   readonly restApi: RestApi;
@@ -128,36 +130,59 @@ export class Observability extends Construct {
         `Messages are waiting in the ${name} DLQ.`,
       );
     }
-    const oldestIngest = props.ingestQueue.metricApproximateAgeOfOldestMessage({
-      period: ONE_MINUTE,
-      statistic: 'Maximum',
-    });
-    alarm(
-      'IngestBacklog',
-      oldestIngest,
-      stage.maxIngestAgeSeconds,
-      `The oldest upload has waited over ${stage.maxIngestAgeSeconds} s for the processor.`,
-      3,
-    );
-    const processorErrorRate = new MathExpression({
-      expression: '100 * errors / MAX([invocations, 1])',
-      usingMetrics: {
-        errors: props.processor.metricErrors({ period: FIVE_MINUTES }),
-        invocations: props.processor.metricInvocations({ period: FIVE_MINUTES }),
-      },
-      label: 'Processor error rate (%)',
-      period: FIVE_MINUTES,
-    });
-    if (stage.metricMathAlarms) {
-      alarm('ProcessorErrors', processorErrorRate, 5, 'Over 5 % of processor invocations failed.');
-    } else {
+    // Per kind: its backlog and its errors. The image kind keeps the alarm ids of the single
+    // processor it was before kinds, so existing subscriptions and runbook links still hold.
+    const kinds = Object.keys(props.processors);
+    const idFor = (kind: string, base: string) =>
+      kind === 'image' ? base : `${kind[0]?.toUpperCase()}${kind.slice(1)}${base}`;
+    const oldest: Record<string, IMetric> = {};
+    const errorRates: IMetric[] = [];
+    for (const kind of kinds) {
+      const queue = props.ingestQueues[kind];
+      const processor = props.processors[kind];
+      if (!queue || !processor) throw new Error(`The ${kind} kind has no queue or function`);
+      const oldestIngest = queue.metricApproximateAgeOfOldestMessage({
+        period: ONE_MINUTE,
+        statistic: 'Maximum',
+      });
+      oldest[kind] = oldestIngest;
       alarm(
-        'ProcessorErrors',
-        props.processor.metricErrors({ period: FIVE_MINUTES }),
-        5,
-        'Five or more processor invocations failed in five minutes.',
+        idFor(kind, 'IngestBacklog'),
+        oldestIngest,
+        stage.maxIngestAgeSeconds,
+        `The oldest ${kind} upload has waited over ${stage.maxIngestAgeSeconds} s for its function.`,
+        3,
       );
+      // Ids are per kind: one graph shows every kind's rate.
+      const errorRate = new MathExpression({
+        expression: `100 * errors_${kind} / MAX([invocations_${kind}, 1])`,
+        usingMetrics: {
+          [`errors_${kind}`]: processor.metricErrors({ period: FIVE_MINUTES }),
+          [`invocations_${kind}`]: processor.metricInvocations({ period: FIVE_MINUTES }),
+        },
+        label: `${kind} function error rate (%)`,
+        period: FIVE_MINUTES,
+      });
+      errorRates.push(errorRate);
+      if (stage.metricMathAlarms) {
+        alarm(
+          idFor(kind, 'ProcessorErrors'),
+          errorRate,
+          5,
+          `Over 5 % of the ${kind} function's invocations failed.`,
+        );
+      } else {
+        alarm(
+          idFor(kind, 'ProcessorErrors'),
+          processor.metricErrors({ period: FIVE_MINUTES }),
+          5,
+          `Five or more ${kind} function invocations failed in five minutes.`,
+        );
+      }
     }
+    const services = kinds.map((kind) => props.processors[kind]?.serviceName ?? kind);
+    const perKind = (name: string, statistic = 'Sum') =>
+      services.map((service) => appMetric(name, service, statistic));
     // The average of 5XXError is the share of requests that answered 5xx.
     const api5xxRate = props.restApi.metricServerError({
       period: FIVE_MINUTES,
@@ -205,25 +230,29 @@ export class Observability extends Construct {
     this.dashboard.addWidgets(
       widget('Uploads requested', [appMetric(MetricName.UploadsRequested, 'upload-api')]),
       widget(
-        'Files processed / failed / rejected',
+        'Files processed / failed / rejected, by kind',
         [
-          appMetric(MetricName.FilesProcessed, 'processor'),
-          appMetric(MetricName.FilesFailed, 'processor'),
-          appMetric(MetricName.FilesRejected, 'processor'),
+          ...perKind(MetricName.FilesProcessed),
+          ...perKind(MetricName.FilesFailed),
+          ...perKind(MetricName.FilesRejected),
         ],
-        [appMetric(MetricName.BytesProcessed, 'processor')],
+        perKind(MetricName.BytesProcessed),
       ),
-      widget('End-to-end latency (S3 event → processed), ms', [
-        appMetric(MetricName.EndToEndLatency, 'processor', 'p50'),
-        appMetric(MetricName.EndToEndLatency, 'processor', 'p95'),
-        appMetric(MetricName.ProcessingDuration, 'processor', 'p95'),
+      widget('End-to-end latency (S3 event → processed) p50 and p95 by kind, ms', [
+        ...perKind(MetricName.EndToEndLatency, 'p50'),
+        ...perKind(MetricName.EndToEndLatency, 'p95'),
       ]),
     );
     this.dashboard.addWidgets(
       widget(
-        'Ingest queue: depth and oldest message (s)',
-        [props.ingestQueue.metricApproximateNumberOfMessagesVisible({ period: ONE_MINUTE })],
-        [oldestIngest],
+        'Ingest queues by kind: depth and oldest message (s)',
+        kinds.flatMap((kind) => {
+          const queue = props.ingestQueues[kind];
+          return queue
+            ? [queue.metricApproximateNumberOfMessagesVisible({ period: ONE_MINUTE })]
+            : [];
+        }),
+        Object.values(oldest),
       ),
       widget(
         'Dead-letter queues',
@@ -234,12 +263,12 @@ export class Observability extends Construct {
       widget(
         'Duplicate and unknown events skipped, versions removed, files swept',
         [
-          appMetric(MetricName.DuplicateEventsSkipped, 'processor'),
-          appMetric(MetricName.UnknownObjectsSkipped, 'processor'),
-          appMetric(MetricName.VersionsRemoved, 'processor'),
+          ...perKind(MetricName.DuplicateEventsSkipped),
+          ...perKind(MetricName.UnknownObjectsSkipped),
+          ...perKind(MetricName.VersionsRemoved),
           appMetric(MetricName.FilesSwept, 'sweeper'),
         ],
-        [processorErrorRate],
+        errorRates,
       ),
     );
     this.dashboard.addWidgets(

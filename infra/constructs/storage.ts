@@ -6,8 +6,11 @@ import {
   type CorsRule,
   HttpMethods,
   ObjectOwnership,
+  StorageClass,
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { kindPrefix } from '../../shared/domain/keys.ts';
+import type { LogArchive } from '../stages.ts';
 
 export interface StorageProps {
   /** Origins allowed to POST uploads from a browser; none means no CORS rule. */
@@ -18,7 +21,18 @@ export interface StorageProps {
   readonly autoDeleteObjects: boolean;
   /** Days after which an incomplete multipart upload is aborted and its parts freed. @default 1 */
   readonly abortIncompleteMultipartDays?: number;
+  /**
+   * Log originals (under the logs kind's prefix) move to a colder storage class this long after
+   * upload: analysed once, they are kept for the record and rarely read. @default none
+   */
+  readonly logArchive?: LogArchive;
 }
+
+const STORAGE_CLASSES: Record<LogArchive['storageClass'], StorageClass> = {
+  STANDARD_IA: StorageClass.INFREQUENT_ACCESS,
+  GLACIER_IR: StorageClass.GLACIER_INSTANT_RETRIEVAL,
+  GLACIER: StorageClass.GLACIER,
+};
 
 /** What a browser on an allowed origin does with the bucket: POST forms, PUT parts, GET downloads. */
 const browserUploads = (origins: string[]): CorsRule => ({
@@ -42,6 +56,13 @@ export class Storage extends Construct {
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
     const abortAfterDays = props.abortIncompleteMultipartDays ?? 1;
+    const archive = props.logArchive;
+    if (
+      archive &&
+      (!Number.isInteger(archive.transitionAfterDays) || archive.transitionAfterDays < 1)
+    ) {
+      throw new Error('logArchive.transitionAfterDays must be a whole number of days, at least 1');
+    }
     if (!Number.isInteger(abortAfterDays) || abortAfterDays < 1) {
       throw new Error('abortIncompleteMultipartDays must be a whole number of days, at least 1');
     }
@@ -72,6 +93,20 @@ export class Storage extends Construct {
           abortIncompleteMultipartUploadAfter: Duration.days(abortAfterDays),
         },
         { id: 'expire-old-versions', noncurrentVersionExpiration: Duration.days(30) },
+        ...(props.logArchive
+          ? [
+              {
+                id: 'archive-log-originals',
+                prefix: kindPrefix('logs'),
+                transitions: [
+                  {
+                    storageClass: STORAGE_CLASSES[props.logArchive.storageClass],
+                    transitionAfter: Duration.days(props.logArchive.transitionAfterDays),
+                  },
+                ],
+              },
+            ]
+          : []),
       ],
       ...removal,
     });

@@ -146,12 +146,13 @@ export const checkLambdaConcurrency = async (
   const { AccountLimit } = await clients.lambda.send(new GetAccountSettingsCommand({}));
   const total = AccountLimit?.ConcurrentExecutions ?? 0;
   const unreserved = AccountLimit?.UnreservedConcurrentExecutions ?? total;
-  const needed = stage.processorMaxConcurrency + OTHER_FUNCTIONS_HEADROOM;
+  const processors = Object.values(stage.processing).reduce((n, k) => n + k.maxConcurrency, 0);
+  const needed = processors + OTHER_FUNCTIONS_HEADROOM;
   if (unreserved < needed) {
     return {
       check,
       status: 'fail',
-      message: `${unreserved} unreserved of ${total}; the processor may run ${stage.processorMaxConcurrency} at once plus ${OTHER_FUNCTIONS_HEADROOM} for the others: request "Concurrent executions" of at least ${needed} in Service Quotas, or lower processorMaxConcurrency in infra/stages.ts (throttled files use up their ${stage.maxReceiveCount} deliveries)`,
+      message: `${unreserved} unreserved of ${total}; the kinds' functions may run ${processors} at once plus ${OTHER_FUNCTIONS_HEADROOM} for the others: request "Concurrent executions" of at least ${needed} in Service Quotas, or lower the kinds' maxConcurrency in infra/stages.ts (throttled files use up their ${stage.maxReceiveCount} deliveries)`,
     };
   }
   return { check, status: 'ok', message: `${unreserved} unreserved of ${total} (needs ${needed})` };

@@ -2,6 +2,7 @@ import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagem
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { GlueClient } from '@aws-sdk/client-glue';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -46,6 +47,7 @@ export const eventBridgeClient = /* @__PURE__ */ once(() =>
 export const dynamoDbClient = /* @__PURE__ */ once(() =>
   tracer.captureAWSv3Client(new DynamoDBClient({})),
 );
+export const glueClient = /* @__PURE__ */ once(() => tracer.captureAWSv3Client(new GlueClient({})));
 export const sqsClient = /* @__PURE__ */ once(() => tracer.captureAWSv3Client(new SQSClient({})));
 export const sesClient = /* @__PURE__ */ once(() => tracer.captureAWSv3Client(new SESv2Client({})));
 export const cognitoClient = /* @__PURE__ */ once(() =>

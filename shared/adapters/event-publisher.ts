@@ -1,6 +1,7 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { EVENT_SOURCE } from '../domain/contracts.ts';
 import type { Derivative, EndStatus, FileMetadata, FileRecord } from '../domain/file-record.ts';
+import type { FileKind } from '../domain/kinds.ts';
 
 export { EVENT_SOURCE };
 
@@ -15,6 +16,10 @@ export interface FileEventDetail {
   readonly ownerId: string;
   readonly bucket: string;
   readonly key: string;
+  /** How it was processed (shared/domain/kinds.ts). */
+  readonly kind: FileKind;
+  /** A tabular file's dataset. */
+  readonly dataset?: string;
   /** The S3 version whose bytes were checked: read the object with it. */
   readonly versionId?: string;
   readonly size: number;
@@ -26,6 +31,22 @@ export interface FileEventDetail {
   readonly reason?: string;
 }
 
+/** Most bytes of metadata an event carries: EventBridge takes entries up to 256 KB. */
+const MAX_EVENT_METADATA_BYTES = 64 * 1024;
+
+/**
+ * The metadata as events carry it: a table's preview rows stay on the record (`GET
+ * /files/{fileId}`), and a summary too large for an event (a table of very many columns) keeps
+ * its counts but not its columns.
+ */
+const eventMetadata = (metadata: FileMetadata): FileMetadata => {
+  if (!metadata.tabular) return metadata;
+  const { preview: _preview, ...tabular } = metadata.tabular;
+  const slim = { ...metadata, tabular: { ...tabular, preview: { columns: [], rows: [] } } };
+  if (JSON.stringify(slim).length <= MAX_EVENT_METADATA_BYTES) return slim as FileMetadata;
+  return { ...slim, tabular: { ...slim.tabular, columns: [] } } as FileMetadata;
+};
+
 /**
  * The detail of a file's event. It names the exact object version that was checked
  * (`versionId`), so a rule that reads the object reads those bytes. A deleted file's event
@@ -36,12 +57,14 @@ export const eventDetail = (file: FileRecord): FileEventDetail => ({
   ownerId: file.ownerId,
   bucket: file.bucket,
   key: file.key,
+  kind: file.kind,
+  ...(file.dataset !== null && { dataset: file.dataset }),
   ...(file.versionId !== null && { versionId: file.versionId }),
   size: file.size,
   contentType: file.contentType,
   sha256: file.sha256,
   status: file.status,
-  metadata: file.status === 'DELETED' ? {} : file.metadata,
+  metadata: file.status === 'DELETED' ? {} : eventMetadata(file.metadata),
   derivatives: file.status === 'DELETED' ? [] : file.derivatives,
   ...(file.reason !== null && { reason: file.reason }),
 });

@@ -9,7 +9,9 @@ import {
   type FileStatus,
   REPROCESSABLE_STATUSES,
 } from '../domain/file-record.ts';
-import { type PipelineTiming, stuckThresholds } from '../domain/lifecycle.ts';
+import { parseUploadKey } from '../domain/keys.ts';
+import { type FileKind, isFileKind } from '../domain/kinds.ts';
+import { kindsWithClocks, type PipelineTiming, stuckThresholds } from '../domain/lifecycle.ts';
 import { type LimitedAction, requestWindow } from '../domain/request-limits.ts';
 import { type Database, json, type SqlValue } from './db/connect.ts';
 
@@ -23,6 +25,10 @@ export interface NewFile {
   readonly checksumSha256: string | null;
   readonly bucket: string;
   readonly key: string;
+  /** @default the kind its key names, else `other` */
+  readonly kind?: FileKind;
+  /** The dataset of a tabular file. @default null */
+  readonly dataset?: string | null;
   /** Until when its upload URL may be used. */
   readonly uploadExpiresAt: Date;
 }
@@ -63,9 +69,15 @@ const movableFrom = (to: FileStatus): FileStatus[] =>
   FILE_STATUSES.filter((from) => from !== to && canMoveTo(from, to));
 
 const COLUMNS = `file_id, owner_id, filename, declared_content_type, declared_size, checksum_sha256,
-  bucket, object_key, status, size, content_type, sha256, metadata, derivatives, reason,
+  bucket, object_key, kind, dataset, status, size, content_type, sha256, metadata, derivatives, reason,
   object_version, version_id, upload_expires_at, attempts, deadline, reprocess_id,
   published_status, created_at, updated_at, processed_at`;
+
+/**
+ * A list page leaves metadata out (a summary never shows it, and a table's schema and preview
+ * are tens of KiB): 100 rows stay far below the Data API's 1 MiB answer.
+ */
+const LIST_COLUMNS = COLUMNS.replace('metadata,', "'{}'::jsonb AS metadata,");
 
 /**
  * A row as any driver returns it: node-postgres gives int8 as text, the Data API gives
@@ -97,6 +109,8 @@ const toRecord = (row: Row): FileRecord => ({
   checksumSha256: textOrNull(row.checksum_sha256),
   bucket: text(row.bucket),
   key: text(row.object_key),
+  kind: isFileKind(row.kind) ? row.kind : 'other',
+  dataset: textOrNull(row.dataset),
   status: text(row.status) as FileStatus,
   size: number(row.size),
   contentType: text(row.content_type),
@@ -177,10 +191,10 @@ export class FileRepository {
     const now = new Date();
     const created = await this.one(
       `INSERT INTO files (file_id, owner_id, filename, declared_content_type, declared_size,
-         checksum_sha256, bucket, object_key, status, size, content_type, metadata, derivatives,
-         upload_expires_at, created_at, updated_at)
-       VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, 'PENDING_UPLOAD', $5, $4, '{}'::jsonb,
-         '[]'::jsonb, $10::timestamptz, $9::timestamptz, $9::timestamptz)
+         checksum_sha256, bucket, object_key, kind, dataset, status, size, content_type, metadata,
+         derivatives, upload_expires_at, created_at, updated_at)
+       VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $11, $12, 'PENDING_UPLOAD', $5, $4,
+         '{}'::jsonb, '[]'::jsonb, $10::timestamptz, $9::timestamptz, $9::timestamptz)
        ON CONFLICT (file_id) DO NOTHING
        RETURNING ${COLUMNS}`,
       [
@@ -194,6 +208,8 @@ export class FileRepository {
         file.key,
         now,
         file.uploadExpiresAt,
+        file.kind ?? parseUploadKey(file.key)?.kind ?? 'other',
+        file.dataset ?? null,
       ],
     );
     if (created) return created;
@@ -350,10 +366,11 @@ export class FileRepository {
     ownerId: string,
     fileId: string,
     reprocessId: string,
-    stuck: { timing: PipelineTiming; now: Date },
+    stuck: { timing: PipelineTiming; now: Date; kind?: FileKind },
   ): Promise<FileRecord | undefined> {
     const from = [...REPROCESSABLE_STATUSES];
-    const limits = stuckThresholds(stuck.timing, stuck.now);
+    // The file's own kind's clock, as the sweeper judges it.
+    const limits = stuckThresholds(stuck.timing, stuck.now, stuck.kind);
     return this.one(
       `UPDATE files SET status = 'UPLOADED', reprocess_id = $3::uuid, updated_at = $4::timestamptz
        WHERE file_id = $1::uuid AND owner_id = $2 AND (status IN (${placeholders(from.length, 9)})
@@ -446,21 +463,34 @@ export class FileRepository {
    */
   async unfinished(timing: PipelineTiming, now: Date, limit: number): Promise<StuckFiles> {
     const limits = stuckThresholds(timing, now);
+    // A run abandoned: judged by its own kind's clock (a kind's timeout sets its visibility).
+    const kinds = kindsWithClocks(timing);
+    const params: SqlValue[] = [
+      limits.lastAttemptDeadline,
+      limits.abandonedDeadline,
+      limits.queuedSince,
+      timing.maxReceiveCount,
+      limit,
+    ];
+    const perKind = kinds.map((kind) => {
+      params.push(kind, stuckThresholds(timing, now, kind).abandonedDeadline);
+      return `(status = 'PROCESSING' AND kind = $${params.length - 1}
+               AND coalesce(deadline, updated_at) < $${params.length}::timestamptz)`;
+    });
+    // Kinds without a clock of their own (none, once a stage lists every kind) use the stage's.
+    const kindParams = kinds.map((_, i) => `$${6 + 2 * i}`).join(', ');
+    const otherKinds = kinds.length === 0 ? '' : `AND kind NOT IN (${kindParams})`;
     const [stuck, expiredUploads, unfinishedDeletions] = await Promise.all([
       this.many(
         `SELECT ${COLUMNS} FROM files
          WHERE (status = 'PROCESSING' AND coalesce(deadline, updated_at) < $1::timestamptz
              AND attempts >= $4)
-           OR (status = 'PROCESSING' AND coalesce(deadline, updated_at) < $2::timestamptz)
+           OR (status = 'PROCESSING' AND coalesce(deadline, updated_at) < $2::timestamptz
+             ${otherKinds})
+           ${perKind.map((clause) => `OR ${clause}`).join('\n           ')}
            OR (status = 'UPLOADED' AND updated_at < $3::timestamptz)
          ORDER BY updated_at LIMIT $5`,
-        [
-          limits.lastAttemptDeadline,
-          limits.abandonedDeadline,
-          limits.queuedSince,
-          timing.maxReceiveCount,
-          limit,
-        ],
+        params,
       ),
       this.many(
         `SELECT ${COLUMNS} FROM files
@@ -532,7 +562,7 @@ export class FileRepository {
     }
     const order = descending ? 'DESC' : 'ASC';
     const rows = await this.db.query<Row>(
-      `SELECT ${COLUMNS} FROM files WHERE ${conditions.join(' AND ')}
+      `SELECT ${LIST_COLUMNS} FROM files WHERE ${conditions.join(' AND ')}
        ORDER BY ${column} ${order}, file_id ${order} LIMIT ${next(query.limit + 1)}`,
       params,
     );

@@ -1,3 +1,5 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -135,6 +137,31 @@ export class ObjectStore {
         Bucket: bucket,
         Key: key,
         Body: body,
+        ContentType: contentType,
+        Metadata: metadata,
+      }),
+    );
+    return response.VersionId ? { versionId: response.VersionId } : {};
+  }
+
+  /**
+   * Writes a local file as an object, streamed (a table's Parquet may be hundreds of MiB);
+   * returns the version S3 gave it.
+   */
+  async putFile(
+    bucket: string,
+    key: string,
+    path: string,
+    contentType: string,
+    metadata: Record<string, string> = {},
+  ): Promise<{ readonly versionId?: string }> {
+    const { size } = await stat(path);
+    const response = await this.s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: createReadStream(path),
+        ContentLength: size,
         ContentType: contentType,
         Metadata: metadata,
       }),

@@ -31,7 +31,9 @@ export const DEFAULT_ALLOWED_CONTENT_TYPES: readonly string[] = [
   'application/pdf',
   'text/plain',
   'text/csv',
+  'text/tab-separated-values',
   'application/json',
+  'application/x-ndjson',
   'application/zip',
   'application/gzip',
   'application/octet-stream',
@@ -65,7 +67,12 @@ export const normaliseContentType = (value: string): string | undefined => {
 };
 
 /** Declared types whose bytes are text of some sort. */
-const TEXT_DECLARATIONS = new Set(['text/plain', 'text/csv', 'application/json']);
+const TEXT_DECLARATIONS = new Set([
+  'text/plain',
+  'text/csv',
+  'application/json',
+  'application/x-ndjson',
+]);
 
 /**
  * Whether bytes of `sniffed` may be stored as `declared`. Returns a reason a person can read

@@ -1,3 +1,6 @@
+import type { LogRecordSummary, TabularRecordSummary } from './analytics-summary.ts';
+import type { FileKind } from './kinds.ts';
+
 /** Every state a file can be in; see DESIGN.md "File status". */
 export const FILE_STATUSES = [
   'PENDING_UPLOAD',
@@ -19,13 +22,14 @@ export type EndStatus = (typeof END_STATUSES)[number];
 export const isFileStatus = (value: string): value is FileStatus =>
   (FILE_STATUSES as readonly string[]).includes(value);
 
-/** A derived object (thumbnail, preview) written under `derived/`. */
+/** A derived object (thumbnail, preview, a table's Parquet) written under `derived/`. */
 export interface Derivative {
   readonly name: string;
   readonly key: string;
   readonly contentType: string;
-  readonly width: number;
-  readonly height: number;
+  /** Pictures only. */
+  readonly width?: number;
+  readonly height?: number;
   readonly size: number;
   /** The derived object's own S3 version: its download URL names it. */
   readonly versionId?: string;
@@ -46,6 +50,10 @@ export interface ImageMetadata {
 
 export interface FileMetadata {
   readonly image?: ImageMetadata;
+  /** A tabular file's schema, counts and first rows, and where its rows are queryable. */
+  readonly tabular?: TabularRecordSummary;
+  /** A log file's summary, and where its records are queryable. */
+  readonly logs?: LogRecordSummary;
 }
 
 export interface FileRecord {
@@ -57,6 +65,10 @@ export interface FileRecord {
   readonly checksumSha256: string | null;
   readonly bucket: string;
   readonly key: string;
+  /** Which function processes it (shared/domain/kinds.ts). */
+  readonly kind: FileKind;
+  /** The dataset a tabular file joins; null for other kinds. */
+  readonly dataset: string | null;
   readonly status: FileStatus;
   /** As declared until processed, then the size of the bytes. */
   readonly size: number;

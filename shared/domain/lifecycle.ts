@@ -1,4 +1,11 @@
 import type { FileRecord } from './file-record.ts';
+import { FILE_KINDS, type FileKind, isFileKind } from './kinds.ts';
+
+/** One kind's clock: its function's timeout and its queue's visibility timeout. */
+export interface KindClock {
+  readonly processorTimeoutSeconds: number;
+  readonly visibilityTimeoutSeconds: number;
+}
 
 /**
  * The pipeline's clock, from the stage's settings: how long a run may take, when SQS hands a
@@ -16,7 +23,16 @@ export interface PipelineTiming {
   readonly queueRetentionSeconds: number;
   /** Slack on every threshold: clocks differ, schedules drift. */
   readonly graceSeconds: number;
+  /**
+   * Each kind's own clock (its function and queue): a file is judged by its kind's. A kind not
+   * listed uses the fields above, which a stage sets to its slowest kind's.
+   */
+  readonly kinds?: Readonly<Partial<Record<FileKind, KindClock>>>;
 }
+
+/** The clock a file of `kind` runs by. */
+export const clockFor = (timing: PipelineTiming, kind?: FileKind): KindClock =>
+  (kind && timing.kinds?.[kind]) || timing;
 
 const seconds = (n: number): number => n * 1000;
 
@@ -24,8 +40,9 @@ const seconds = (n: number): number => n * 1000;
  * The instants before which a file in each unfinished state can no longer move by itself, for
  * a sweep at `now`: rows older than these are ended by the sweeper (see `stuckReason`).
  */
-export const stuckThresholds = (timing: PipelineTiming, now: Date) => {
+export const stuckThresholds = (timing: PipelineTiming, now: Date, kind?: FileKind) => {
   const at = (ms: number) => new Date(now.getTime() - ms);
+  const clock = clockFor(timing, kind);
   return {
     /** A run on the message's last delivery whose deadline passed: it was cut short. */
     lastAttemptDeadline: at(seconds(timing.graceSeconds)),
@@ -34,7 +51,7 @@ export const stuckThresholds = (timing: PipelineTiming, now: Date) => {
      * (each comes back after the visibility timeout): no run is coming.
      */
     abandonedDeadline: at(
-      seconds(timing.visibilityTimeoutSeconds * timing.maxReceiveCount + timing.graceSeconds),
+      seconds(clock.visibilityTimeoutSeconds * timing.maxReceiveCount + timing.graceSeconds),
     ),
     /** A file queued (UPLOADED) for longer than the queue keeps messages: its message is gone. */
     queuedSince: at(seconds(timing.queueRetentionSeconds + timing.graceSeconds)),
@@ -62,11 +79,12 @@ export const STUCK_REASONS = {
  * ended FAILED by the sweeper and may be reprocessed at once by its owner.
  */
 export const stuckReason = (
-  file: Pick<FileRecord, 'status' | 'attempts' | 'deadline' | 'updatedAt'>,
+  file: Pick<FileRecord, 'status' | 'attempts' | 'deadline' | 'updatedAt'> &
+    Partial<Pick<FileRecord, 'kind'>>,
   timing: PipelineTiming,
   now: Date,
 ): string | undefined => {
-  const limits = stuckThresholds(timing, now);
+  const limits = stuckThresholds(timing, now, file.kind);
   if (file.status === 'PROCESSING') {
     const deadline = file.deadline ?? file.updatedAt;
     if (file.attempts >= timing.maxReceiveCount && deadline < limits.lastAttemptDeadline) {
@@ -87,16 +105,40 @@ const TIMING_ENV = {
   maxReceiveCount: 'MAX_RECEIVE_COUNT',
   queueRetentionSeconds: 'INGEST_RETENTION_SECONDS',
   graceSeconds: 'SWEEP_GRACE_SECONDS',
-} as const satisfies Record<keyof PipelineTiming, string>;
+} as const satisfies Record<Exclude<keyof PipelineTiming, 'kinds'>, string>;
+
+/** Each kind's clock, as JSON: `{"image":{"processorTimeoutSeconds":…,…},…}`. */
+const KIND_CLOCKS_ENV = 'KIND_CLOCKS';
 
 /** A stage's timing as function environment (the CDK app sets it). */
-export const timingEnvironment = (timing: PipelineTiming): Record<string, string> =>
-  Object.fromEntries(
+export const timingEnvironment = (timing: PipelineTiming): Record<string, string> => ({
+  ...Object.fromEntries(
     Object.entries(TIMING_ENV).map(([field, name]) => [
       name,
-      String(timing[field as keyof PipelineTiming]),
+      String(timing[field as keyof typeof TIMING_ENV]),
     ]),
-  );
+  ),
+  ...(timing.kinds && { [KIND_CLOCKS_ENV]: JSON.stringify(timing.kinds) }),
+});
+
+const readKindClocks = (raw: string | undefined): PipelineTiming['kinds'] => {
+  if (raw === undefined) return undefined;
+  const parsed: unknown = JSON.parse(raw);
+  const kinds: Partial<Record<FileKind, KindClock>> = {};
+  for (const [kind, clock] of Object.entries(parsed as Record<string, unknown>)) {
+    const c = clock as Partial<KindClock>;
+    const whole = (n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+    if (
+      !isFileKind(kind) ||
+      !whole(c.processorTimeoutSeconds) ||
+      !whole(c.visibilityTimeoutSeconds)
+    ) {
+      throw new Error(`Environment variable ${KIND_CLOCKS_ENV} has a bad entry for ${kind}`);
+    }
+    kinds[kind] = clock as KindClock;
+  }
+  return kinds;
+};
 
 /** The timing a function was deployed with; a missing or bad value fails the cold start. */
 export const timingFromEnvironment = (env: NodeJS.ProcessEnv = process.env): PipelineTiming => {
@@ -113,5 +155,10 @@ export const timingFromEnvironment = (env: NodeJS.ProcessEnv = process.env): Pip
     maxReceiveCount: read(TIMING_ENV.maxReceiveCount),
     queueRetentionSeconds: read(TIMING_ENV.queueRetentionSeconds),
     graceSeconds: read(TIMING_ENV.graceSeconds),
+    ...(env[KIND_CLOCKS_ENV] !== undefined && { kinds: readKindClocks(env[KIND_CLOCKS_ENV]) }),
   };
 };
+
+/** The kinds that have a clock of their own in `timing`, in a fixed order. */
+export const kindsWithClocks = (timing: PipelineTiming): FileKind[] =>
+  FILE_KINDS.filter((kind) => timing.kinds?.[kind] !== undefined);

@@ -11,6 +11,8 @@ export interface FileNotification {
   /** The bus event's id: the same for every delivery of one event, so a client can drop repeats. */
   readonly eventId: string;
   readonly fileId: string;
+  /** How the file was processed (shared/domain/kinds.ts). */
+  readonly kind?: string;
   readonly status: string;
   readonly size: number;
   readonly contentType: string;
@@ -33,6 +35,7 @@ export interface FileEventEnvelope {
   readonly detail: {
     readonly fileId?: unknown;
     readonly ownerId?: unknown;
+    readonly kind?: unknown;
     readonly status?: unknown;
     readonly size?: unknown;
     readonly contentType?: unknown;
@@ -66,6 +69,7 @@ export const notificationFor = (
     type,
     eventId: event.id,
     fileId: detail.fileId,
+    ...(typeof detail.kind === 'string' && { kind: detail.kind.slice(0, 32) }),
     status: detail.status,
     size: typeof detail.size === 'number' ? detail.size : 0,
     contentType: typeof detail.contentType === 'string' ? detail.contentType.slice(0, 255) : '',

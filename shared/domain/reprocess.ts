@@ -1,3 +1,4 @@
+import type { FileKind } from './kinds.ts';
 import type { ObjectRef } from './object-ref.ts';
 
 /**
@@ -13,15 +14,22 @@ export const REPROCESS_MESSAGE_TYPE = 'syncflow.reprocess';
 export interface ReprocessMessage {
   readonly type: typeof REPROCESS_MESSAGE_TYPE;
   readonly reprocessId: string;
+  /** Which kind's queue takes it: one rule per kind matches on this field. */
+  readonly kind: FileKind;
   readonly bucket: string;
   readonly key: string;
   readonly versionId?: string;
   readonly etag?: string;
 }
 
-export const reprocessMessage = (ref: ObjectRef, reprocessId: string): ReprocessMessage => ({
+export const reprocessMessage = (
+  ref: ObjectRef,
+  reprocessId: string,
+  kind: FileKind,
+): ReprocessMessage => ({
   type: REPROCESS_MESSAGE_TYPE,
   reprocessId,
+  kind,
   bucket: ref.bucket,
   key: ref.key,
   ...(ref.versionId && { versionId: ref.versionId }),

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { normaliseContentType } from './content-types.ts';
 import { HttpError } from './errors.ts';
+import {
+  datasetFromFilename,
+  defaultKind,
+  FILE_KINDS,
+  type FileKind,
+  isFileKind,
+  normaliseDatasetName,
+} from './kinds.ts';
 
 /** Limits that differ per stage (infra/stages.ts). */
 export interface UploadLimits {
@@ -17,9 +25,21 @@ export interface UploadRequest {
   readonly checksumSha256?: string;
   /** A shorter life for the upload URL than the stage's, for a client that sends at once. */
   readonly expiresInSeconds?: number;
+  /** How the file is processed; default from its type and name (`defaultKind`). */
+  readonly kind?: string;
+  /** The dataset a tabular file joins; default from its filename. */
+  readonly dataset?: string;
 }
 
-const FIELDS = new Set(['filename', 'contentType', 'size', 'checksumSha256', 'expiresInSeconds']);
+const FIELDS = new Set([
+  'filename',
+  'contentType',
+  'size',
+  'checksumSha256',
+  'expiresInSeconds',
+  'kind',
+  'dataset',
+]);
 
 /**
  * Checks the body's shape and names every problem at once. Written by hand rather than with a
@@ -47,6 +67,10 @@ const parseUploadRequest = (body: unknown): UploadRequest => {
   text('filename', 1024, true);
   text('contentType', 255, true);
   text('checksumSha256', 255, false);
+  text('dataset', 64, false);
+  if (input.kind !== undefined && !isFileKind(input.kind)) {
+    problems.push(`kind: must be one of ${FILE_KINDS.join(', ')}`);
+  }
   const size = input.size;
   if (size === undefined) problems.push('size: is required');
   else if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) {
@@ -72,6 +96,9 @@ export interface ValidUpload {
   readonly checksumSha256: string | null;
   /** How long the upload URL is valid: the stage's lifetime, or less if the client asked. */
   readonly expiresInSeconds: number;
+  readonly kind: FileKind;
+  /** Tabular files only: the dataset the file joins. */
+  readonly dataset: string | null;
 }
 
 const MAX_FILENAME_BYTES = 255;
@@ -152,6 +179,21 @@ export const validateUploadRequest = (body: unknown, limits: UploadLimits): Vali
       `expiresInSeconds: must be at most ${limits.uploadUrlTtlSeconds}, this stage's upload URL lifetime`,
     );
   }
+  const kind = (request.kind as FileKind | undefined) ?? defaultKind(contentType, filename);
+  if (request.dataset !== undefined && kind !== 'tabular') {
+    throw new HttpError('BAD_REQUEST', `dataset: only a tabular file joins a dataset, not ${kind}`);
+  }
+  let dataset: string | null = null;
+  if (kind === 'tabular') {
+    const named = request.dataset === undefined ? undefined : normaliseDatasetName(request.dataset);
+    if (request.dataset !== undefined && named === undefined) {
+      throw new HttpError(
+        'BAD_REQUEST',
+        'dataset: must contain a letter or digit (it is stored lower-cased, other characters as _)',
+      );
+    }
+    dataset = named ?? datasetFromFilename(filename);
+  }
   return {
     fileId: randomUUID(),
     filename,
@@ -159,5 +201,7 @@ export const validateUploadRequest = (body: unknown, limits: UploadLimits): Vali
     size: request.size,
     checksumSha256,
     expiresInSeconds: request.expiresInSeconds ?? limits.uploadUrlTtlSeconds,
+    kind,
+    dataset,
   };
 };

@@ -1,6 +1,7 @@
 import type { FileEventPublisher } from '../adapters/event-publisher.ts';
 import type { FileRepository } from '../adapters/file-repository.ts';
 import type { ObjectStore } from '../adapters/object-store.ts';
+import { analyticsObjects } from '../domain/analytics-summary.ts';
 import type { FileRecord } from '../domain/file-record.ts';
 import { derivedPrefix } from '../domain/keys.ts';
 
@@ -11,8 +12,8 @@ export interface DeletionDeps {
 }
 
 /**
- * Finishes the deletion of a file already marked DELETED: removes every version of its original
- * and its derivatives, publishes `file.deleted` unless it is out already, then keeps only what
+ * Finishes the deletion of a file already marked DELETED: removes every version of its original,
+ * its derivatives and its rows under `analytics/`, publishes `file.deleted` unless it is out already, then keeps only what
  * operations need of its record. Safe to run again after any step failed (the DELETE route on a
  * retry, the sweeper for a request that gave up). Returns how many object versions went.
  */
@@ -20,6 +21,8 @@ export const completeDeletion = async (deps: DeletionDeps, file: FileRecord): Pr
   const removed = await deps.store.deleteEverything(file.bucket, [
     file.key,
     derivedPrefix(file.ownerId, file.fileId),
+    // A table's rows of this file: queries of its dataset stop showing them.
+    ...analyticsObjects(file.metadata),
   ]);
   await announceDeletion(deps, file.fileId);
   return removed;

@@ -17,6 +17,15 @@ export const defaultEngineSettings = (tempDirectory: string): EngineSettings => 
   tempDirectory,
 });
 
+/**
+ * A function's engine settings: DuckDB's memory ceiling from the stage (the function's memory
+ * less the Node.js heap), spilling under the run's scratch directory.
+ */
+export const analyticsEngine = (tempDirectory: string, memoryLimitMb: number): EngineSettings => ({
+  ...defaultEngineSettings(tempDirectory),
+  memoryLimitMb,
+});
+
 /** A SQL string literal. */
 export const sqlString = (value: string): string => `'${value.replaceAll("'", "''")}'`;
 

@@ -1,13 +1,13 @@
-import { checkDeclaredType } from '../domain/content-types.ts';
 import { ProcessingError } from '../domain/errors.ts';
 import type { FileMetadata } from '../domain/file-record.ts';
+import { checkUpload } from './check-upload.ts';
 import {
   DEFAULT_IMAGE_LIMITS,
   type DerivativeImage,
   type ImageLimits,
   processImage,
 } from './image.ts';
-import { DEFAULT_READ_LIMITS, type ReadLimits, readObject } from './read-object.ts';
+import { DEFAULT_READ_LIMITS, type ReadLimits } from './read-object.ts';
 
 /** What the uploader said when it asked for the upload URL. */
 export interface Declared {
@@ -47,8 +47,9 @@ const formatBytes = (n: number): string =>
   n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${n} bytes`;
 
 /**
- * The processor's work on one object, from its body stream to a result: size, SHA-256, real type,
- * checks against what was declared, and for images metadata and derivatives. A problem with the
+ * The image function's work on one object, from its body stream to a result: size, SHA-256,
+ * real type, checks against what was declared (bytes that are not an image are REJECTED), then
+ * metadata and derivatives. A problem with the
  * file itself becomes a FAILED or REJECTED result with a reason a person can read; only errors
  * that a retry could mend (the stream breaking, say) are thrown.
  */
@@ -58,26 +59,15 @@ export const runPipeline = async (
   limits: PipelineLimits = DEFAULT_PIPELINE_LIMITS,
   expectedSize?: number,
 ): Promise<PipelineResult> => {
-  const content = await readObject(body, limits, expectedSize);
-  const common = { size: content.size, sha256: content.sha256, contentType: content.sniffed.mime };
-  if (content.size === 0) {
-    return { ...common, status: 'FAILED', reason: 'The file is empty (0 bytes).' };
-  }
-  const typeCheck = checkDeclaredType(declared.contentType, content.sniffed);
-  if (!typeCheck.ok) return { ...common, status: 'REJECTED', reason: typeCheck.reason };
-  const result = { ...common, contentType: typeCheck.contentType };
-  if (content.size !== declared.size) {
+  const checked = await checkUpload(body, declared, limits, expectedSize);
+  if (!checked.ok) return { ...checked.common, status: checked.status, reason: checked.reason };
+  const { content } = checked;
+  const result = checked.common;
+  if (content.sniffed.kind !== 'image') {
     return {
       ...result,
       status: 'REJECTED',
-      reason: `The file has ${content.size} bytes, but ${declared.size} were declared.`,
-    };
-  }
-  if (declared.checksumSha256 !== null && declared.checksumSha256 !== content.sha256) {
-    return {
-      ...result,
-      status: 'REJECTED',
-      reason: `The file's SHA-256 is ${content.sha256}, not the ${declared.checksumSha256} declared.`,
+      reason: `The file's bytes are ${content.sniffed.description} (${content.sniffed.mime}), not an image; it was sent to be processed as an image.`,
     };
   }
   if (content.imageTooLarge) {
@@ -88,6 +78,7 @@ export const runPipeline = async (
     };
   }
   if (content.image === undefined) {
+    // An image type sharp does not decode (an icon, say): stored, checked, no previews.
     return { ...result, status: 'PROCESSED', metadata: {}, derivatives: [] };
   }
   try {

@@ -2,11 +2,12 @@ import type { FileEventPublisher } from '../adapters/event-publisher.ts';
 import { detailTypeFor } from '../adapters/event-publisher.ts';
 import type { FileRepository } from '../adapters/file-repository.ts';
 import type { ObjectStore } from '../adapters/object-store.ts';
+import { analyticsObjects } from '../domain/analytics-summary.ts';
 import type { Derivative, FileRecord } from '../domain/file-record.ts';
 import { derivedKey, derivedPrefix, parseUploadKey } from '../domain/keys.ts';
 import { STUCK_REASONS } from '../domain/lifecycle.ts';
 import { type ObjectRef, objectVersionOf } from '../domain/object-ref.ts';
-import { DEFAULT_PIPELINE_LIMITS, type PipelineLimits, runPipeline } from './pipeline.ts';
+import type { KindPipeline, MadeDerivative } from './kind-pipeline.ts';
 
 /** Where a run stands: which delivery of its message it is, and when it will be stopped. */
 export interface RunContext {
@@ -22,7 +23,8 @@ export interface ProcessDeps {
   readonly repository: FileRepository;
   readonly store: ObjectStore;
   readonly events: FileEventPublisher;
-  readonly limits?: PipelineLimits;
+  /** The kind's own work on the bytes (image, tabular, logs, other). */
+  readonly pipeline: KindPipeline;
   /**
    * Runs once the file is claimed and before its bytes are read: where the local stage injects
    * its faults (shared/processing/faults.ts). Never set in AWS stages.
@@ -50,6 +52,30 @@ export type ProcessOutcome =
 
 /** The metadata a derivative carries in S3: the original's version it was made from. */
 export const SOURCE_VERSION_METADATA = 'source-version-id';
+
+/** Writes one derivative under the file's `derived/` prefix, naming the original's version. */
+const writeDerivative = async (
+  deps: ProcessDeps,
+  ref: ObjectRef,
+  ids: { ownerId: string; fileId: string },
+  made: MadeDerivative,
+): Promise<Derivative> => {
+  const key = derivedKey(ids.ownerId, ids.fileId, made.name);
+  const metadata = { ...(ref.versionId && { [SOURCE_VERSION_METADATA]: ref.versionId }) };
+  const written = Buffer.isBuffer(made.data)
+    ? await deps.store.put(ref.bucket, key, made.data, made.contentType, metadata)
+    : await deps.store.putFile(ref.bucket, key, made.data.path, made.contentType, metadata);
+  return {
+    name: made.name,
+    key,
+    contentType: made.contentType,
+    ...(made.width !== undefined && { width: made.width }),
+    ...(made.height !== undefined && { height: made.height }),
+    size: made.size,
+    ...(written.versionId && { versionId: written.versionId }),
+    ...(ref.versionId && { sourceVersionId: ref.versionId }),
+  };
+};
 
 /** Removes every version of whatever is under a file's `derived/` prefix. */
 const removeDerivatives = async (
@@ -181,35 +207,21 @@ export const processUpload = async (
   }
   await deps.beforeRun?.(started, run);
 
-  const object = await deps.store.open(ref.bucket, existing.key, ref.versionId);
-  const result = await runPipeline(
-    object.body,
-    {
-      contentType: existing.declaredContentType,
-      size: existing.declaredSize,
-      checksumSha256: existing.checksumSha256,
-    },
-    deps.limits ?? DEFAULT_PIPELINE_LIMITS,
-    object.contentLength,
-  );
+  const result = await deps.pipeline({
+    file: started,
+    bucket: ref.bucket,
+    ...(ref.versionId && { versionId: ref.versionId }),
+    open: () => deps.store.open(ref.bucket, existing.key, ref.versionId),
+  });
 
   const derivatives: Derivative[] = [];
   if (result.status === 'PROCESSED') {
-    for (const image of result.derivatives) {
-      const key = derivedKey(ids.ownerId, ids.fileId, image.name);
-      const written = await deps.store.put(ref.bucket, key, image.data, image.contentType, {
-        ...(ref.versionId && { [SOURCE_VERSION_METADATA]: ref.versionId }),
-      });
-      derivatives.push({
-        name: image.name,
-        key,
-        contentType: image.contentType,
-        width: image.width,
-        height: image.height,
-        size: image.data.length,
-        ...(written.versionId && { versionId: written.versionId }),
-        ...(ref.versionId && { sourceVersionId: ref.versionId }),
-      });
+    try {
+      for (const made of result.derivatives) {
+        derivatives.push(await writeDerivative(deps, ref, ids, made));
+      }
+    } finally {
+      await result.cleanup?.();
     }
   }
   const finished = await deps.repository.finish(ids.fileId, {
@@ -225,12 +237,22 @@ export const processUpload = async (
   if (!finished) {
     // Deleted while this run worked: the delete removed what was there then, not what this run
     // wrote since, and nobody may keep copies of a deleted file.
-    if ((await deps.repository.get(ids.fileId))?.status === 'DELETED') {
+    const now = await deps.repository.get(ids.fileId);
+    if (now?.status === 'DELETED') {
       await removeDerivatives(deps, ref.bucket, ids);
+      if (result.status === 'PROCESSED') {
+        const written = analyticsObjects(result.metadata);
+        if (written.length > 0) await deps.store.deleteEverything(ref.bucket, written);
+      }
       return { kind: 'skipped', reason: 'the file was deleted', fileId: ids.fileId };
     }
     return { kind: 'skipped', reason: 'status changed meanwhile', fileId: ids.fileId };
   }
+  // A run again (a reprocess) may leave rows of the last run in a table: a log whose dates
+  // moved, a file now REJECTED. Only what this run wrote stays queryable.
+  const kept = new Set(analyticsObjects(finished.metadata));
+  const stale = analyticsObjects(started.metadata).filter((key) => !kept.has(key));
+  if (stale.length > 0) await deps.store.deleteEverything(ref.bucket, stale);
   const published = await publishOnce(deps, finished);
   return {
     kind: 'done',

@@ -222,8 +222,9 @@ describe(`integrity under misuse on the ${target.name} stack`, () => {
   });
 
   it('ends a file whose processor is killed on every delivery as FAILED, and reprocesses it', async () => {
-    const queueUrl = outputs.IngestQueueUrl ?? '';
-    const dlqUrl = outputs.DeadLetterQueueUrl ?? '';
+    // A text file is of the `other` kind: its own queue, function and clock.
+    const queueUrl = outputs.OtherQueueUrl ?? '';
+    const dlqUrl = outputs.OtherDeadLetterQueueUrl ?? '';
     const { Attributes } = await sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['VisibilityTimeout'] }),
     );

@@ -66,7 +66,8 @@ const versionsOf = async (fileId: string, ownerId: string) => {
   const listed = await s3.send(
     new ListObjectVersionsCommand({
       Bucket: outputs.BucketName,
-      Prefix: `uploads/${ownerId}/${fileId}`,
+      // application/octet-stream is of the `other` kind.
+      Prefix: `uploads/other/${ownerId}/${fileId}`,
     }),
   );
   return listed.Versions ?? [];

@@ -98,15 +98,79 @@ describe('storage', () => {
   });
 });
 
+const KINDS = ['image', 'tabular', 'logs', 'other'] as const;
+
+/** Every IAM statement of the policies attached to one role. */
+const statementsOf = (roleName: unknown) => {
+  const role = dev.stack.resolve(roleName);
+  return Object.values(dev.template.findResources('AWS::IAM::Policy'))
+    .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([role]))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
+};
+
 describe('ingest', () => {
-  it('routes only Object Created events under uploads/ of our bucket', () => {
+  it("routes Object Created events under each kind's prefix of our bucket to that kind's queue", () => {
+    for (const kind of KINDS) {
+      dev.template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          source: ['aws.s3'],
+          'detail-type': ['Object Created'],
+          detail: {
+            bucket: { name: [Match.anyValue()] },
+            object: { key: [{ prefix: `uploads/${kind}/` }] },
+          },
+        },
+        Targets: [
+          Match.objectLike({
+            Arn: dev.stack.resolve(dev.stack.ingest.routes[kind].queue.queueArn),
+          }),
+        ],
+      });
+    }
+  });
+
+  it('sends keys made before kinds to the other queue, and never what the pipeline writes', () => {
     dev.template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
-        source: ['aws.s3'],
-        'detail-type': ['Object Created'],
-        detail: { bucket: { name: [Match.anyValue()] }, object: { key: [{ prefix: 'uploads/' }] } },
+        detail: {
+          object: {
+            key: [
+              {
+                'anything-but': {
+                  prefix: [
+                    'uploads/image/',
+                    'uploads/tabular/',
+                    'uploads/logs/',
+                    'uploads/other/',
+                    'derived/',
+                    'analytics/',
+                  ],
+                },
+              },
+            ],
+          },
+        },
       },
+      Targets: [
+        Match.objectLike({ Arn: dev.stack.resolve(dev.stack.ingest.routes.other.queue.queueArn) }),
+      ],
     });
+  });
+
+  it("gives each kind's queue a visibility timeout six times its own function's timeout", () => {
+    for (const kind of KINDS) {
+      const queue = dev.stack.ingest.routes[kind].queue;
+      const timeout = dev.stack.processing.processors[kind].timeout?.toSeconds();
+      const [resource] = Object.values(
+        dev.template.findResources('AWS::SQS::Queue', {
+          Properties: { VisibilityTimeout: (timeout ?? 0) * 6 },
+        }),
+      );
+      expect(resource, kind).toBeDefined();
+      expect(dev.stack.resolve(queue.queueArn)).toBeDefined();
+    }
+    expect(dev.stack.processing.processors.tabular.timeout?.toSeconds()).toBe(900);
+    expect(dev.stack.processing.processors.image.timeout?.toSeconds()).toBe(300);
   });
 
   it('parks a message in the DLQ after maxReceiveCount deliveries, with a visibility timeout above the processor timeout', () => {
@@ -149,10 +213,56 @@ describe('processing', () => {
     for (const f of localFunctions) expect(f.Properties.Architectures).toEqual(['x86_64']);
   });
 
-  it('lets the processor read uploads/, write only under derived/, and delete under both', () => {
+  it("gives each kind's function its own memory, timeout, concurrency cap and scratch space", () => {
+    const byService = (service: string) =>
+      Object.values(dev.template.findResources('AWS::Lambda::Function')).find(
+        (f) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === service,
+      );
+    expect(byService('process-image')?.Properties).toMatchObject({
+      MemorySize: 2048,
+      Timeout: 300,
+    });
+    expect(byService('process-other')?.Properties).toMatchObject({ MemorySize: 512, Timeout: 300 });
+    expect(byService('process-tabular')?.Properties).toMatchObject({
+      MemorySize: 2048,
+      Timeout: 900,
+      EphemeralStorage: { Size: 10240 },
+    });
+    expect(byService('process-logs')?.Properties.Environment.Variables).toMatchObject({
+      ANALYTICS_DATABASE: 'syncflow_dev',
+      MAX_DECOMPRESSED_BYTES: String(6 * 1024 ** 3),
+    });
+    expect(byService('process-image')?.Properties.Environment.Variables.ANALYTICS_DATABASE).toBe(
+      undefined,
+    );
+    for (const [kind, cap] of [
+      ['image', 5],
+      ['tabular', 2],
+    ] as const) {
+      dev.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: dev.stack.resolve(dev.stack.ingest.routes[kind].queue.queueArn),
+        ScalingConfig: { MaximumConcurrency: cap },
+      });
+    }
+  });
+
+  it('lets the converters keep only their own kind of table in the stage database', () => {
+    const statements = statementsOf(dev.stack.processing.processors.tabular.role?.roleName);
+    const glue = statements.filter((s) =>
+      [s.Action].flat().some((a: string) => a.startsWith('glue:')),
+    );
+    const text = JSON.stringify(glue);
+    expect(text).toContain('table/syncflow_dev/ds_*');
+    expect(text).not.toContain('logs_*');
+    expect(
+      JSON.stringify(statementsOf(dev.stack.processing.processors.image.role?.roleName)),
+    ).not.toMatch(/glue:/);
+  });
+
+  it('lets the image function read uploads/, write only under derived/, and delete under both', () => {
     const { template } = dev;
     const processor = Object.values(template.findResources('AWS::Lambda::Function')).find(
-      (f) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'processor',
+      (f) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'process-image',
     );
     const role = processor?.Properties.Role['Fn::GetAtt'][0];
     const statements = Object.values(template.findResources('AWS::IAM::Policy'))
@@ -171,6 +281,28 @@ describe('processing', () => {
     const deletes = objectResources(/^s3:DeleteObject/).join(' ');
     expect(deletes).toContain('/uploads/*');
     expect(deletes).toContain('/derived/*');
+  });
+
+  it("moves log originals to a colder storage class after the stage's days, and nothing else", () => {
+    // The emulator's CloudFormation drops a bucket's lifecycle rules: checked here, not end to end.
+    const [bucket] = Object.values(
+      prod.template.findResources('AWS::S3::Bucket', {
+        Properties: { VersioningConfiguration: { Status: 'Enabled' } },
+      }),
+    );
+    const rules = bucket?.Properties.LifecycleConfiguration.Rules as {
+      Id: string;
+      Prefix?: string;
+      Transitions?: { StorageClass: string; TransitionInDays: number }[];
+    }[];
+    const archive = rules.filter((r) => r.Transitions);
+    expect(archive).toEqual([
+      expect.objectContaining({
+        Id: 'archive-log-originals',
+        Prefix: 'uploads/logs/',
+        Transitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 30 }],
+      }),
+    ]);
   });
 
   it('keeps idempotency records on demand with a TTL', () => {
@@ -326,13 +458,19 @@ describe('api', () => {
     expect(actions).toMatch(/events:PutEvents/);
   });
 
-  it('routes reprocess requests from the bus to the ingest queue; the files API sends to no queue', () => {
-    const queue = dev.stack.resolve(dev.stack.ingest.queue.queueArn);
-    dev.template.hasResourceProperties('AWS::Events::Rule', {
-      EventBusName: dev.stack.resolve(dev.stack.events.bus.eventBusName),
-      EventPattern: { source: ['syncflow.files'], 'detail-type': ['file.reprocess-requested'] },
-      Targets: [Match.objectLike({ Arn: queue })],
-    });
+  it("routes reprocess requests from the bus to their kind's queue; the files API sends to no queue", () => {
+    for (const kind of ['image', 'tabular', 'logs', 'other'] as const) {
+      const queue = dev.stack.resolve(dev.stack.ingest.routes[kind].queue.queueArn);
+      dev.template.hasResourceProperties('AWS::Events::Rule', {
+        EventBusName: dev.stack.resolve(dev.stack.events.bus.eventBusName),
+        EventPattern: {
+          source: ['syncflow.files'],
+          'detail-type': ['file.reprocess-requested'],
+          detail: { kind: [kind] },
+        },
+        Targets: [Match.objectLike({ Arn: queue })],
+      });
+    }
     const role = dev.stack.resolve(dev.stack.api.fileActions.role?.roleName);
     const policies = Object.values(dev.template.findResources('AWS::IAM::Policy')).filter(
       (p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([role]),
@@ -447,16 +585,19 @@ describe('observability', () => {
     const found = alarms(prod.template);
     const byDescription = (pattern: RegExp) =>
       found.filter((a) => pattern.test(a.AlarmDescription));
-    // One per DLQ: ingest, notifications (prod names no mail sender, so no mail DLQ).
+    // One per DLQ: each kind's ingest, notifications (prod names no mail sender, so no mail DLQ).
     const deadLetters = found.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
-    expect(deadLetters.map((a) => a.Threshold)).toEqual([1, 1]);
-    expect(byDescription(/oldest upload/)).toEqual([
-      expect.objectContaining({ MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 600 }),
-    ]);
-    expect(byDescription(/processor invocations failed/)[0]?.Threshold).toBe(5);
-    expect(JSON.stringify(byDescription(/processor invocations/)[0]?.Metrics)).toMatch(
-      /100 \* errors \/ MAX\(\[invocations, 1\]\)/,
-    );
+    expect(deadLetters.map((a) => a.Threshold)).toEqual([1, 1, 1, 1, 1]);
+    for (const kind of KINDS) {
+      expect(byDescription(new RegExp(`oldest ${kind} upload`))).toEqual([
+        expect.objectContaining({ MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 600 }),
+      ]);
+      const errors = byDescription(new RegExp(`${kind} function's invocations failed`));
+      expect(errors[0]?.Threshold).toBe(5);
+      expect(JSON.stringify(errors[0]?.Metrics)).toContain(
+        `100 * errors_${kind} / MAX([invocations_${kind}, 1])`,
+      );
+    }
     expect(byDescription(/5xx/)).toEqual([
       expect.objectContaining({ MetricName: '5XXError', Statistic: 'Average', Threshold: 0.01 }),
     ]);
@@ -476,12 +617,12 @@ describe('observability', () => {
     const localAlarms = alarms(local.template);
     expect(
       localAlarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible'),
-    ).toHaveLength(3);
+    ).toHaveLength(6);
     // The emulator refuses metric math: the local stage alarms on the error count.
     expect(localAlarms.filter((a) => a.Metrics !== undefined)).toEqual([]);
-    expect(localAlarms.find((a) => /processor invocations/.test(a.AlarmDescription))).toMatchObject(
-      { MetricName: 'Errors', Threshold: 5 },
-    );
+    expect(
+      localAlarms.find((a) => /tabular function invocations/.test(a.AlarmDescription)),
+    ).toMatchObject({ MetricName: 'Errors', Threshold: 5 });
   });
 
   it('emails the alarm topic only when the stage names an address', () => {
@@ -813,7 +954,13 @@ describe('integrity under misuse', () => {
     expect(filesApi && readsSecret(filesApi, reader)).toBe(true);
     expect(filesApi && readsSecret(filesApi, writer)).toBe(false);
     expect(JSON.stringify(filesApi?.env.DB_SECRET_ARN)).toContain(reader);
-    for (const service of ['upload-api', 'file-actions', 'processor', 'sweeper']) {
+    for (const service of [
+      'upload-api',
+      'file-actions',
+      'process-image',
+      'process-logs',
+      'sweeper',
+    ]) {
       const fn = byService(service);
       expect(fn && readsSecret(fn, writer), service).toBe(true);
       expect(fn && readsSecret(fn, reader), service).toBe(false);
@@ -826,18 +973,26 @@ describe('integrity under misuse', () => {
       return new URL(String(fn?.env.DATABASE_URL)).username;
     };
     expect(userOf('files-api')).toBe('syncflow_read');
-    expect(userOf('processor')).toBe('syncflow_write');
+    expect(userOf('process-image')).toBe('syncflow_write');
+    expect(userOf('process-tabular')).toBe('syncflow_write');
     expect(userOf('migrate')).toBe('postgres');
   });
 
   it("ends stuck files on a schedule, with the stage's clock, and closes expired connections", () => {
     const sweeper = ourFunctions(dev.stack, dev.template).find((fn) => fn.service === 'sweeper');
+    // The stage-wide clock is the slowest kind's; each kind's own is judged by it.
     expect(sweeper?.env).toMatchObject({
-      PROCESSOR_TIMEOUT_SECONDS: '300',
-      INGEST_VISIBILITY_TIMEOUT_SECONDS: '1800',
+      PROCESSOR_TIMEOUT_SECONDS: '900',
+      INGEST_VISIBILITY_TIMEOUT_SECONDS: '5400',
       MAX_RECEIVE_COUNT: '5',
       INGEST_RETENTION_SECONDS: '345600',
       SWEEP_GRACE_SECONDS: '300',
+    });
+    expect(JSON.parse(String(sweeper?.env.KIND_CLOCKS))).toEqual({
+      image: { processorTimeoutSeconds: 300, visibilityTimeoutSeconds: 1800 },
+      tabular: { processorTimeoutSeconds: 900, visibilityTimeoutSeconds: 5400 },
+      logs: { processorTimeoutSeconds: 900, visibilityTimeoutSeconds: 5400 },
+      other: { processorTimeoutSeconds: 300, visibilityTimeoutSeconds: 1800 },
     });
     const scheduled = (template: Template) =>
       Object.values(template.findResources('AWS::Events::Rule'))
@@ -863,7 +1018,11 @@ describe('integrity under misuse', () => {
       ourFunctions(stack, template).filter((fn) => 'SYNCFLOW_FAULT_INJECTION' in fn.env);
     expect(withFaults(dev.template, dev.stack)).toEqual([]);
     expect(withFaults(prod.template, prod.stack)).toEqual([]);
-    expect(withFaults(local.template, local.stack).map((fn) => fn.service)).toEqual(['processor']);
+    expect(
+      withFaults(local.template, local.stack)
+        .map((fn) => fn.service)
+        .sort(),
+    ).toEqual(['process-image', 'process-logs', 'process-other', 'process-tabular']);
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     expect(
       () =>

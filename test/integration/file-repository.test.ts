@@ -23,7 +23,7 @@ const newFile = (overrides: Partial<NewFile> = {}): NewFile => {
     size: 100,
     checksumSha256: null,
     bucket: 'bucket',
-    key: uploadKey(ownerId, fileId),
+    key: uploadKey(ownerId, fileId, 'image'),
     uploadExpiresAt: new Date(Date.now() + 900_000),
     ...overrides,
   };
@@ -410,6 +410,46 @@ describe.each<TestDriver>(['pg', 'pglite', 'data-api'])('file repository on %s',
     ).toHaveLength(1);
     // An upload that finishes after its file expired is still processed.
     expect((await repo.startProcessing(expired.fileId, claim()))?.status).toBe('PROCESSING');
+  });
+
+  it("finds an abandoned run by its own kind's clock, and records each file's kind", async () => {
+    const now = new Date();
+    const owner = `kinds-${randomUUID().slice(0, 8)}`;
+    const perKind = {
+      ...timing,
+      processorTimeoutSeconds: 900,
+      visibilityTimeoutSeconds: 5400,
+      kinds: {
+        image: { processorTimeoutSeconds: 30, visibilityTimeoutSeconds: 180 },
+        tabular: { processorTimeoutSeconds: 900, visibilityTimeoutSeconds: 5400 },
+        logs: { processorTimeoutSeconds: 900, visibilityTimeoutSeconds: 5400 },
+        other: { processorTimeoutSeconds: 30, visibilityTimeoutSeconds: 180 },
+      },
+    };
+    // Both runs' deadlines passed 15 minutes ago, on their first delivery: an image's clock
+    // (3 × 180 s + 300 s) says it was abandoned; a table's (3 × 5400 s + 300 s) says wait.
+    const deadline = new Date(now.getTime() - 900_000);
+    const image = await repo.createPending(newFile({ ownerId: owner }));
+    const table = await repo.createPending(
+      newFile({
+        ownerId: owner,
+        filename: 'sales.csv',
+        key: uploadKey(owner, randomUUID(), 'tabular'),
+        kind: 'tabular',
+        dataset: 'sales',
+      }),
+    );
+    expect(table).toMatchObject({ kind: 'tabular', dataset: 'sales' });
+    expect(image).toMatchObject({ kind: 'image', dataset: null });
+    await repo.startProcessing(image.fileId, claim('v1', 1, deadline));
+    await repo.startProcessing(table.fileId, claim('v1', 1, deadline));
+    const stuck = (await repo.unfinished(perKind, now, 1000)).stuck.map((f) => f.fileId);
+    expect(stuck).toContain(image.fileId);
+    expect(stuck).not.toContain(table.fileId);
+    // Without per-kind clocks, the stage-wide (slowest) one keeps both.
+    const { kinds: _kinds, ...stageWide } = perKind;
+    const either = (await repo.unfinished(stageWide, now, 1000)).stuck.map((f) => f.fileId);
+    expect(either).not.toContain(image.fileId);
   });
 
   it("counts requests per owner and minute, with the owner's open uploads", async () => {

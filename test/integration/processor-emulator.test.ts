@@ -29,7 +29,7 @@ const clients: EmulatorClients = emulatorClients(endpoint);
 let resources: PipelineResources;
 let handle: DatabaseHandle;
 let repository: FileRepository;
-let processor: typeof import('../../functions/processor.ts').handler;
+let processor: typeof import('../../functions/process-image.ts').handler;
 let uploadApi: typeof import('../../functions/upload-api.ts').handler;
 let fileActions: typeof import('../../functions/file-actions.ts').handler;
 let sweeper: typeof import('../../functions/sweeper.ts').handler;
@@ -85,7 +85,7 @@ const putUpload = async (
   contentType: string,
   declaredSize = data.length,
 ) => {
-  const key = uploadKey(OWNER, fileId);
+  const key = uploadKey(OWNER, fileId, 'image');
   await repository.createPending({
     fileId,
     ownerId: OWNER,
@@ -129,7 +129,7 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
     vi.stubEnv('INGEST_VISIBILITY_TIMEOUT_SECONDS', '180');
     vi.stubEnv('INGEST_RETENTION_SECONDS', '345600');
     vi.stubEnv('SWEEP_GRACE_SECONDS', '5');
-    processor = (await import('../../functions/processor.ts')).handler;
+    processor = (await import('../../functions/process-image.ts')).handler;
     vi.stubEnv('CURSOR_KEY', 'integration-cursor-key');
     uploadApi = (await import('../../functions/upload-api.ts')).handler;
     fileActions = (await import('../../functions/file-actions.ts')).handler;
@@ -250,7 +250,7 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
       detail: {
         type: 'syncflow.reprocess',
         bucket: resources.bucket,
-        key: uploadKey(OWNER, fileId),
+        key: uploadKey(OWNER, fileId, 'image'),
       },
     });
     expect(await deliver([request as Message])).toEqual([]);
@@ -404,7 +404,7 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
     expect(await publishedEvents(1)).toHaveLength(1);
 
     // Other bytes under the same key: a second version, whose event the processor takes.
-    const key = uploadKey(OWNER, fileId);
+    const key = uploadKey(OWNER, fileId, 'image');
     await clients.s3.send(
       new PutObjectCommand({ Bucket: resources.bucket, Key: key, Body: Buffer.from('forged!') }),
     );
@@ -444,14 +444,14 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
         size: 1,
         checksumSha256: null,
         bucket: resources.bucket,
-        key: uploadKey(OWNER, fileId),
+        key: uploadKey(OWNER, fileId, 'image'),
         uploadExpiresAt: new Date(Date.now() - 60_000),
       });
     }
     await clients.s3.send(
       new PutObjectCommand({
         Bucket: resources.bucket,
-        Key: uploadKey(OWNER, arrived),
+        Key: uploadKey(OWNER, arrived, 'image'),
         Body: Buffer.from('y'),
       }),
     );
@@ -496,7 +496,7 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
     );
     const result = await sweeper({ source: 'aws.events' }, lambdaContext('sweeper'));
     expect(result.deletionsFinished).toBe(1);
-    expect(await versionsUnder(uploadKey(OWNER, fileId))).toEqual([]);
+    expect(await versionsUnder(uploadKey(OWNER, fileId, 'image'))).toEqual([]);
     expect(await versionsUnder(derivedPrefix(OWNER, fileId))).toEqual([]);
     expect(await publishedEvents(1)).toEqual([
       { type: 'file.deleted', detail: expect.objectContaining({ fileId, status: 'DELETED' }) },
@@ -506,5 +506,71 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
       publishedStatus: 'DELETED',
       filename: '',
     });
+  });
+  it('converts a CSV in the tabular function into its dataset table, and a delete takes its rows out', async () => {
+    vi.stubEnv('ANALYTICS_DATABASE', `syncflow_it_${randomUUID().slice(0, 8)}`);
+    const tabular = (await import('../../functions/process-tabular.ts')).handler;
+    const fileId = randomUUID();
+    const key = uploadKey(OWNER, fileId, 'tabular');
+    const csv = Buffer.from('id,name\n1,ada\n2,grace\n');
+    await repository.createPending({
+      fileId,
+      ownerId: OWNER,
+      filename: 'people.csv',
+      contentType: 'text/csv',
+      size: csv.length,
+      checksumSha256: null,
+      bucket: resources.bucket,
+      key,
+      kind: 'tabular',
+      dataset: 'people',
+      uploadExpiresAt: new Date(Date.now() + 900_000),
+    });
+    await clients.s3.send(
+      new PutObjectCommand({
+        Bucket: resources.bucket,
+        Key: key,
+        Body: csv,
+        ContentType: 'text/csv',
+      }),
+    );
+    // Earlier tests may leave messages of their own in the shared queue: take this file's.
+    let created: Message | undefined;
+    for (let i = 0; i < 10 && !created; i++) {
+      const messages = await receive(clients.sqs, resources.ingestQueueUrl, 10, 2000);
+      created = messages.find((m) => m.Body?.includes(fileId));
+    }
+    const response = await tabular(
+      { Records: [toRecord(created as Message)] },
+      lambdaContext('tabular'),
+    );
+    expect(response.batchItemFailures).toEqual([]);
+    const file = await repository.get(fileId);
+    expect(file).toMatchObject({ status: 'PROCESSED', kind: 'tabular', dataset: 'people' });
+    const table = file?.metadata.tabular?.table;
+    expect(table?.table).toMatch(/^ds_[0-9a-f]{20}_people$/);
+    expect(file?.metadata.tabular?.rowCount).toBe(2);
+    const rows = async () =>
+      (
+        await clients.s3.send(
+          new ListObjectVersionsCommand({ Bucket: resources.bucket, Prefix: 'analytics/' }),
+        )
+      ).Versions?.map((v) => v.Key).filter((k) => k?.includes(fileId)) ?? [];
+    expect(await rows()).toEqual(table?.objects);
+    expect(file?.derivatives.map((d) => d.name)).toEqual(['data.parquet']);
+    await publishedEvents(1);
+
+    const deleted = await fileActions(
+      apiEvent({
+        method: 'DELETE',
+        path: `/files/${fileId}`,
+        ownerId: OWNER,
+        pathParameters: { fileId },
+      }),
+      lambdaContext('file-actions'),
+    );
+    expect(deleted.statusCode).toBe(204);
+    expect(await rows()).toEqual([]);
+    await publishedEvents(1);
   });
 });

@@ -57,7 +57,7 @@ describe('database roles on a real PostgreSQL server', () => {
       size: 1,
       checksumSha256: null,
       bucket: 'b',
-      key: uploadKey('alice', fileId),
+      key: uploadKey('alice', fileId, 'image'),
       uploadExpiresAt: new Date(Date.now() + 60_000),
     });
   });

@@ -105,7 +105,14 @@ export const postForm = async (
 /** Asks for an upload; returns the file's id and its form, without sending anything. */
 export const requestUpload = async (
   api: ApiClient,
-  request: { filename: string; contentType: string; size: number; expiresInSeconds?: number },
+  request: {
+    filename: string;
+    contentType: string;
+    size: number;
+    expiresInSeconds?: number;
+    kind?: string;
+    dataset?: string;
+  },
 ): Promise<{ fileId: string; form: UploadForm }> => {
   const response = await api.request<{ fileId: string; upload: UploadForm }>('POST', '/uploads', {
     body: request,

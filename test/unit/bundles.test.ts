@@ -38,18 +38,37 @@ const semverMembersUsedBy = (file: string): string[] => {
   return [...new Set([...source.matchAll(/\bsemver\w*\.(\w+)/g)].map((m) => m[1] ?? ''))];
 };
 
+const isKindFunction = (name: string): boolean => name.startsWith('process-');
+
 /**
- * Only the processor carries sharp (a native library) and the parser's zod schemas; an API
- * function that pulled them in through a shared module would start slower, or not at all where
- * sharp is not installed beside it.
+ * Only the kinds' functions carry the parser's zod schemas, and each only its own native
+ * library: sharp for images, DuckDB for tabular data and logs, neither for other files. A
+ * function that pulled one in through a shared module would start slower, or not at all where
+ * the library is not installed beside it.
  */
+const NATIVES: Record<string, string[]> = {
+  'process-image': ['sharp'],
+  'process-tabular': ['@duckdb/node-api'],
+  'process-logs': ['@duckdb/node-api'],
+  'process-other': [],
+};
+
 describe('function bundles', () => {
-  it.each(functionNames().filter((name) => name !== 'processor'))(
-    '%s carries neither sharp nor zod',
+  it.each(functionNames().filter((name) => !isKindFunction(name)))(
+    '%s carries neither sharp, DuckDB nor zod',
     async (name) => {
       const { inputs, externals } = await bundleOf(name);
-      expect(externals).not.toContain('sharp');
-      expect(inputs.filter((path) => /node_modules\/(zod|sharp)\//.test(path))).toEqual([]);
+      expect(externals.filter((e) => e === 'sharp' || e.startsWith('@duckdb/'))).toEqual([]);
+      expect(inputs.filter((path) => /node_modules\/(zod|sharp|@duckdb)\//.test(path))).toEqual([]);
+    },
+  );
+
+  it.each(functionNames().filter(isKindFunction))(
+    "%s loads its own native library and no other kind's",
+    async (name) => {
+      const { externals } = await bundleOf(name);
+      const natives = externals.filter((e) => e === 'sharp' || e.startsWith('@duckdb/'));
+      expect([...new Set(natives)].sort()).toEqual(NATIVES[name]);
     },
   );
 
@@ -103,8 +122,7 @@ describe('function bundles', () => {
     expect(inputs.filter((path) => path.includes('node_modules/'))).toEqual([]);
   });
 
-  it('the processor does carry sharp, so the check above can fail', async () => {
-    const { externals } = await bundleOf('processor');
-    expect(externals).toContain('sharp');
+  it('every kind has a function, so the checks above cover each', () => {
+    expect(functionNames().filter(isKindFunction).sort()).toEqual(Object.keys(NATIVES).sort());
   });
 });

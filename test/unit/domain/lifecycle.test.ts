@@ -83,3 +83,33 @@ describe('per-user request windows', () => {
     expect(error.headers).toEqual({ 'retry-after': '12' });
   });
 });
+
+describe("each kind's own clock", () => {
+  const perKind: PipelineTiming = {
+    ...timing,
+    processorTimeoutSeconds: 900,
+    visibilityTimeoutSeconds: 5400,
+    kinds: {
+      image: { processorTimeoutSeconds: 30, visibilityTimeoutSeconds: 180 },
+      tabular: { processorTimeoutSeconds: 900, visibilityTimeoutSeconds: 5400 },
+    },
+  };
+
+  it('judges an abandoned run by its kind, not by the slowest kind', () => {
+    const running = { status: 'PROCESSING' as const, attempts: 1, updatedAt: ago(9000) };
+    // 3 deliveries × 180 s + 300 s grace = 840 s for an image; 3 × 5400 + 300 for a table.
+    const deadline = ago(900);
+    expect(stuckReason({ ...running, deadline, kind: 'image' }, perKind, now)).toMatch(
+      /stopped without finishing/,
+    );
+    expect(stuckReason({ ...running, deadline, kind: 'tabular' }, perKind, now)).toBeUndefined();
+    // A kind with no clock of its own uses the stage-wide (slowest) one.
+    expect(stuckReason({ ...running, deadline, kind: 'logs' }, perKind, now)).toBeUndefined();
+  });
+
+  it('carries the kinds’ clocks through the environment, and refuses a bad one', () => {
+    expect(timingFromEnvironment(timingEnvironment(perKind))).toEqual(perKind);
+    const env = { ...timingEnvironment(perKind), KIND_CLOCKS: '{"video":{}}' };
+    expect(() => timingFromEnvironment(env)).toThrow(/KIND_CLOCKS has a bad entry for video/);
+  });
+});

@@ -53,7 +53,7 @@ const create = async (
     size: 10,
     checksumSha256: null,
     bucket: 'uploads-bucket',
-    key: uploadKey(ownerId, fileId),
+    key: uploadKey(ownerId, fileId, 'image'),
     uploadExpiresAt: new Date(Date.now() + 900_000),
   });
   await repository.startProcessing(fileId, {
@@ -163,7 +163,7 @@ describe('GET /files/{fileId}', () => {
       size: 10,
       checksumSha256: null,
       bucket: 'uploads-bucket',
-      key: uploadKey('alice', fileId),
+      key: uploadKey('alice', fileId, 'image'),
       uploadExpiresAt: new Date(Date.now() + 900_000),
     });
     const pending = JSON.parse((await get(fileId, 'alice')).body);
@@ -308,7 +308,7 @@ describe('DELETE /files/{fileId}', () => {
       .flatMap((call) => call.args[0].input.Delete?.Objects ?? [])
       .map((o) => `${o.Key}@${o.VersionId}`);
     expect(deletedKeys).toEqual([
-      `uploads/alice/${fileId}@v1`,
+      `uploads/image/alice/${fileId}@v1`,
       `derived/alice/${fileId}/thumbnail.webp@v1`,
     ]);
     expect((await (await fileRepository()).get(fileId))?.status).toBe('DELETED');
@@ -398,7 +398,8 @@ describe('POST /files/{fileId}/reprocess', () => {
       type: 'syncflow.reprocess',
       reprocessId: body.reprocessId,
       bucket: 'uploads-bucket',
-      key: `uploads/alice/${fileId}`,
+      key: `uploads/image/alice/${fileId}`,
+      kind: 'image',
       versionId: 'v1',
       etag: '"abc"',
     });
@@ -424,7 +425,7 @@ describe('POST /files/{fileId}/reprocess', () => {
       size: 1,
       checksumSha256: null,
       bucket: 'uploads-bucket',
-      key: uploadKey('alice', pending),
+      key: uploadKey('alice', pending, 'image'),
       uploadExpiresAt: new Date(Date.now() + 900_000),
     });
     const notYet = await reprocess(pending, 'alice');
@@ -477,7 +478,7 @@ describe('POST /files/{fileId}/reprocess', () => {
       size: 1,
       checksumSha256: null,
       bucket: 'uploads-bucket',
-      key: uploadKey('alice', fileId),
+      key: uploadKey('alice', fileId, 'image'),
       uploadExpiresAt: new Date(Date.now() + 900_000),
     });
     await repository.markUploaded([{ fileId, ownerId: 'alice' }]);

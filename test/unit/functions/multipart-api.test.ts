@@ -45,7 +45,7 @@ const pending = async () => {
     size: SIZE,
     checksumSha256: null,
     bucket: 'uploads-bucket',
-    key: uploadKey(OWNER, fileId),
+    key: uploadKey(OWNER, fileId, 'image'),
     uploadExpiresAt: new Date(Date.now() + 86_400_000),
   });
   return fileId;

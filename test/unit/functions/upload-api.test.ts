@@ -47,7 +47,7 @@ describe('POST /uploads', () => {
     expect(body.upload.method).toBe('POST');
     expect(body.upload.url).toContain('uploads-bucket');
     expect(body.upload.fields).toMatchObject({
-      key: `uploads/${OWNER}/${body.fileId}`,
+      key: `uploads/image/${OWNER}/${body.fileId}`,
       'Content-Type': 'image/jpeg',
     });
     const policy = JSON.parse(Buffer.from(body.upload.fields.Policy, 'base64').toString('utf8'));
@@ -163,7 +163,7 @@ describe('POST /uploads', () => {
     });
     expect(s3.commandCalls(CreateMultipartUploadCommand)[0]?.args[0].input).toMatchObject({
       Bucket: 'uploads-bucket',
-      Key: `uploads/${OWNER}/${body.fileId}`,
+      Key: `uploads/other/${OWNER}/${body.fileId}`,
       ContentType: 'application/octet-stream',
       ChecksumAlgorithm: 'CRC64NVME',
       ChecksumType: 'FULL_OBJECT',

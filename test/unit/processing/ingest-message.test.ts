@@ -13,17 +13,19 @@ describe('ingest messages', () => {
   });
 
   it('gives a reprocess request a version of its own, the same for every delivery of it', () => {
-    const body = JSON.stringify(reprocessMessage({ bucket: 'b', key: KEY, versionId: 'v9' }, 'r1'));
+    const body = JSON.stringify(
+      reprocessMessage({ bucket: 'b', key: KEY, versionId: 'v9' }, 'r1', 'image'),
+    );
     const work = parseIngestMessage(body);
     expect(work).toMatchObject({ bucket: 'b', key: KEY, versionId: 'v9', reprocessId: 'r1' });
     expect(work.version).toBe('v9#reprocess:r1');
     expect(parseIngestMessage(body).version).toBe(work.version);
-    const other = reprocessMessage({ bucket: 'b', key: KEY, versionId: 'v9' }, 'r2');
+    const other = reprocessMessage({ bucket: 'b', key: KEY, versionId: 'v9' }, 'r2', 'image');
     expect(parseIngestMessage(JSON.stringify(other)).version).not.toBe(work.version);
   });
 
   it('reads a reprocess request as the bus delivers it, inside its event', () => {
-    const detail = reprocessMessage({ bucket: 'b', key: KEY, versionId: 'v9' }, 'r1');
+    const detail = reprocessMessage({ bucket: 'b', key: KEY, versionId: 'v9' }, 'r1', 'image');
     const event = { 'detail-type': 'file.reprocess-requested', source: 'syncflow.files', detail };
     expect(parseIngestMessage(JSON.stringify(event))).toMatchObject({
       key: KEY,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { checkUpload } from '#shared/processing/check-upload.ts';
 import { type Declared, runPipeline } from '#shared/processing/pipeline.ts';
 import {
   chunked,
@@ -75,10 +76,11 @@ describe('pipeline on real images', () => {
     expect((await sharp(result.derivatives[1]?.data).metadata()).hasAlpha).toBe(false);
   });
 
-  it('stores plain data without derivatives', async () => {
+  it('rejects bytes that are not an image, saying what they are', async () => {
     const csv = Buffer.from('id,name\n1,Zoë\n');
     const result = await runPipeline(chunked(csv), declared(csv, 'text/csv'));
-    expect(result).toMatchObject({ status: 'PROCESSED', contentType: 'text/csv', derivatives: [] });
+    expect(result).toMatchObject({ status: 'REJECTED', contentType: 'text/csv' });
+    expect(result.status === 'REJECTED' && result.reason).toMatch(/bytes are text.*not an image/);
   });
 });
 
@@ -161,17 +163,21 @@ describe('pipeline on hostile input', () => {
     const timer = setInterval(() => {
       peak = Math.max(peak, process.memoryUsage().rss);
     }, 20);
-    const result = await runPipeline(body(), {
-      contentType: 'application/octet-stream',
-      size: blocks * block.length,
-      checksumSha256: null,
-    });
+    // The checks every kind makes (an `other` file's whole work).
+    const result = await checkUpload(
+      body(),
+      {
+        contentType: 'application/octet-stream',
+        size: blocks * block.length,
+        checksumSha256: null,
+      },
+      { maxImageBytes: 0 },
+    );
     clearInterval(timer);
     peak = Math.max(peak, process.memoryUsage().rss);
     expect(result).toMatchObject({
-      status: 'PROCESSED',
-      size: 2 ** 30,
-      sha256: expected.digest('hex'),
+      ok: true,
+      common: { size: 2 ** 30, sha256: expected.digest('hex') },
     });
     expect(peak - before).toBeLessThan(64 * 1024 * 1024);
   }, 60_000);

@@ -16,10 +16,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { database, fileRepository } from '#shared/adapters/db/instance.ts';
 import { migrate } from '#shared/adapters/db/migrate.ts';
 import { uploadKey } from '#shared/domain/keys.ts';
+import { logger } from '#shared/observability/powertools.ts';
 import { lambdaContext, objectCreatedEvent, sqsRecord } from '../../support/events.ts';
 import { stubFunctionEnv } from '../../support/function-env.ts';
 import { HTML_PAGE, makeJpeg } from '../../support/images.ts';
@@ -36,16 +37,27 @@ const s3 = mockClient(S3Client);
 const eventBridge = mockClient(EventBridgeClient);
 const dynamo = mockClient(DynamoDBClient);
 const sqs = mockClient(SQSClient);
-const { handler } = await import('../../../functions/processor.ts');
+const { handler } = await import('../../../functions/process-image.ts');
 
 const BUCKET = 'uploads-bucket';
 const OWNER = 'owner-1';
 const objects = new Map<string, Buffer>();
 
-const upload = async (data: Buffer, contentType: string, filename = 'x'): Promise<string> => {
+/**
+ * A file queued for the image function. Most tests here are of the handler every kind shares,
+ * with plain bytes: those are recorded as kind `other` (as a key made before kinds is), which
+ * the function checks as every kind does; `kind` makes one an image for the image pipeline.
+ */
+const upload = async (
+  data: Buffer,
+  contentType: string,
+  filename = 'x',
+  kind: 'image' | 'other' = contentType.startsWith('image/') ? 'image' : 'other',
+): Promise<string> => {
   const fileId = randomUUID();
-  const key = uploadKey(OWNER, fileId);
+  const key = uploadKey(OWNER, fileId, 'image');
   await (await fileRepository()).createPending({
+    kind,
     fileId,
     ownerId: OWNER,
     filename,
@@ -116,9 +128,9 @@ describe('processor handler', () => {
     const good = await upload(jpeg, 'image/jpeg');
     const html = await upload(HTML_PAGE, 'image/jpeg');
     const records = [
-      sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, good), jpeg.length)),
+      sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, good, 'image'), jpeg.length)),
       sqsRecord('this is not an S3 event'),
-      sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, html), HTML_PAGE.length)),
+      sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, html, 'image'), HTML_PAGE.length)),
     ];
     const response = await handler({ Records: records }, lambdaContext('processor'));
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: records[1]?.messageId }]);
@@ -164,7 +176,7 @@ describe('processor handler', () => {
     });
     let whileFirstRuns: string | undefined;
     s3.on(GetObjectCommand).callsFake(async (input: { Key: string }) => {
-      if (input.Key === uploadKey(OWNER, first)) {
+      if (input.Key === uploadKey(OWNER, first, 'image')) {
         // The first record is being read: look at the second, then let the first go on.
         await new Promise((resolve) => setTimeout(resolve, 50));
         whileFirstRuns = (await (await fileRepository()).get(second))?.status;
@@ -175,7 +187,7 @@ describe('processor handler', () => {
       return { Body: Readable.from([data]), ContentLength: data.length, VersionId: 'v1' };
     });
     const records = [first, second].map((id) =>
-      sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, id), jpeg.length)),
+      sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, id, 'image'), jpeg.length)),
     );
     const response = await handler({ Records: records }, lambdaContext('processor'));
     expect(response.batchItemFailures).toEqual([]);
@@ -206,7 +218,9 @@ describe('processor handler', () => {
     }));
     s3.on(DeleteObjectsCommand).resolves({});
 
-    const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), jpeg.length));
+    const record = sqsRecord(
+      objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), jpeg.length),
+    );
     const response = await handler({ Records: [record] }, lambdaContext('processor'));
     expect(response.batchItemFailures).toEqual([]);
     expect(written.size).toBe(2);
@@ -234,14 +248,14 @@ describe('processor handler', () => {
       reason: null,
     });
     const before = await repository.get(fileId);
-    const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5));
+    const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5));
     dynamo.on(PutItemCommand).rejects(
       idempotencyRecordExists('COMPLETED', {
         data: { S: JSON.stringify({ kind: 'done', status: 'PROCESSED', size: 5 }) },
       }),
     );
     s3.on(ListObjectVersionsCommand).resolves({
-      Versions: [{ Key: uploadKey(OWNER, fileId), VersionId: 'v1' }],
+      Versions: [{ Key: uploadKey(OWNER, fileId, 'image'), VersionId: 'v1' }],
     });
     const response = await handler({ Records: [record] }, lambdaContext('processor'));
     expect(response.batchItemFailures).toEqual([]);
@@ -259,7 +273,7 @@ describe('processor handler', () => {
         in_progress_expiration: { N: String(Date.now() + 60_000) },
       }),
     );
-    const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5), 3);
+    const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5), 3);
     await expect(handler({ Records: [record] }, lambdaContext('processor'))).rejects.toThrow(
       /All records failed/,
     );
@@ -274,7 +288,7 @@ describe('processor handler', () => {
   it('retries a transient failure, and on the last attempt records FAILED with the reason', async () => {
     const fileId = await upload(Buffer.from('hello'), 'text/plain');
     s3.on(GetObjectCommand).rejects(new Error('S3 is having a bad day'));
-    const event = objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5);
+    const event = objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5);
     // A batch whose every record failed is thrown whole, so Lambda retries it and counts an error.
     await expect(
       handler({ Records: [sqsRecord(event, 1)] }, lambdaContext('processor')),
@@ -297,7 +311,7 @@ describe('processor handler', () => {
   it("removes a version sent under a processed file's key, keeping the checked one and its record", async () => {
     const jpeg = await makeJpeg(320, 240);
     const fileId = await upload(jpeg, 'image/jpeg');
-    const key = uploadKey(OWNER, fileId);
+    const key = uploadKey(OWNER, fileId, 'image');
     await handler(
       { Records: [sqsRecord(objectCreatedEvent(BUCKET, key, jpeg.length, 'v1'))] },
       lambdaContext('processor'),
@@ -334,7 +348,7 @@ describe('processor handler', () => {
   it('finds the version of an event that names none (as the emulator sends) by its ETag', async () => {
     const data = Buffer.from('plain text\n');
     const fileId = await upload(data, 'text/plain');
-    const key = uploadKey(OWNER, fileId);
+    const key = uploadKey(OWNER, fileId, 'image');
     s3.on(ListObjectVersionsCommand).resolves({
       Versions: [
         { Key: key, VersionId: 'v9', ETag: '"other"', LastModified: new Date(2000) },
@@ -362,7 +376,7 @@ describe('processor handler', () => {
     });
     const before = Date.now();
     await handler(
-      { Records: [sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5), 2)] },
+      { Records: [sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5), 2)] },
       lambdaContext('processor', 45_000),
     );
     expect(seen?.attempts).toBe(2);
@@ -373,7 +387,7 @@ describe('processor handler', () => {
 
   it('publishes an outcome once: a retry after the event went out publishes nothing more', async () => {
     const fileId = await upload(Buffer.from('hello'), 'text/plain');
-    const event = objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5);
+    const event = objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5);
     // The first publish fails after the end state was written: the message is retried.
     eventBridge.on(PutEventsCommand).rejectsOnce(new Error('EventBridge is down'));
     await expect(
@@ -395,7 +409,7 @@ describe('processor handler', () => {
   it('sends a record back at once when too little time is left to process it', async () => {
     const fileId = await upload(Buffer.from('hello'), 'text/plain');
     sqs.on(ChangeMessageVisibilityCommand).resolves({});
-    const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5), 1);
+    const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5), 1);
     await expect(handler({ Records: [record] }, lambdaContext('processor', 5_000))).rejects.toThrow(
       /All records failed/,
     );
@@ -408,16 +422,45 @@ describe('processor handler', () => {
 
     // On its last delivery it runs whatever the time left.
     await handler(
-      { Records: [sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5), 3)] },
+      { Records: [sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5), 3)] },
       lambdaContext('processor', 5_000),
     );
     expect((await (await fileRepository()).get(fileId))?.status).toBe('PROCESSED');
   });
 
+  it('logs each failed record with its own error, a body it cannot read included', async () => {
+    const errors = vi.spyOn(logger, 'error');
+    const unreadable = sqsRecord('{"not": "an S3 event"', 3);
+    const fileId = await upload(Buffer.from('hello'), 'text/plain');
+    const good = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5));
+    const response = await handler({ Records: [unreadable, good] }, lambdaContext('processor'));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: unreadable.messageId }]);
+    expect(errors).toHaveBeenCalledWith(
+      'The message is not an upload event or a reprocess request',
+      expect.objectContaining({
+        messageId: unreadable.messageId,
+        attempts: 3,
+        error: expect.any(SyntaxError),
+      }),
+    );
+    errors.mockRestore();
+  });
+
+  it('rejects bytes that are not an image, naming what they are', async () => {
+    const fileId = await upload(Buffer.from('hello'), 'text/plain', 'notes.txt', 'image');
+    await handler(
+      { Records: [sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5))] },
+      lambdaContext('processor'),
+    );
+    const file = await (await fileRepository()).get(fileId);
+    expect(file).toMatchObject({ status: 'REJECTED', kind: 'image' });
+    expect(file?.reason).toMatch(/bytes are text .*not an image/);
+  });
+
   it('never injects a fault where the stage did not turn fault injection on', async () => {
     const fileId = await upload(Buffer.from('hello'), 'text/plain', 'fault-crash.txt');
     await handler(
-      { Records: [sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId), 5))] },
+      { Records: [sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5))] },
       lambdaContext('processor'),
     );
     expect((await (await fileRepository()).get(fileId))?.status).toBe('PROCESSED');
