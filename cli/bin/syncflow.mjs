@@ -3,6 +3,9 @@
 // other tools do (npm start, npm run redrive), so there is no build step to forget.
 import { register } from 'tsx/esm/api';
 
+// `users add` uses the AWS SDK, whose notice about older Node.js versions is not the user's concern.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 register();
 const { main } = await import('../main.ts');
 const code = await main(process.argv.slice(2));

@@ -67,7 +67,12 @@ export const httpErrors = (): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatew
   onError: async function httpErrorsOnError(request) {
     const { error } = request;
     if (error instanceof HttpError && error.expose) {
-      logger.info('Request refused', { code: error.code, message: error.message });
+      // `message` is the logger's own key (the line's text): the refusal's goes in `reason`.
+      logger.info('Request refused', {
+        statusCode: error.statusCode,
+        code: error.code,
+        reason: error.message,
+      });
       request.response = json(
         error.statusCode,
         { error: { code: error.code, message: error.message } },
