@@ -13,6 +13,8 @@ export const detailTypeFor = (status: EndStatus): FileEventType =>
 export interface FileEventDetail {
   readonly fileId: string;
   readonly ownerId: string;
+  /** The name the owner gave the file (added after the first release: rules may find it absent). */
+  readonly filename: string;
   readonly bucket: string;
   readonly key: string;
   /** The S3 version whose bytes were checked: read the object with it. */
@@ -34,6 +36,7 @@ export interface FileEventDetail {
 export const eventDetail = (file: FileRecord): FileEventDetail => ({
   fileId: file.fileId,
   ownerId: file.ownerId,
+  filename: file.filename,
   bucket: file.bucket,
   key: file.key,
   ...(file.versionId !== null && { versionId: file.versionId }),
