@@ -265,7 +265,8 @@ describe('api', () => {
       ResponseType: 'MISSING_AUTHENTICATION_TOKEN',
       StatusCode: '404',
       ResponseTemplates: {
-        'application/json': '{"error":{"code":"NOT_FOUND","message":"No such route: check the method and the path"}}',
+        'application/json':
+          '{"error":{"code":"NOT_FOUND","message":"No such route: check the method and the path"}}',
       },
     });
   });
