@@ -15,7 +15,7 @@ describe(`the edges of the API on the ${target.name} stack`, () => {
   });
   afterAll(() => removeUsers());
 
-  const call = async (method: string, path: string, token: string | undefined = user.token) => {
+  const call = async (method: string, path: string, token: string | null = user.token) => {
     const response = await fetch(new URL(path, target.restUrl), {
       method,
       headers: token ? { authorization: `Bearer ${token}` } : {},
@@ -43,7 +43,7 @@ describe(`the edges of the API on the ${target.name} stack`, () => {
   });
 
   it('says what a missing or forged token lacks', async () => {
-    const none = await call('GET', 'files', undefined);
+    const none = await call('GET', 'files', null);
     expect(none.status).toBe(401);
     expect(none.body.error).toMatchObject({
       code: 'UNAUTHORIZED',
