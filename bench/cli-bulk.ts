@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openAsBlob, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { fetchTransport, memoryJournal, SyncFlowApi, Uploader } from '../client/src/index.ts';
 import {
   findRunningLocalStack,
   type LocalStack,
@@ -42,6 +43,8 @@ const syncflow = (args: string[], env: NodeJS.ProcessEnv, input?: string) =>
  * credentials (no API, no record, no journal), at the same concurrency, in the same run.
  * ratio = PutObject time / CLI time (1 = as fast). The PutObject run goes first, so the
  * processor's work on the CLI's uploads (on the same two cores) only slows the CLI's run.
+ * libraryRatio is PutObject against the client library alone (no CLI), the same files after
+ * the CLI's: the part of the gap that is the API's, not the command's.
  */
 export const benchCliBulk = async () => {
   const running = await findRunningLocalStack();
@@ -72,10 +75,11 @@ export const benchCliBulk = async () => {
       region: stack.region,
       credentials,
     });
-    // A user of its own, so the demo user's list stays readable.
-    const email = 'bench-cli-bulk@syncflow.local';
+    // A user of its own for each run (the demo user's list stays readable, and no earlier run's
+    // open uploads count against this one's per-user limits).
+    const email = `bench-cli-bulk-${Date.now()}@syncflow.local`;
     const password = 'Bench-cli-bulk-1!';
-    await signInUser(cognito, stack, email, password);
+    const token = await signInUser(cognito, stack, email, password);
 
     const s3 = new S3Client({
       endpoint: stack.endpoint,
@@ -134,6 +138,29 @@ export const benchCliBulk = async () => {
       env,
     );
     const cliSeconds = (performance.now() - t1) / 1000;
+    // The client library alone, the same files at the same concurrency: what the CLI itself
+    // (journal, checksums, file handling, process start) adds to the API's own cost.
+    const uploader = new Uploader(
+      new SyncFlowApi({ baseUrl: stack.restUrl, token: async () => token }),
+      stack.restUrl,
+      {
+        transport: fetchTransport(),
+        journal: memoryJournal(),
+      },
+    );
+    const t2 = performance.now();
+    const pending = [...names];
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        for (let name = pending.shift(); name; name = pending.shift()) {
+          await uploader.upload(await openAsBlob(join(dir, name)), {
+            filename: `library-${name}`,
+            contentType: 'application/octet-stream',
+          });
+        }
+      }),
+    );
+    const librarySeconds = (performance.now() - t2) / 1000;
     const lines = run.stdout
       .trim()
       .split('\n')
@@ -151,9 +178,12 @@ export const benchCliBulk = async () => {
       concurrency: CONCURRENCY,
       cliSeconds: Number(cliSeconds.toFixed(2)),
       putObjectSeconds: Number(putObjectSeconds.toFixed(2)),
+      librarySeconds: Number(librarySeconds.toFixed(2)),
       cliFilesPerSecond: Math.round(FILES / cliSeconds),
       putObjectFilesPerSecond: Math.round(FILES / putObjectSeconds),
       ratio: Number((putObjectSeconds / cliSeconds).toFixed(2)),
+      /** PutObject against the client library alone: the API's own cost, without the CLI. */
+      libraryRatio: Number((putObjectSeconds / librarySeconds).toFixed(2)),
     };
   } finally {
     rmSync(work, { recursive: true, force: true });
