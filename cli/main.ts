@@ -31,6 +31,11 @@ const version = (): string =>
     }
   ).version;
 
+/** What a group of commands is for, in `syncflow --help`. */
+const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
+  users: "The local stack's users (in AWS, an administrator's Cognito work)",
+};
+
 interface GlobalFlags {
   readonly profile: string;
   readonly json: boolean;
@@ -110,7 +115,9 @@ export const main = async (
       : [undefined, command.name];
     let parent = program;
     if (group) {
-      parent = groups.get(group) ?? program.command(group).description(`${group} commands`);
+      parent =
+        groups.get(group) ??
+        program.command(group).description(GROUP_SUMMARIES[group] ?? `${group} commands`);
       groups.set(group, parent);
     }
     const sub = parent.command(`${name}${command.args ? ` ${command.args}` : ''}`);

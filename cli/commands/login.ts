@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { type Command, type Context, signIn } from '../lib/command.ts';
 import {
   LOCAL_PROFILE,
@@ -58,26 +57,36 @@ const readPassword = async (ctx: Context, fromStdin: boolean): Promise<string> =
   if (!process.stdin.isTTY) {
     throw usageError('No terminal to ask for the password: pass it with --password-stdin');
   }
-  const rl = createInterface({ input: process.stdin, output: ctx.out.errorStream, terminal: true });
-  // Nothing typed is echoed: readline writes through this, and the prompt is written once.
-  const write = (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput;
-  let prompted = false;
-  (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s: string) => {
-    if (!prompted) {
-      prompted = true;
-      write.call(rl, s);
-    }
-  };
-  try {
-    return await new Promise<string>((resolve, reject) => {
-      rl.question('Password: ', resolve);
-      rl.once('SIGINT', () => reject(new CliError('Interrupted', EXIT.interrupted)));
-    });
-  } finally {
-    ctx.out.errorStream.write('\n');
-    rl.close();
-  }
+  return askHidden('Password: ', ctx.out.errorStream);
 };
+
+/** Reads one line from the terminal without echoing it (raw mode, so nothing typed is shown). */
+const askHidden = (prompt: string, out: NodeJS.WriteStream): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const input = process.stdin;
+    let value = '';
+    const finish = (error?: Error) => {
+      input.off('data', onData);
+      input.setRawMode(false);
+      input.pause();
+      out.write('\n');
+      if (error) reject(error);
+      else resolve(value);
+    };
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n') return finish();
+        if (ch === '\u0003') return finish(new CliError('Interrupted', EXIT.interrupted));
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+        else if (ch >= ' ') value += ch;
+      }
+    };
+    out.write(prompt);
+    input.setEncoding('utf8');
+    input.setRawMode(true);
+    input.resume();
+    input.on('data', onData);
+  });
 
 export const login: Command<LoginFlags> = {
   name: 'login',
