@@ -89,7 +89,9 @@ describe('function bundles', () => {
       const { inputs } = await bundleOf(name);
       expect(inputs.filter((path) => /^(client|console|cli)\//.test(path))).toEqual([]);
       expect(
-        inputs.filter((path) => /node_modules\/(commander|cli-progress|tinyglobby|ws)\//.test(path)),
+        inputs.filter((path) =>
+          /node_modules\/(commander|cli-progress|tinyglobby|ws)\//.test(path),
+        ),
       ).toEqual([]);
     },
   );
