@@ -1,4 +1,5 @@
 import { benchBundles } from './bundle.ts';
+import { benchCliBulk } from './cli-bulk.ts';
 import { benchConsoleBundle } from './console-bundle.ts';
 import { benchDuckdbInit, benchEtlCsv, benchLogs } from './etl.ts';
 import { benchListScale } from './list-scale.ts';
@@ -19,6 +20,7 @@ const all: Record<string, () => Promise<unknown> | unknown> = {
   'parquet-writers': () => benchParquetWriters(),
   'console-bundle': () => benchConsoleBundle(),
   'upload-multipart-1gib': () => benchUploadMultipart(),
+  'cli-bulk': () => benchCliBulk(),
 };
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(all)) {

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
-import { tokenVerifierFromEnv } from '#shared/adapters/token-verifier.ts';
+import { TokenExpiredError, tokenVerifierFromEnv } from '#shared/adapters/token-verifier.ts';
 import { isOwnerId } from '#shared/domain/keys.ts';
 import { logger } from '#shared/observability/powertools.ts';
 
@@ -17,6 +17,12 @@ const apiWildcard = (methodArn: string): string => {
  * REST API token authorizer: verifies the user's Cognito token itself, which works the same in
  * AWS and in the emulator (whose REST data plane ignores Cognito authorizers), and hands the
  * user id to the functions as `ownerId`. Any doubt is a 401.
+ *
+ * A token of the pool that only expired is let through to the function with no user and the
+ * time it expired (`tokenExpiredAt`): the function answers 401 saying so (shared/adapters/http.ts
+ * `ownerOf`, which every route calls first). A thrown "Unauthorized" cannot carry a reason, and
+ * a Deny's reason (`$context.authorizer.*` in a gateway response) is rendered by AWS but not by
+ * the emulator: this is the one way that says "expired" in both.
  */
 export const authorize = async (
   event: APIGatewayTokenAuthorizerEvent,
@@ -36,6 +42,24 @@ export const authorize = async (
       context: { ownerId: user.userId },
     };
   } catch (error) {
+    if (error instanceof TokenExpiredError) {
+      logger.info('Token expired', { expiredAt: error.expiredAt });
+      return {
+        // Not an owner id: `ownerOf` refuses the request before anything reads it.
+        principalId: 'expired-token',
+        policyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Action: 'execute-api:Invoke',
+              Effect: 'Allow',
+              Resource: apiWildcard(event.methodArn),
+            },
+          ],
+        },
+        context: { tokenExpiredAt: error.expiredAt ?? 'unknown' },
+      };
+    }
     logger.info('Token refused', { reason: (error as Error).message });
     throw new Error('Unauthorized');
   }

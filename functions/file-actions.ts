@@ -10,7 +10,7 @@ import { databaseDeadline } from '#shared/adapters/db/deadline.ts';
 import { fileRepository } from '#shared/adapters/db/instance.ts';
 import { intEnv, requireEnv } from '#shared/adapters/env.ts';
 import { FileEventPublisher } from '#shared/adapters/event-publisher.ts';
-import { cors, httpErrors, json, noContent } from '#shared/adapters/http.ts';
+import { cors, httpErrors, json, noContent, strictQuery } from '#shared/adapters/http.ts';
 import { ObjectStore } from '#shared/adapters/object-store.ts';
 import { HttpError } from '#shared/domain/errors.ts';
 import type { FileRecord } from '#shared/domain/file-record.ts';
@@ -148,4 +148,5 @@ export const handler = middy(route)
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .use(cors())
-  .use(httpErrors());
+  .use(httpErrors())
+  .use(strictQuery({ 'DELETE /files/{fileId}': [], 'POST /files/{fileId}/reprocess': [] }));

@@ -8,11 +8,22 @@ import { s3Client } from '#shared/adapters/clients.ts';
 import { databaseDeadline } from '#shared/adapters/db/deadline.ts';
 import { fileRepository } from '#shared/adapters/db/instance.ts';
 import { intEnv } from '#shared/adapters/env.ts';
-import { cors, httpErrors, json, ownerOf } from '#shared/adapters/http.ts';
+import {
+  cors,
+  httpErrors,
+  json,
+  ownerOf,
+  queryParameters,
+  strictQuery,
+} from '#shared/adapters/http.ts';
 import { presignDownload } from '#shared/adapters/presign.ts';
 import { THUMBNAIL_NAME } from '#shared/domain/derivatives.ts';
 import { contentDisposition, downloadDisposition } from '#shared/domain/downloads.ts';
-import { encodeCursor, parseFileQuery } from '#shared/domain/file-query-params.ts';
+import {
+  encodeCursor,
+  FILE_QUERY_PARAMETERS,
+  parseFileQuery,
+} from '#shared/domain/file-query-params.ts';
 import type { FileRecord } from '#shared/domain/file-record.ts';
 import { logger, metrics, tracer } from '#shared/observability/powertools.ts';
 
@@ -123,7 +134,7 @@ const thumbnailUrl = async (file: FileRecord): Promise<string | null> => {
 /** `GET /files`: one page of the caller's files, filtered and sorted, by keyset. */
 export const listFiles = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   const ownerId = ownerOf(event);
-  const query = parseFileQuery(ownerId, event.queryStringParameters ?? {}, cursorKey);
+  const query = parseFileQuery(ownerId, queryParameters(event, FILE_QUERY_PARAMETERS), cursorKey);
   const page = await repository.list(query);
   const { limit: _limit, after: _after, ...bound } = query;
   const items = await Promise.all(
@@ -158,4 +169,5 @@ export const handler = middy(route)
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .use(cors())
-  .use(httpErrors());
+  .use(httpErrors())
+  .use(strictQuery({ 'GET /files': FILE_QUERY_PARAMETERS, 'GET /files/{fileId}': [] }));

@@ -10,11 +10,17 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { cognitoClient, dynamoDbClient, sesClient } from '#shared/adapters/clients.ts';
 import { requireEnv } from '#shared/adapters/env.ts';
-import { type FileEventEnvelope, notificationFor } from '#shared/domain/notification.ts';
+import {
+  type FileEventEnvelope,
+  notificationFor,
+  reprocessMayHelp,
+} from '#shared/domain/notification.ts';
 import { logger, MetricName, metrics, tracer } from '#shared/observability/powertools.ts';
 
 const SENDER = requireEnv('NOTIFICATION_SENDER');
 const USER_POOL_ID = requireEnv('USER_POOL_ID');
+/** The web console, whose `#file=<fileId>` opens a file's view; absent where there is none. */
+const CONSOLE_URL = process.env.CONSOLE_URL || undefined;
 const persistenceStore = new DynamoDBPersistenceLayer({
   tableName: requireEnv('IDEMPOTENCY_TABLE_NAME'),
   awsSdkV3Client: dynamoDbClient(),
@@ -59,23 +65,47 @@ export const mail = async (event: FileEventEnvelope): Promise<'sent' | 'skipped'
     return 'skipped';
   }
   const outcome = message.type === 'file.failed' ? 'could not be processed' : 'was rejected';
+  // Events published before the detail carried the name (an archive replay) name the id.
+  const name =
+    typeof event.detail.filename === 'string' && event.detail.filename !== ''
+      ? `"${event.detail.filename}"`
+      : message.fileId;
+  const next = reprocessMayHelp(message.status, message.reason)
+    ? [
+        'It failed for a reason on our side: processing it again may well succeed. Reprocess it',
+        `from its view in the console, with \`syncflow reprocess ${message.fileId}\`, or with`,
+        `POST /files/${message.fileId}/reprocess.`,
+      ]
+    : message.type === 'file.rejected'
+      ? [
+          'Processing it again would give the same answer: its bytes do not change. Upload the',
+          'right file, declared as what it is.',
+        ]
+      : [
+          'Processing it again would end the same way: the file itself cannot be processed.',
+          'Check it, then upload it again.',
+        ];
   await sesClient().send(
     new SendEmailCommand({
       FromEmailAddress: SENDER,
       Destination: { ToAddresses: [to] },
       Content: {
         Simple: {
-          Subject: { Data: `SyncFlow: your file ${outcome}`, Charset: 'UTF-8' },
+          Subject: { Data: `SyncFlow: ${name} ${outcome}`, Charset: 'UTF-8' },
           Body: {
             Text: {
               Charset: 'UTF-8',
               Data: [
-                `Your file ${message.fileId} ${outcome}.`,
+                `Your file ${name} ${outcome}.`,
                 '',
                 `Reason: ${message.reason ?? 'none given'}`,
                 `Status: ${message.status}, at ${message.at}.`,
+                `File id: ${message.fileId}`,
+                ...(CONSOLE_URL
+                  ? ['', `See it in the console: ${CONSOLE_URL}#file=${message.fileId}`]
+                  : []),
                 '',
-                'GET /files/{fileId} has the details; POST /files/{fileId}/reprocess tries it again.',
+                ...next,
               ].join('\n'),
             },
           },

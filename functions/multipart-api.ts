@@ -9,7 +9,14 @@ import { databaseDeadline } from '#shared/adapters/db/deadline.ts';
 import { fileRepository } from '#shared/adapters/db/instance.ts';
 import { intEnv, requireEnv } from '#shared/adapters/env.ts';
 import { FileEventPublisher } from '#shared/adapters/event-publisher.ts';
-import { cors, httpErrors, json, noContent, parseJsonBody } from '#shared/adapters/http.ts';
+import {
+  cors,
+  httpErrors,
+  json,
+  noContent,
+  parseJsonBody,
+  strictQuery,
+} from '#shared/adapters/http.ts';
 import { MultipartStore } from '#shared/adapters/multipart-store.ts';
 import { combineCrc64, crc64FromBase64, crc64ToBase64 } from '#shared/domain/crc64nvme.ts';
 import { HttpError } from '#shared/domain/errors.ts';
@@ -221,4 +228,12 @@ export const handler = middy(route)
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .use(cors())
-  .use(httpErrors());
+  .use(httpErrors())
+  .use(
+    strictQuery({
+      'POST /uploads/{fileId}/parts': [],
+      'GET /uploads/{fileId}/parts': ['uploadId'],
+      'POST /uploads/{fileId}/complete': [],
+      'DELETE /uploads/{fileId}': ['uploadId'],
+    }),
+  );

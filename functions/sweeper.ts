@@ -42,7 +42,9 @@ export const sweepFiles = async (): Promise<SweepResult> => {
   );
   const swept = result.failed + result.expired + result.arrived + result.deletionsFinished;
   if (swept > 0) metrics.addMetric(MetricName.FilesSwept, MetricUnit.Count, swept);
-  logger.info('Sweep done', { ...result });
+  // A sweep that found nothing is the usual case (every minute locally): not worth a line at INFO.
+  if (swept > 0 || result.errors > 0) logger.info('Sweep done', { ...result });
+  else logger.debug('Sweep done', { ...result });
   if (result.errors > 0) throw new Error(`${result.errors} files could not be swept; see the log`);
   return result;
 };

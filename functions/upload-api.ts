@@ -7,7 +7,14 @@ import { s3Client } from '#shared/adapters/clients.ts';
 import { databaseDeadline } from '#shared/adapters/db/deadline.ts';
 import { fileRepository } from '#shared/adapters/db/instance.ts';
 import { intEnv, listEnv, requireEnv } from '#shared/adapters/env.ts';
-import { cors, httpErrors, json, ownerOf, parseJsonBody } from '#shared/adapters/http.ts';
+import {
+  cors,
+  httpErrors,
+  json,
+  ownerOf,
+  parseJsonBody,
+  strictQuery,
+} from '#shared/adapters/http.ts';
 import { startMultipartSession } from '#shared/adapters/multipart-session.ts';
 import { presignUpload } from '#shared/adapters/presign.ts';
 import { DEFAULT_ALLOWED_CONTENT_TYPES } from '#shared/domain/content-types.ts';
@@ -126,4 +133,5 @@ export const handler = middy(createUpload)
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .use(cors())
-  .use(httpErrors());
+  .use(httpErrors())
+  .use(strictQuery({ 'POST /uploads': [] }));

@@ -179,6 +179,11 @@ export class SyncFlowStack extends Stack {
       functions,
       idempotencyTable: this.processing.idempotencyTable,
       apiGatewayAccount: this.api.cloudWatchAccount,
+      // Emails link to the console: CloudFront's where the stack hosts it, else the first CORS
+      // origin (the console `npm start` serves).
+      consoleUrl: this.console
+        ? `${this.console.origin}/`
+        : stage.corsOrigins.find((origin) => origin !== '*')?.replace(/\/?$/, '/'),
     });
 
     this.console?.configure({

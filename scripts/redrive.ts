@@ -22,28 +22,73 @@ const QUEUES = {
   notifier: { dlq: 'NotificationsDeadLetterQueueUrl', source: 'NotificationsQueueUrl' },
 } as const;
 
-const usage =
-  'usage: npm run redrive -- --stage <stage> [--queue ingest|tabular|logs|other|notifier] [--dry-run]';
+const HELP = `npm run redrive -- --stage <stage> [--queue ingest|tabular|logs|other|notifier] [--dry-run]
 
-const { values } = parseArgs({
-  options: {
-    stage: { type: 'string' },
-    queue: { type: 'string', default: 'ingest' },
-    'dry-run': { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
-  strict: true,
-});
+Puts the messages parked in a dead-letter queue back on the queue they came from, once the
+cause of their failures is gone (docs/operations.md, IngestDeadLetters and
+NotificationsDeadLetters). In AWS, SQS moves them itself (a message move task); on the local
+stack, one by one, each step written to .syncflow/redrive/ first, so a run stopped halfway and
+run again neither loses a message nor sends one twice.
+
+  --stage <stage>   the stack: local (the one \`npm start\` runs), dev, prod, ... (required)
+  --queue <queue>   a processing kind's DLQ: ingest (images), tabular, logs or other; or
+                    notifier (the WebSocket pushes' DLQ); default: ingest
+  --dry-run         count the messages and list up to ten of their ids; move nothing
+  -h, --help        this text
+
+AWS stages are found as the CloudFormation stack SyncFlow-<stage>, with the credentials and
+region of the usual AWS settings (AWS_PROFILE, AWS_ACCESS_KEY_ID..., AWS_REGION).`;
+
+const fail = (message: string, code: number): never => {
+  console.error(`redrive: ${message}`);
+  if (code === 2) console.error('(npm run redrive -- --help explains the options)');
+  process.exit(code);
+};
+
+let values: { stage?: string; queue?: string; 'dry-run'?: boolean; help?: boolean };
+try {
+  ({ values } = parseArgs({
+    options: {
+      stage: { type: 'string' },
+      queue: { type: 'string', default: 'ingest' },
+      'dry-run': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  }));
+} catch (error) {
+  fail((error as Error).message, 2);
+  throw error;
+}
 if (values.help) {
-  console.log(usage);
+  console.log(HELP);
   process.exit(0);
 }
 const stage = values.stage;
-const queue = values.queue as keyof typeof QUEUES;
-if (!stage || !(queue in QUEUES)) {
-  console.error(usage);
-  process.exit(2);
-}
+const queue = (values.queue ?? 'ingest') as keyof typeof QUEUES;
+if (!stage) fail('--stage is missing: which stack? (local, dev, prod, ...)', 2);
+if (!(queue in QUEUES))
+  fail(`--queue ${queue}: must be one of ${Object.keys(QUEUES).join(', ')}`, 2);
+
+/** An AWS SDK failure that means the caller has no usable credentials or region, in words. */
+const explain = (error: Error): string => {
+  if (
+    error.name === 'CredentialsProviderError' ||
+    /Could not load credentials/.test(error.message)
+  ) {
+    return 'no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or sign in with `aws sso login`';
+  }
+  if (/Region is missing/.test(error.message)) {
+    return 'no AWS region: set AWS_REGION (or a region in your AWS profile)';
+  }
+  if (error.name === 'ValidationError' && /does not exist/.test(error.message)) {
+    return `no stack SyncFlow-${stage} in this account and region: is --stage right, and AWS_REGION?`;
+  }
+  if (error.name === 'ExpiredToken' || error.name === 'ExpiredTokenException') {
+    return 'the AWS credentials expired: sign in again';
+  }
+  return error.message;
+};
 
 const locate = async (): Promise<{ sqs: SQSClient; outputs: Record<string, string> }> => {
   if (stage === 'local') {
@@ -79,11 +124,11 @@ try {
     sqs,
     deadLetterQueueUrl,
     sourceQueueUrl,
-    dryRun: values['dry-run'],
+    dryRun: values['dry-run'] ?? false,
     journalFile: join(STATE_DIR, 'redrive', `${stage}-${queue}.jsonl`),
     log: (line) => console.log(line),
   });
 } catch (error) {
-  console.error(`redrive: ${(error as Error).message}`);
+  console.error(`redrive: ${explain(error as Error)}`);
   process.exit(1);
 }

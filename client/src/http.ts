@@ -30,7 +30,9 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 /**
  * One call to the REST API with the contract's rules: JSON in and out, the user's token, typed
  * `ApiError`s, and retries (idempotent methods only, or a POST the caller marks safe to repeat)
- * on network errors, 408, 429 and 5xx, honouring `Retry-After`.
+ * on network errors, 408, 429 and 5xx, honouring `Retry-After`. A 429 is retried for every
+ * method: the request was refused before anything was done (a per-user limit, the stage's
+ * throttling), so sending it again cannot do anything twice.
  */
 export const createHttp = (options: HttpOptions) => {
   const doFetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -110,9 +112,10 @@ export const createHttp = (options: HttpOptions) => {
         retryAfter,
       });
       const wait = backoffDelay(attempt + 1, policy, retryAfter);
+      const allowed = response.status === 429 ? policy.retries : retries;
       if (
         !isRetryableStatus(response.status) ||
-        attempt >= retries ||
+        attempt >= allowed ||
         Date.now() + wait >= deadline
       ) {
         throw error;

@@ -39,6 +39,13 @@ export interface UploadOptions {
   readonly signal?: AbortSignal;
   /** Parts in flight at once. @default 4 */
   readonly concurrency?: number;
+  /** The file's SHA-256 (base64); the processor rejects bytes that differ (REJECTED). */
+  readonly checksumSha256?: string;
+  /**
+   * The journal key of this file, for a caller that knows the file better than its Blob does
+   * (the CLI: path, size, mtime and API). @default fingerprint(file, apiUrl, filename)
+   */
+  readonly resumeKey?: string;
 }
 
 export interface UploadResult {
@@ -107,7 +114,7 @@ export class Uploader {
   async upload(file: UploadFile, options: UploadOptions = {}): Promise<UploadResult> {
     const filename = options.filename ?? file.name ?? 'upload';
     const contentType = options.contentType ?? (file.type || 'application/octet-stream');
-    const key = fingerprint(file, this.apiUrl, filename);
+    const key = options.resumeKey ?? fingerprint(file, this.apiUrl, filename);
     const signal = options.signal;
     const report = (loaded: number) => options.onProgress?.({ loaded, total: file.size });
 
@@ -124,7 +131,12 @@ export class Uploader {
     const resumed = entry !== undefined;
     if (!entry) {
       const created = await this.api.createUpload(
-        { filename, contentType, size: file.size },
+        {
+          filename,
+          contentType,
+          size: file.size,
+          ...(options.checksumSha256 && { checksumSha256: options.checksumSha256 }),
+        },
         signal,
       );
       const { upload } = created;

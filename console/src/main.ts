@@ -124,6 +124,13 @@ const appView = (client: SyncFlowClient) => {
         void files.load();
     }),
   );
+  // `#file=<fileId>` opens that file's view: the failure emails link here.
+  const openLinked = () => {
+    const linked = /^#file=([\w-]{1,64})$/.exec(location.hash)?.[1];
+    if (linked) void files.open(linked);
+  };
+  window.addEventListener('hashchange', openLinked);
+  openLinked();
   const liveState = document.getElementById('live-state') as HTMLElement;
   client.subscribe({
     onEvent: applyEvent,

@@ -251,18 +251,77 @@ export class Api extends Construct {
     this.cloudWatchAccount = this.restApi.node.findChild('Account') as CfnAccount;
     // What API Gateway answers by itself (no token, a refused token, throttling, an unknown
     // route) keeps the contract's `{error: {code, message}}` body too; DEFAULT_5XX keeps its
-    // status (502, 504).
-    const gatewayErrors: [string, ResponseType, number | undefined, string][] = [
-      ['Unauthorized', ResponseType.UNAUTHORIZED, 401, 'UNAUTHORIZED'],
-      ['AccessDenied', ResponseType.ACCESS_DENIED, 403, 'FORBIDDEN'],
-      ['UnknownRoute', ResponseType.MISSING_AUTHENTICATION_TOKEN, 404, 'NOT_FOUND'],
-      ['Throttled', ResponseType.THROTTLED, 429, 'TOO_MANY_REQUESTS'],
-      ['TooLarge', ResponseType.REQUEST_TOO_LARGE, 413, 'PAYLOAD_TOO_LARGE'],
-      ['BadBody', ResponseType.BAD_REQUEST_BODY, 400, 'BAD_REQUEST'],
-      ['BadParameters', ResponseType.BAD_REQUEST_PARAMETERS, 400, 'BAD_REQUEST'],
-      ['MediaType', ResponseType.UNSUPPORTED_MEDIA_TYPE, 415, 'UNSUPPORTED_MEDIA_TYPE'],
-      ['NoResource', ResponseType.RESOURCE_NOT_FOUND, 404, 'NOT_FOUND'],
-      ['Other5xx', ResponseType.DEFAULT_5XX, undefined, 'INTERNAL'],
+    // status (502, 504). Where API Gateway's own sentence would mislead ("Missing Authentication
+    // Token" for a route that does not exist), the message is ours; where it carries the detail
+    // (a bad body, throttling), it is API Gateway's.
+    const ours = (message: string) => JSON.stringify(message);
+    const gatewayErrors: [string, ResponseType, number | undefined, string, string][] = [
+      [
+        'Unauthorized',
+        ResponseType.UNAUTHORIZED,
+        401,
+        'UNAUTHORIZED',
+        ours(
+          'No valid token: send the signed-in user\'s token as "Authorization: Bearer <token>" (it is missing, malformed, or not one of this stack\'s users)',
+        ),
+      ],
+      [
+        'AccessDenied',
+        ResponseType.ACCESS_DENIED,
+        403,
+        'FORBIDDEN',
+        ours('This token may not call this API'),
+      ],
+      [
+        'UnknownRoute',
+        ResponseType.MISSING_AUTHENTICATION_TOKEN,
+        404,
+        'NOT_FOUND',
+        ours('No such route: check the method and the path'),
+      ],
+      [
+        'Throttled',
+        ResponseType.THROTTLED,
+        429,
+        'TOO_MANY_REQUESTS',
+        '$context.error.messageString',
+      ],
+      [
+        'TooLarge',
+        ResponseType.REQUEST_TOO_LARGE,
+        413,
+        'PAYLOAD_TOO_LARGE',
+        '$context.error.messageString',
+      ],
+      [
+        'BadBody',
+        ResponseType.BAD_REQUEST_BODY,
+        400,
+        'BAD_REQUEST',
+        '$context.error.messageString',
+      ],
+      [
+        'BadParameters',
+        ResponseType.BAD_REQUEST_PARAMETERS,
+        400,
+        'BAD_REQUEST',
+        '$context.error.messageString',
+      ],
+      [
+        'MediaType',
+        ResponseType.UNSUPPORTED_MEDIA_TYPE,
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+        '$context.error.messageString',
+      ],
+      [
+        'NoResource',
+        ResponseType.RESOURCE_NOT_FOUND,
+        404,
+        'NOT_FOUND',
+        ours('No such route: check the method and the path'),
+      ],
+      ['Other5xx', ResponseType.DEFAULT_5XX, undefined, 'INTERNAL', '$context.error.messageString'],
     ];
     // A browser can read these errors (a 401 that should send the user to sign in again) only
     // with CORS headers. API Gateway cannot choose among several origins here, and echoing the
@@ -273,14 +332,14 @@ export class Api extends Construct {
       firstOrigin === undefined
         ? undefined
         : { 'Access-Control-Allow-Origin': `'${firstOrigin}'`, Vary: "'Origin'" };
-    for (const [id, type, statusCode, code] of gatewayErrors) {
+    for (const [id, type, statusCode, code, message] of gatewayErrors) {
       this.restApi.addGatewayResponse(id, {
         type,
         ...(corsHeaders && { responseHeaders: corsHeaders }),
         ...(statusCode !== undefined && { statusCode: String(statusCode) }),
         templates: {
-          // messageString is already a quoted JSON string.
-          'application/json': `{"error":{"code":"${code}","message":$context.error.messageString}}`,
+          // messageString is already a quoted JSON string; ours are quoted by JSON.stringify.
+          'application/json': `{"error":{"code":"${code}","message":${message}}}`,
         },
       });
     }

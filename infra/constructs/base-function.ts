@@ -97,6 +97,10 @@ export class SyncFlowFunction extends NodejsFunction {
         POWERTOOLS_LOG_LEVEL: 'INFO',
         // Responses hold presigned upload forms and download URLs: they stay out of traces.
         POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
+        // The runtime is Node.js 24, above the SDK's minimum: its warning about older versions
+        // can only come from an emulator running the bundle on an older Node.js of the host,
+        // once per cold start, about the host and not the code.
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         ...props.environment,
       },
       bundling: {

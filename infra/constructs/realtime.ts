@@ -41,6 +41,11 @@ export interface RealtimeProps {
    * with "CloudWatch Logs role ARN must be set in account settings to enable logging".
    */
   readonly apiGatewayAccount?: CfnAccount;
+  /**
+   * The web console's address, for the mailer's links to a file's view (`#file=<fileId>`).
+   * @default no link
+   */
+  readonly consoleUrl?: string;
 }
 
 /**
@@ -215,6 +220,7 @@ export class Realtime extends Construct {
           NOTIFICATION_SENDER: stage.notificationSender,
           USER_POOL_ID: props.userPool.userPoolId,
           IDEMPOTENCY_TABLE_NAME: props.idempotencyTable.tableName,
+          ...(props.consoleUrl && { CONSOLE_URL: props.consoleUrl }),
         },
         // An email SES refused is retried twice, then the event is parked here.
         deadLetterQueue: this.mailDeadLetterQueue,

@@ -1,7 +1,22 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import { GetBucketTaggingCommand, PutBucketTaggingCommand, S3Client } from '@aws-sdk/client-s3';
+import pg from 'pg';
 import { consoleOrigins, type RunningConsole, startConsoleServer } from './console-server.ts';
 import { PROJECT_ROOT, type RunningEmulator, STATE_DIR, startMinistack } from './ministack.ts';
 import { type RunningPglite, startPgliteServer } from './pglite-server.ts';
@@ -48,6 +63,22 @@ export interface LocalStack {
 
 export const LOCAL_JSON = join(STATE_DIR, 'local.json');
 
+/** Every 15 s of a deploy, how far CloudFormation got (from the events in the deploy's log). */
+const deployProgress = (logFile: string, log: (message: string) => void) => {
+  const started = Date.now();
+  const timer = setInterval(() => {
+    const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+    const counts = [...text.matchAll(/SyncFlow-local \|\s*(\d+)\/(\d+) \|/g)].at(-1);
+    const seconds = Math.round((Date.now() - started) / 1000);
+    log(
+      counts
+        ? `  … ${seconds} s: ${counts[1]} of ${counts[2]} resources`
+        : `  … ${seconds} s: building the functions' bundles`,
+    );
+  }, 15_000);
+  return timer;
+};
+
 /** The stack `npm start` left running, if .syncflow/local.json names one that still answers. */
 export const findRunningLocalStack = async (): Promise<LocalStackInfo | undefined> => {
   if (!existsSync(LOCAL_JSON)) return undefined;
@@ -60,18 +91,29 @@ export const findRunningLocalStack = async (): Promise<LocalStackInfo | undefine
   }
 };
 
-/** Runs a command with inherited output, failing after `STEP_TIMEOUT_MS` instead of hanging. */
+/**
+ * How a step's output is shown: inherited (a developer watching), hidden (tests), or appended
+ * to a log file (npm start: CDK's progress, cdk-nag's notes and Node.js's warnings are kept
+ * there, not on the console).
+ */
+export type StepOutput = 'inherit' | 'hidden' | { readonly logFile: string };
+
+/** Runs a command, failing after `STEP_TIMEOUT_MS` instead of hanging. */
 const run = (
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-  quiet: boolean,
+  output: StepOutput,
 ): Promise<void> =>
   new Promise((resolve, reject) => {
+    const fd = typeof output === 'object' ? openSync(output.logFile, 'a') : undefined;
     const child = spawn(command, args, {
       cwd: PROJECT_ROOT,
       env,
-      stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'],
+      stdio:
+        fd !== undefined
+          ? ['ignore', fd, fd]
+          : ['ignore', output === 'hidden' ? 'ignore' : 'inherit', 'inherit'],
     });
     const timer = setTimeout(() => {
       child.kill('SIGTERM');
@@ -83,14 +125,166 @@ const run = (
     }, STEP_TIMEOUT_MS);
     child.once('exit', (code) => {
       clearTimeout(timer);
+      if (fd !== undefined) closeSync(fd);
       if (code === 0) resolve();
-      else reject(new Error(`${command} ${args.join(' ')} exited with ${code}`));
+      else {
+        const where =
+          typeof output === 'object'
+            ? `; the end of ${output.logFile}:\n${tail(output.logFile, 25)}`
+            : '';
+        reject(new Error(`${command} ${args.slice(0, 2).join(' ')} exited with ${code}${where}`));
+      }
     });
   });
 
+/** The last lines of a log, for an error message. */
+const tail = (file: string, lines: number): string =>
+  existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') : '';
+
+/** Where `npm start` keeps what survives a restart (the tests' stacks keep nothing). */
+const KEPT = {
+  emulator: join(STATE_DIR, 'emulator'),
+  s3: join(STATE_DIR, 's3'),
+  pglite: join(STATE_DIR, 'pglite'),
+  deployed: join(STATE_DIR, 'deployed.json'),
+};
+
+/** The bucket tag and the settings row that name the state both halves were last saved in. */
+const GENERATION_TAG = 'syncflow-generation';
+const GENERATION_SETTING = 'local_generation';
+
+const awsClientConfig = (endpoint: string) => ({
+  endpoint,
+  region: REGION,
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+});
+
+/** The outputs of a stack the emulator holds, when it holds it complete. */
+const stackOutputs = async (
+  endpoint: string,
+  stackName: string,
+): Promise<Record<string, string> | undefined> => {
+  const cloudFormation = new CloudFormationClient(awsClientConfig(endpoint));
+  try {
+    const found = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
+    const stack = found.Stacks?.[0];
+    if (!stack?.StackStatus?.endsWith('_COMPLETE') || stack.StackStatus.includes('DELETE'))
+      return undefined;
+    return Object.fromEntries(
+      (stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']),
+    );
+  } catch {
+    return undefined;
+  } finally {
+    cloudFormation.destroy();
+  }
+};
+
+/** The generation the emulator's bucket and the database each say they are in. */
+const readGenerations = async (endpoint: string, databaseUrl: string) => {
+  let emulator: string | undefined;
+  const bucket = (await stackOutputs(endpoint, 'SyncFlow-local'))?.BucketName;
+  if (bucket) {
+    const s3 = new S3Client({ ...awsClientConfig(endpoint), forcePathStyle: true });
+    emulator = await s3
+      .send(new GetBucketTaggingCommand({ Bucket: bucket }))
+      .then((t) => t.TagSet?.find((tag) => tag.Key === GENERATION_TAG)?.Value)
+      .catch(() => undefined)
+      .finally(() => s3.destroy());
+  }
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  let database: string | undefined;
+  let migrated = false;
+  try {
+    const found = await client.query<{ value: string }>(
+      'SELECT value FROM settings WHERE name = $1',
+      [GENERATION_SETTING],
+    );
+    database = found.rows[0]?.value;
+    migrated = true;
+  } catch {
+    // No settings table: a database nothing was deployed against yet.
+  } finally {
+    await client.end();
+  }
+  return {
+    emulator,
+    database,
+    hasStack: bucket !== undefined,
+    /** Rows of a stack the emulator no longer has (or of another run's) would point at nothing. */
+    disagree: emulator !== database || (migrated && bucket === undefined),
+  };
+};
+
 /**
- * Starts MiniStack and PostgreSQL, deploys SyncFlow-local into the emulator and signs in a demo
- * user. On failure everything started is stopped again.
+ * Marks the emulator's bucket and the database with one new generation. The emulator saves
+ * its state only when it is stopped gracefully: after a crash it comes back with the
+ * generation of its last save, the database with this one, and the next start sees they
+ * disagree.
+ */
+const writeGeneration = async (endpoint: string, bucket: string, databaseUrl: string) => {
+  const generation = randomUUID();
+  const s3 = new S3Client({ ...awsClientConfig(endpoint), forcePathStyle: true });
+  try {
+    const current = await s3
+      .send(new GetBucketTaggingCommand({ Bucket: bucket }))
+      .then((t) => t.TagSet ?? [])
+      .catch(() => []);
+    await s3.send(
+      new PutBucketTaggingCommand({
+        Bucket: bucket,
+        Tagging: {
+          TagSet: [
+            ...current.filter((tag) => tag.Key !== GENERATION_TAG),
+            { Key: GENERATION_TAG, Value: generation },
+          ],
+        },
+      }),
+    );
+  } finally {
+    s3.destroy();
+  }
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(
+      `INSERT INTO settings (name, value) VALUES ($1, $2)
+       ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`,
+      [GENERATION_SETTING, generation],
+    );
+  } finally {
+    await client.end();
+  }
+};
+
+/**
+ * What a deploy depends on: the sources of the app and its functions, the lock file and the
+ * deploy's own settings. The same fingerprint as the last deploy into a kept emulator state
+ * means there is nothing to deploy.
+ */
+const deployFingerprint = (settings: unknown): string => {
+  const hash = createHash('sha256').update(JSON.stringify(settings));
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(join(PROJECT_ROOT, dir), { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile()) hash.update(path).update(readFileSync(join(PROJECT_ROOT, path)));
+    }
+  };
+  for (const dir of ['infra', 'functions', 'shared', 'migrations']) walk(dir);
+  for (const file of ['package-lock.json', 'cdk.json', 'tsconfig.json']) {
+    hash.update(file).update(readFileSync(join(PROJECT_ROOT, file)));
+  }
+  return hash.digest('hex');
+};
+
+/**
+ * Starts MiniStack and PostgreSQL, deploys SyncFlow-local into the emulator (unless a kept state
+ * already holds this very deploy) and signs in a demo user. On failure everything started is
+ * stopped again.
  */
 export const startLocalStack = async (options: {
   emulatorPort: number;
@@ -106,9 +300,26 @@ export const startLocalStack = async (options: {
   log?: (message: string) => void;
   /** Hide the CDK tools' progress output. */
   quiet?: boolean;
+  /** Where the CDK tools' output goes (overrides `quiet`). */
+  output?: StepOutput;
+  /**
+   * Keep everything between starts (npm start): the emulator's state in .syncflow/emulator,
+   * the bucket's objects in .syncflow/s3, the database in .syncflow/pglite. Off, each start
+   * begins empty (the test suites' throwaway stacks).
+   */
+  persist?: boolean;
+  /** With `persist`: throw away what was kept and start clean. */
+  reset?: boolean;
 }): Promise<LocalStack> => {
   const log = options.log ?? (() => {});
-  const quiet = options.quiet ?? false;
+  const output: StepOutput = options.output ?? (options.quiet ? 'hidden' : 'inherit');
+  const persist = options.persist ?? false;
+  // A throwaway stack keeps its objects and rows in a folder of its own, removed when it stops,
+  // so it never touches what `npm start` keeps.
+  const scratch = persist ? undefined : mkdtempSync(join(tmpdir(), 'syncflow-local-'));
+  const dirs = scratch
+    ? { s3: join(scratch, 's3'), pglite: join(scratch, 'pglite') }
+    : { s3: KEPT.s3, pglite: KEPT.pglite };
   let emulator: RunningEmulator | undefined;
   let pglite: RunningPglite | undefined;
   let consoleServer: RunningConsole | undefined;
@@ -116,6 +327,7 @@ export const startLocalStack = async (options: {
     await consoleServer?.stop().catch(() => {});
     await emulator?.stop().catch(() => {});
     await pglite?.stop().catch(() => {});
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   };
   try {
     return { info: await deploy(), stop };
@@ -124,33 +336,72 @@ export const startLocalStack = async (options: {
     throw error;
   }
 
-  async function deploy(): Promise<LocalStackInfo> {
-    const EMULATOR_PORT = options.emulatorPort;
-    const PG_PORT = options.pgPort;
-    mkdirSync(STATE_DIR, { recursive: true });
-    log(`Starting MiniStack on 127.0.0.1:${EMULATOR_PORT} (log: .syncflow/ministack.log)`);
+  async function startStores(): Promise<string> {
+    log(`Starting MiniStack on 127.0.0.1:${options.emulatorPort} (log: .syncflow/ministack.log)`);
     emulator = await startMinistack({
-      port: EMULATOR_PORT,
+      port: options.emulatorPort,
       logFile: join(STATE_DIR, 'ministack.log'),
       region: REGION,
-      dataDir: join(STATE_DIR, 's3'),
+      dataDir: dirs.s3,
+      ...(persist && { stateDir: KEPT.emulator }),
+      log,
     });
-    let databaseUrl = options.databaseUrl;
-    if (!databaseUrl) {
-      log(
-        `Starting embedded PostgreSQL (PGlite) on 127.0.0.1:${PG_PORT}, data in .syncflow/pglite`,
-      );
-      pglite = await startPgliteServer({ port: PG_PORT, dataDir: join(STATE_DIR, 'pglite') });
-      databaseUrl = pglite.url;
+    if (options.databaseUrl) return options.databaseUrl;
+    log(
+      `Starting embedded PostgreSQL (PGlite) on 127.0.0.1:${options.pgPort}${persist ? ', data in .syncflow/pglite' : ''}`,
+    );
+    pglite = await startPgliteServer({ port: options.pgPort, dataDir: dirs.pglite });
+    return pglite.url;
+  }
+
+  function wipe(): void {
+    for (const path of [KEPT.emulator, KEPT.s3, KEPT.deployed, LOCAL_JSON]) {
+      rmSync(path, { recursive: true, force: true });
+    }
+    if (!options.databaseUrl) rmSync(KEPT.pglite, { recursive: true, force: true });
+  }
+
+  async function deploy(): Promise<LocalStackInfo> {
+    mkdirSync(STATE_DIR, { recursive: true });
+    if (persist && options.reset) {
+      log('Starting clean (--reset): the emulator state, the bucket and the database are emptied');
+      wipe();
+    }
+    let databaseUrl = await startStores();
+    if (persist) {
+      const found = await readGenerations(emulator?.endpoint ?? '', databaseUrl);
+      if (found.disagree) {
+        if (options.databaseUrl) {
+          throw new Error(
+            'The emulator state and the database at DATABASE_URL are not from the same run (the emulator was stopped without saving its state); empty that database, then `npm start -- --reset`',
+          );
+        }
+        log(
+          found.hasStack
+            ? 'The emulator state and the database were not saved together (the emulator was stopped without saving, a crash or a kill): starting clean, so no file points at nothing'
+            : 'The emulator kept no state (it was stopped without saving, a crash or a kill) while the database did: starting clean, so no file points at nothing',
+        );
+        await emulator?.stop();
+        await pglite?.stop();
+        emulator = undefined;
+        pglite = undefined;
+        wipe();
+        databaseUrl = await startStores();
+      }
     }
     const deployed = await deployToEmulator({
-      endpoint: emulator.endpoint,
+      endpoint: emulator?.endpoint ?? '',
       databaseUrl,
       log,
-      quiet,
+      quiet: output === 'hidden',
+      output,
+      reuse: persist,
       ...(options.dataApi && { dataApi: options.dataApi }),
       corsOrigins: consoleOrigins(options.consolePort),
     });
+    if (persist) {
+      await writeGeneration(deployed.endpoint, deployed.outputs.BucketName ?? '', databaseUrl);
+    }
     log(`Serving the web console on 127.0.0.1:${options.consolePort}`);
     consoleServer = await startConsoleServer({
       port: options.consolePort,
@@ -190,10 +441,18 @@ export const deployToEmulator = async (options: {
   dataApi?: DataApiTarget;
   log: (message: string) => void;
   quiet: boolean;
+  /** Where the CDK tools' output goes (overrides `quiet`). */
+  output?: StepOutput;
+  /**
+   * Skip the deploy when the emulator holds SyncFlow-local from a deploy of the same sources and
+   * settings (a kept state after a restart): nothing would change.
+   */
+  reuse?: boolean;
   /** Browser origins the API and the bucket answer (CORS); any origin when not given. */
   corsOrigins?: readonly string[];
 }): Promise<LocalStackInfo> => {
-  const { log, quiet } = options;
+  const { log } = options;
+  const output: StepOutput = options.output ?? (options.quiet ? 'hidden' : 'inherit');
   const awsEnv: NodeJS.ProcessEnv = {
     ...process.env,
     AWS_ENDPOINT_URL: options.endpoint,
@@ -204,44 +463,75 @@ export const deployToEmulator = async (options: {
     CDK_DEFAULT_ACCOUNT: ACCOUNT,
     CDK_DEFAULT_REGION: REGION,
   };
-  log('Bootstrapping CDK in the emulator');
-  await run('npx', ['cdk', 'bootstrap', `aws://${ACCOUNT}/${REGION}`, '--quiet'], awsEnv, quiet);
-  log('Deploying SyncFlow-local (the same constructs and handlers as in AWS)');
-  const outputsFile = join(STATE_DIR, 'outputs.json');
-  await run(
-    'npx',
-    [
-      'cdk',
-      'deploy',
-      '-c',
-      'stage=local',
-      '-c',
-      `databaseUrl=${options.functions?.databaseUrl ?? options.databaseUrl}`,
-      '-c',
-      `emulatorEndpoint=${options.functions?.endpoint ?? options.endpoint}`,
-      ...(options.dataApi
-        ? [
-            '-c',
-            `dataApiEndpoint=${options.dataApi.endpoint}`,
-            '-c',
-            `dataApiDatabase=${options.dataApi.database}`,
-          ]
-        : []),
-      ...(options.corsOrigins ? ['-c', `corsOrigins=${options.corsOrigins.join(',')}`] : []),
-      '--require-approval',
-      'never',
-      '--outputs-file',
-      outputsFile,
-      '--progress',
-      'events',
-    ],
-    awsEnv,
-    quiet,
-  );
-  const outputs = (
-    JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, Record<string, string>>
-  )['SyncFlow-local'];
-  if (!outputs) throw new Error(`No SyncFlow-local outputs in ${outputsFile}`);
+  const contextArgs = [
+    '-c',
+    'stage=local',
+    '-c',
+    `databaseUrl=${options.functions?.databaseUrl ?? options.databaseUrl}`,
+    '-c',
+    `emulatorEndpoint=${options.functions?.endpoint ?? options.endpoint}`,
+    ...(options.dataApi
+      ? [
+          '-c',
+          `dataApiEndpoint=${options.dataApi.endpoint}`,
+          '-c',
+          `dataApiDatabase=${options.dataApi.database}`,
+        ]
+      : []),
+    ...(options.corsOrigins ? ['-c', `corsOrigins=${options.corsOrigins.join(',')}`] : []),
+  ];
+  const fingerprint = deployFingerprint(contextArgs);
+  const kept =
+    options.reuse && existsSync(KEPT.deployed)
+      ? (JSON.parse(readFileSync(KEPT.deployed, 'utf8')) as { fingerprint?: string })
+      : undefined;
+  let outputs =
+    kept?.fingerprint === fingerprint
+      ? await stackOutputs(options.endpoint, 'SyncFlow-local')
+      : undefined;
+  if (outputs) {
+    log('SyncFlow-local is deployed already with these sources and settings: nothing to deploy');
+  } else {
+    const logNote =
+      typeof output === 'object'
+        ? ` (details: ${output.logFile.replace(`${PROJECT_ROOT}/`, '')})`
+        : '';
+    if (!(await stackOutputs(options.endpoint, 'CDKToolkit'))) {
+      log(`Bootstrapping CDK in the emulator${logNote}`);
+      await run('npx', ['cdk', 'bootstrap', `aws://${ACCOUNT}/${REGION}`], awsEnv, output);
+    }
+    log(
+      `Deploying SyncFlow-local, the same constructs and handlers as in AWS (a minute or two)${logNote}`,
+    );
+    const outputsFile = join(STATE_DIR, 'outputs.json');
+    const progress = typeof output === 'object' ? deployProgress(output.logFile, log) : undefined;
+    try {
+      await run(
+        'npx',
+        [
+          'cdk',
+          'deploy',
+          ...contextArgs,
+          '--require-approval',
+          'never',
+          '--outputs-file',
+          outputsFile,
+          '--progress',
+          'events',
+        ],
+        awsEnv,
+        output,
+      );
+    } finally {
+      if (progress) clearInterval(progress);
+    }
+    outputs = (
+      JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, Record<string, string>>
+    )['SyncFlow-local'];
+    if (!outputs) throw new Error(`No SyncFlow-local outputs in ${outputsFile}`);
+    if (options.reuse)
+      writeFileSync(KEPT.deployed, `${JSON.stringify({ fingerprint }, null, 2)}\n`);
+  }
   const userPoolId = outputs.UserPoolId ?? '';
   const clientId = outputs.UserPoolClientId ?? '';
   const restApiId = outputs.RestApiId ?? '';

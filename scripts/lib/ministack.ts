@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,11 +30,25 @@ const VENV_PYTHON = join(VENV, 'bin', 'python');
 /** Starts MiniStack with awscrt's checksums in place of its pure-Python ones (see the file). */
 const LAUNCHER = join(PROJECT_ROOT, 'scripts', 'lib', 'ministack_native_crc.py');
 
+/** Runs a command, its output appended to `logFile`; rejects with the log's path on failure. */
+const runLogged = (command: string, args: string[], logFile: string): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const out = openSync(logFile, 'a');
+    const child = spawn(command, args, { stdio: ['ignore', out, out] });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      closeSync(out);
+      if (code === 0) resolve();
+      else reject(new Error(`${command} ${args[0] ?? ''} failed (exit ${code}); see ${logFile}`));
+    });
+  });
+
 /**
  * Creates the project-local virtual environment with the pinned emulator on first use and
- * reuses it afterwards (a version change reinstalls).
+ * reuses it afterwards (a version change reinstalls). pip's output goes to
+ * .syncflow/emulator-install.log; `log` hears what is being installed every few seconds.
  */
-export const ensureMinistack = (log: (line: string) => void = () => {}): string => {
+export const ensureMinistack = async (log: (line: string) => void = () => {}): Promise<string> => {
   const wanted = Object.entries(PINNED_PACKAGES).map(([name, version]) => `${name}==${version}`);
   const installed = (): string[] => {
     if (!existsSync(MINISTACK_BIN)) return [];
@@ -52,18 +66,36 @@ export const ensureMinistack = (log: (line: string) => void = () => {}): string 
   };
   if (installed().join(' ') === wanted.join(' ')) return MINISTACK_BIN;
   mkdirSync(STATE_DIR, { recursive: true });
-  if (!existsSync(join(VENV, 'bin', 'python'))) {
-    log(`Creating ${VENV}`);
-    execFileSync('python3', ['-m', 'venv', VENV], { stdio: 'inherit' });
-  }
-  log(`Installing ${wanted.join(' ')} into ${VENV}`);
-  execFileSync(
-    join(VENV, 'bin', 'pip'),
-    ['install', '--quiet', '--disable-pip-version-check', ...wanted],
-    {
-      stdio: 'inherit',
-    },
+  const logFile = join(STATE_DIR, 'emulator-install.log');
+  log(
+    `Installing the emulator (MiniStack ${MINISTACK_VERSION} and ${wanted.length - 1} helpers) into .syncflow/venv: once, a minute or two (details: .syncflow/emulator-install.log)`,
   );
+  const started = Date.now();
+  // pip says what it fetches and builds; the latest of it, now and then, is the progress.
+  const ticker = setInterval(() => {
+    const lines = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n') : [];
+    const last = [...lines]
+      .reverse()
+      .find((line) =>
+        /^(Collecting|Downloading|Installing|Building|Successfully)/.test(line.trim()),
+      );
+    log(
+      `  … ${Math.round((Date.now() - started) / 1000)} s${last ? `: ${last.trim().slice(0, 100)}` : ''}`,
+    );
+  }, 10_000);
+  try {
+    if (!existsSync(join(VENV, 'bin', 'python'))) {
+      await runLogged('python3', ['-m', 'venv', VENV], logFile);
+    }
+    await runLogged(
+      join(VENV, 'bin', 'pip'),
+      ['install', '--disable-pip-version-check', '--progress-bar', 'off', ...wanted],
+      logFile,
+    );
+  } finally {
+    clearInterval(ticker);
+  }
+  log(`Emulator installed in ${Math.round((Date.now() - started) / 1000)} s`);
   return MINISTACK_BIN;
 };
 
@@ -82,9 +114,19 @@ export const startMinistack = async (options: {
   port: number;
   logFile: string;
   region?: string;
+  /** Where S3 keeps object bodies (with `stateDir`, they survive a restart). */
   dataDir?: string;
+  /**
+   * Keep the emulator's state here between runs: saved on a graceful stop (SIGTERM) and loaded
+   * at start (CloudFormation stacks, functions and their code, APIs and their ids, user pools
+   * with their users and signing keys, queues, tables, rules), and S3's objects written to
+   * `dataDir` as they arrive. Without it, everything is gone when the emulator stops.
+   */
+  stateDir?: string;
+  /** Hears the first-use install's progress. */
+  log?: (line: string) => void;
 }): Promise<RunningEmulator> => {
-  ensureMinistack();
+  await ensureMinistack(options.log);
   const out = openSync(options.logFile, 'a');
   // A process group of its own: the Lambda workers it spawns go when the group is stopped.
   const child = spawn(VENV_PYTHON, [LAUNCHER], {
@@ -100,6 +142,11 @@ export const startMinistack = async (options: {
       MINISTACK_REGION: options.region ?? 'us-east-1',
       LOG_LEVEL: 'WARNING',
       ...(options.dataDir && { S3_DATA_DIR: options.dataDir }),
+      ...(options.stateDir && {
+        PERSIST_STATE: '1',
+        STATE_DIR: options.stateDir,
+        S3_PERSIST: '1',
+      }),
     },
   });
   const endpoint = `http://127.0.0.1:${options.port}`;
@@ -133,8 +180,9 @@ export const startMinistack = async (options: {
           // the group is already gone
         }
       };
+      // SIGTERM is a graceful stop: the emulator saves its state (stateDir) before it exits.
       signalGroup('SIGTERM');
-      const timer = setTimeout(() => signalGroup('SIGKILL'), 5_000);
+      const timer = setTimeout(() => signalGroup('SIGKILL'), options.stateDir ? 30_000 : 5_000);
       await exited;
       clearTimeout(timer);
       signalGroup('SIGKILL');

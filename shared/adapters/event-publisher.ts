@@ -14,6 +14,8 @@ export const detailTypeFor = (status: EndStatus): FileEventType =>
 export interface FileEventDetail {
   readonly fileId: string;
   readonly ownerId: string;
+  /** The name the owner gave the file (added after the first release: rules may find it absent). */
+  readonly filename: string;
   readonly bucket: string;
   readonly key: string;
   /** How it was processed (shared/domain/kinds.ts). */
@@ -55,6 +57,7 @@ const eventMetadata = (metadata: FileMetadata): FileMetadata => {
 export const eventDetail = (file: FileRecord): FileEventDetail => ({
   fileId: file.fileId,
   ownerId: file.ownerId,
+  filename: file.filename,
   bucket: file.bucket,
   key: file.key,
   kind: file.kind,

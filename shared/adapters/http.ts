@@ -26,15 +26,72 @@ export const noContent = (): APIGatewayProxyResult => ({
   body: '',
 });
 
-/** The authenticated user, as the authorizer put them in the request context. */
+/**
+ * The authenticated user, as the authorizer put them in the request context. A token that only
+ * expired reaches here with no user and the time it expired (functions/authorizer.ts): it is
+ * the 401 that says so.
+ */
 export const ownerOf = (event: APIGatewayProxyEvent): string => {
   const authorizer = event.requestContext.authorizer as Record<string, unknown> | null | undefined;
+  const expiredAt = authorizer?.tokenExpiredAt;
+  if (typeof expiredAt === 'string') {
+    throw new HttpError(
+      'UNAUTHORIZED',
+      `The token expired${expiredAt === 'unknown' ? '' : ` at ${expiredAt}`}: sign in again, or renew it with the refresh token`,
+    );
+  }
   const owner = authorizer?.ownerId ?? authorizer?.principalId;
   if (typeof owner !== 'string' || owner === '') {
     throw new HttpError('UNAUTHORIZED', 'The request carries no authenticated user');
   }
   return owner;
 };
+
+/**
+ * The query string of a route that takes these parameters (and no others), each at most once:
+ * an unknown parameter, or one given twice (`?status=A&status=B`, which API Gateway would
+ * otherwise reduce to its last value silently), is a 400 that names it.
+ */
+export const queryParameters = (
+  event: APIGatewayProxyEvent,
+  allowed: readonly string[],
+): Record<string, string> => {
+  const route = `${event.httpMethod} ${event.resource}`;
+  const multi = event.multiValueQueryStringParameters ?? {};
+  const single = event.queryStringParameters ?? {};
+  const names = new Set([...Object.keys(multi), ...Object.keys(single)]);
+  const result: Record<string, string> = {};
+  for (const name of names) {
+    if (!allowed.includes(name)) {
+      throw new HttpError(
+        'BAD_REQUEST',
+        allowed.length === 0
+          ? `${name}: ${route} takes no query parameters`
+          : `${name}: is not a parameter of ${route} (it takes ${allowed.join(', ')})`,
+      );
+    }
+    const values = multi[name] ?? [];
+    if (values.length > 1) {
+      throw new HttpError('BAD_REQUEST', `${name}: given ${values.length} times; give it once`);
+    }
+    const value = values[0] ?? single[name];
+    if (value !== undefined) result[name] = value;
+  }
+  return result;
+};
+
+/**
+ * Checks every request's query string against its route's parameters (`queryParameters`)
+ * before the handler runs: `routes` maps `METHOD /resource` to the names the route takes.
+ */
+export const strictQuery = (
+  routes: Readonly<Record<string, readonly string[]>>,
+): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
+  before: async function strictQueryBefore(request) {
+    const { event } = request;
+    queryParameters(event, routes[`${event.httpMethod} ${event.resource}`] ?? []);
+  },
+});
 
 /** Parses a JSON body with a size limit; every way it can go wrong is a 4xx. */
 export const parseJsonBody = (event: APIGatewayProxyEvent, maxBytes: number): unknown => {
@@ -67,7 +124,12 @@ export const httpErrors = (): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatew
   onError: async function httpErrorsOnError(request) {
     const { error } = request;
     if (error instanceof HttpError && error.expose) {
-      logger.info('Request refused', { code: error.code, message: error.message });
+      // `message` is the logger's own key (the line's text): the refusal's goes in `reason`.
+      logger.info('Request refused', {
+        statusCode: error.statusCode,
+        code: error.code,
+        reason: error.message,
+      });
       request.response = json(
         error.statusCode,
         { error: { code: error.code, message: error.message } },

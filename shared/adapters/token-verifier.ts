@@ -1,4 +1,5 @@
 import { JwtVerifier } from 'aws-jwt-verify';
+import { JwtExpiredError } from 'aws-jwt-verify/error';
 import type { Fetcher } from 'aws-jwt-verify/https';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 
@@ -31,6 +32,20 @@ const keysFetcher: Fetcher = {
 };
 
 /**
+ * A token of this pool, signed by it, whose time is up: said apart from a bad token so the
+ * user is told to sign in again (or renew it), not that it was never valid.
+ */
+export class TokenExpiredError extends Error {
+  constructor(
+    /** When it expired (ISO 8601), when the token says. */
+    readonly expiredAt: string | undefined,
+  ) {
+    super(`Token expired${expiredAt ? ` at ${expiredAt}` : ''}`);
+    this.name = 'TokenExpiredError';
+  }
+}
+
+/**
  * Verifies Cognito access or ID tokens against the pool's published keys: signature, expiry,
  * issuer, token use and app client. Keys are fetched once and cached for the process.
  */
@@ -42,7 +57,16 @@ export const createTokenVerifier = (config: TokenVerifierConfig) => {
     { jwksCache: new SimpleJwksCache({ fetcher: keysFetcher }) },
   );
   return async (token: string): Promise<VerifiedUser> => {
-    const payload = await verifier.verify(token);
+    const payload = await verifier.verify(token).catch((error: unknown) => {
+      // The signature is checked before the claims: an expired token is one of the pool's.
+      if (error instanceof JwtExpiredError) {
+        const exp = (error.rawJwt?.payload as { exp?: unknown } | undefined)?.exp;
+        throw new TokenExpiredError(
+          typeof exp === 'number' ? new Date(exp * 1000).toISOString() : undefined,
+        );
+      }
+      throw error;
+    });
     const tokenUse = payload.token_use;
     const client = tokenUse === 'access' ? payload.client_id : payload.aud;
     if ((tokenUse !== 'access' && tokenUse !== 'id') || client !== config.clientId) {

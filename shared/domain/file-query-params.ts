@@ -12,7 +12,8 @@ import {
 } from './file-query.ts';
 import { isFileStatus } from './file-record.ts';
 
-const PARAMS = new Set([
+/** The query parameters of `GET /files`. */
+export const FILE_QUERY_PARAMETERS = [
   'status',
   'contentType',
   'q',
@@ -21,7 +22,8 @@ const PARAMS = new Set([
   'sort',
   'limit',
   'cursor',
-]);
+] as const;
+const PARAMS = new Set<string>(FILE_QUERY_PARAMETERS);
 
 /** The part of a query a cursor is bound to: every filter and the sort, never the limit. */
 const queryFingerprint = (query: Omit<FileQuery, 'limit' | 'after'>): string =>

@@ -36,6 +36,7 @@ export interface FileEventEnvelope {
     readonly fileId?: unknown;
     readonly ownerId?: unknown;
     readonly kind?: unknown;
+    readonly filename?: unknown;
     readonly status?: unknown;
     readonly size?: unknown;
     readonly contentType?: unknown;
@@ -78,3 +79,12 @@ export const notificationFor = (
   };
   return { ownerId: detail.ownerId, message };
 };
+
+/**
+ * Whether putting a file through the processor again can end it otherwise. Never for REJECTED:
+ * its bytes are judged the same way again. For FAILED only when it failed on our side (a run cut
+ * short, retries spent, never processed: the reasons of lifecycle.ts `STUCK_REASONS`, which end
+ * by saying so), not when the file itself cannot be processed (empty, truncated, too many pixels).
+ */
+export const reprocessMayHelp = (status: string, reason: string | undefined): boolean =>
+  status === 'FAILED' && reason !== undefined && /Reprocess the file to try again/.test(reason);

@@ -13,9 +13,30 @@ export const logger = new Logger({
 export const tracer = new Tracer({
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'syncflow',
 });
+/**
+ * Powertools Metrics warns "No application metrics to publish" after every invocation that
+ * recorded none (a refused request, a skipped event): that is expected here, not a fault, and
+ * it drowned the lines that matter. Its other warnings go to the logger, as JSON like the rest.
+ */
+const metricsLogger = {
+  debug: (...args: unknown[]) => logger.debug(String(args[0]), ...args.slice(1).map(extra)),
+  info: (...args: unknown[]) => logger.info(String(args[0]), ...args.slice(1).map(extra)),
+  warn: (...args: unknown[]) => {
+    const message = String(args[0]);
+    if (message.startsWith('No application metrics to publish')) return;
+    logger.warn(message, ...args.slice(1).map(extra));
+  },
+  error: (...args: unknown[]) => logger.error(String(args[0]), ...args.slice(1).map(extra)),
+};
+
+function extra(value: unknown): Record<string, unknown> {
+  return value instanceof Error ? { error: value } : { detail: value };
+}
+
 export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'SyncFlow',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'syncflow',
+  logger: metricsLogger,
 });
 
 /** Metric names; a reader of the dashboard finds them here. */

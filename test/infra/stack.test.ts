@@ -392,6 +392,15 @@ describe('api', () => {
         'gatewayresponse.header.Access-Control-Allow-Origin': "'*'",
       }),
     });
+    // An unknown route is the project's 404 in its own words, never "Missing Authentication Token".
+    dev.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'MISSING_AUTHENTICATION_TOKEN',
+      StatusCode: '404',
+      ResponseTemplates: {
+        'application/json':
+          '{"error":{"code":"NOT_FOUND","message":"No such route: check the method and the path"}}',
+      },
+    });
   });
 
   it('gives every API function the CORS origins, and parts only to multipart-api under uploads/', () => {

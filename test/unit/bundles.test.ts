@@ -98,12 +98,20 @@ describe('function bundles', () => {
     );
   });
 
-  /** The browser's client library and console are for browsers: no function loads them. */
+  /**
+   * The client library, the console and the CLI (with its argument parser and progress bars)
+   * are for people's machines: no function loads them.
+   */
   it.each(functionNames())(
-    '%s carries nothing of the client library or the console',
+    '%s carries nothing of the client library, the console or the CLI',
     async (name) => {
       const { inputs } = await bundleOf(name);
-      expect(inputs.filter((path) => /^(client|console)\//.test(path))).toEqual([]);
+      expect(inputs.filter((path) => /^(client|console|cli)\//.test(path))).toEqual([]);
+      expect(
+        inputs.filter((path) =>
+          /node_modules\/(commander|cli-progress|tinyglobby|ws)\//.test(path),
+        ),
+      ).toEqual([]);
     },
   );
 

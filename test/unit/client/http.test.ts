@@ -63,6 +63,17 @@ describe('SyncFlowApi requests', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it('sends POST /uploads again after a 429, waiting as Retry-After asks (nothing was recorded)', async () => {
+    const { fetch, calls } = scripted([
+      error(429, 'TOO_MANY_REQUESTS', { 'retry-after': '0' }),
+      () => new Response('{"fileId":"f","upload":{"method":"POST"}}', { status: 201 }),
+    ]);
+    await expect(
+      api(fetch).createUpload({ filename: 'a', contentType: 'text/plain', size: 1 }),
+    ).resolves.toMatchObject({ fileId: 'f' });
+    expect(calls).toHaveLength(2);
+  });
+
   it('does not retry a 4xx and carries code, status, request id and body', async () => {
     const { fetch, calls } = scripted([error(404, 'NOT_FOUND')]);
     const failure = await api(fetch)
