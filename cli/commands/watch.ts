@@ -36,7 +36,8 @@ export const watch: Command<WatchFlags> = {
         out.result(event);
         return;
       }
-      const style = event.status === 'PROCESSED' ? 'green' : 'red';
+      const style =
+        event.status === 'PROCESSED' ? 'green' : event.status === 'PROCESSING' ? 'dim' : 'red';
       out.data(
         [
           event.at ?? new Date().toISOString(),

@@ -210,9 +210,12 @@ export interface ReprocessResponse {
   reprocessId: string;
 }
 
-/** What the WebSocket pushes when one of the user's files ends. */
+/**
+ * What the WebSocket pushes when a run starts on one of the user's files (`file.processing`)
+ * and when the file ends. Pushes may arrive out of order: `at` tells which is newer.
+ */
 export interface FileEventMessage {
-  type: 'file.processed' | 'file.failed' | 'file.rejected';
+  type: 'file.processing' | 'file.processed' | 'file.failed' | 'file.rejected';
   eventId: string;
   fileId: string;
   /** How the file was processed. */

@@ -142,17 +142,26 @@ export class Uploader {
       const { upload } = created;
       if (upload.method !== 'MULTIPART') {
         options.onStarted?.({ fileId: created.fileId, method: 'POST', resumed: false });
-        if (upload.method === 'PUT') {
-          await this.transport.putPart(upload.url, file, {
-            onProgress: report,
-            ...(signal && { signal }),
-          });
-        } else {
-          await this.transport.postForm(upload.url, upload.fields, file, {
-            onProgress: report,
-            ...(signal && { signal }),
-            ...(this.options.stallTimeoutMs && { stallTimeoutMs: this.options.stallTimeoutMs }),
-          });
+        try {
+          if (upload.method === 'PUT') {
+            await this.transport.putPart(upload.url, file, {
+              onProgress: report,
+              ...(signal && { signal }),
+            });
+          } else {
+            await this.transport.postForm(upload.url, upload.fields, file, {
+              onProgress: report,
+              ...(signal && { signal }),
+              ...(this.options.stallTimeoutMs && { stallTimeoutMs: this.options.stallTimeoutMs }),
+            });
+          }
+        } catch (error) {
+          // Paused or cancelled: a POST cannot go on where it stopped, so the record made for
+          // it would wait for bytes until it expired. It is given up (bytes that still land are
+          // removed, never processed); a resume asks for a new one. Only on the caller's abort:
+          // after a network error the bytes may have arrived.
+          if (signal?.aborted) await this.api.deleteFile(created.fileId).catch(() => undefined);
+          throw error;
         }
         report(file.size);
         return {

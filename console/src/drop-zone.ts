@@ -51,6 +51,7 @@ export class DropZone extends HTMLElement {
       multiple: true,
       hidden: true,
       webkitdirectory: true,
+      'data-testid': 'folder-input',
     });
     const pick = (input: HTMLInputElement) => () => input.click();
     const chosen = (input: HTMLInputElement) => () => {

@@ -78,7 +78,8 @@ const signInView = (client: SyncFlowClient, config: ConsoleConfig, done: () => v
   return form;
 };
 
-const END: Record<FileEventMessage['type'], UploadState> = {
+const STATE_OF: Record<FileEventMessage['type'], UploadState> = {
+  'file.processing': 'processing',
   'file.processed': 'processed',
   'file.failed': 'failed',
   'file.rejected': 'rejected',
@@ -105,13 +106,30 @@ const appView = (client: SyncFlowClient) => {
   });
   // End states arrive over the WebSocket; one that beats the upload's own answer waits for it.
   const early = new Map<string, FileEventMessage>();
+  // When each file last ended, by its event's time: pushes are not ordered, and a run's start
+  // that arrives after its end must not show the file running again.
+  const endedAt = new Map<string, number>();
+  const isStale = (event: FileEventMessage): boolean => {
+    const at = Date.parse(event.at ?? '') || Date.now();
+    if (event.type !== 'file.processing') {
+      endedAt.set(event.fileId, Math.max(endedAt.get(event.fileId) ?? 0, at));
+      return false;
+    }
+    return at <= (endedAt.get(event.fileId) ?? Number.NEGATIVE_INFINITY);
+  };
   const applyEvent = (event: FileEventMessage) => {
+    if (isStale(event)) return;
     files.applyStatus(event.fileId, event.status, event.reason);
     const item = queue.byFileId(event.fileId);
     if (!item) return;
-    const to = END[event.type];
+    const to = STATE_OF[event.type];
     if (item.can(to)) item.move(to, event.reason);
-    else if (item.state === 'uploading') early.set(event.fileId, event);
+    // Held until the upload's own answer; an end already held is not replaced by a start.
+    else if (
+      item.state === 'uploading' &&
+      (event.type !== 'file.processing' || !early.has(event.fileId))
+    )
+      early.set(event.fileId, event);
   };
   queue.onAdded((item) =>
     item.onChange(() => {

@@ -4,6 +4,7 @@ export type UploadState =
   | 'uploading'
   | 'paused'
   | 'uploaded'
+  | 'processing'
   | 'processed'
   | 'failed'
   | 'rejected'
@@ -13,8 +14,10 @@ const MOVES: Record<UploadState, readonly UploadState[]> = {
   queued: ['uploading', 'paused', 'cancelled'],
   uploading: ['paused', 'uploaded', 'failed', 'rejected', 'cancelled'],
   paused: ['queued', 'cancelled'],
-  // After the bytes are in: what the processor says, over the WebSocket.
-  uploaded: ['processed', 'failed', 'rejected'],
+  // After the bytes are in: what the processor says, over the WebSocket (its start may be
+  // missed or arrive after its end: the end is taken either way).
+  uploaded: ['processing', 'processed', 'failed', 'rejected'],
+  processing: ['processed', 'failed', 'rejected'],
   processed: [],
   failed: ['queued'],
   rejected: [],

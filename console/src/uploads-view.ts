@@ -7,7 +7,8 @@ const LABELS: Record<UploadState, string> = {
   queued: 'Waiting',
   uploading: 'Uploading',
   paused: 'Paused',
-  uploaded: 'Uploaded, processing',
+  uploaded: 'Uploaded',
+  processing: 'Processing',
   processed: 'Processed',
   failed: 'Failed',
   rejected: 'Rejected',
@@ -19,7 +20,9 @@ const spoken = (item: UploadItem): string | undefined => {
   const name = item.file.name;
   switch (item.state) {
     case 'uploaded':
-      return `${name} uploaded; processing`;
+      return `${name} uploaded`;
+    case 'processing':
+      return `${name} processing`;
     case 'processed':
       return `${name} processed`;
     case 'failed':

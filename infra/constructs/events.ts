@@ -28,9 +28,11 @@ export class FileEvents extends Construct {
     if (props.archiveDays > 0) {
       this.bus.archive('Archive', {
         description: 'file.* events kept for replay',
+        // Outcomes only: a replay must neither run work again (a reprocess request) nor show
+        // finished files as running (file.processing).
         eventPattern: {
           source: [EVENT_SOURCE],
-          detailType: Match.anythingBut(REPROCESS_REQUESTED),
+          detailType: Match.anythingBut(REPROCESS_REQUESTED, 'file.processing'),
         },
         retention: Duration.days(props.archiveDays),
       });

@@ -5,7 +5,12 @@ import type { FileKind } from '../domain/kinds.ts';
 
 export { EVENT_SOURCE };
 
-export type FileEventType = 'file.processed' | 'file.failed' | 'file.rejected' | 'file.deleted';
+export type FileEventType =
+  | 'file.processing'
+  | 'file.processed'
+  | 'file.failed'
+  | 'file.rejected'
+  | 'file.deleted';
 
 export const detailTypeFor = (status: EndStatus): FileEventType =>
   status === 'PROCESSED' ? 'file.processed' : status === 'FAILED' ? 'file.failed' : 'file.rejected';

@@ -1,9 +1,15 @@
 /**
- * What the WebSocket tells a file's owner when it ends (DESIGN.md, "WebSocket"). Only the facts a
+ * What the WebSocket tells a file's owner when a run starts on a file and when the file ends
+ * (DESIGN.md, "WebSocket"; `file.processing` added since). Only the facts a
  * client needs to decide what to do next: metadata, EXIF and derivatives stay out (the client
  * reads them with `GET /files/{fileId}`), so a message always fits in one API Gateway frame.
  */
-export const NOTIFIED_TYPES = ['file.processed', 'file.failed', 'file.rejected'] as const;
+export const NOTIFIED_TYPES = [
+  'file.processing',
+  'file.processed',
+  'file.failed',
+  'file.rejected',
+] as const;
 export type NotifiedType = (typeof NOTIFIED_TYPES)[number];
 
 export interface FileNotification {

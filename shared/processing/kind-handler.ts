@@ -103,6 +103,10 @@ export const kindHandler = async (options: KindHandlerOptions) => {
     events,
     pipeline: forKind(options.kind, options.pipeline(store)),
     ...(faultInjectionEnabled() && { beforeRun: injectFault }),
+    onAnnounceFailed: (error) =>
+      logger.warn('Could not announce file.processing; the file is processed all the same', {
+        error,
+      }),
   };
 
   /** The invocation being served: records read its remaining time. */

@@ -30,6 +30,11 @@ export interface ProcessDeps {
    * its faults (shared/processing/faults.ts). Never set in AWS stages.
    */
   readonly beforeRun?: (file: FileRecord, run: RunContext) => Promise<void>;
+  /**
+   * Told when `file.processing` could not be published. That event only lets the owner see the
+   * file move on screen: its loss must not fail the file, so it is logged, not thrown.
+   */
+  readonly onAnnounceFailed?: (error: unknown) => void;
 }
 
 export type ProcessOutcome =
@@ -205,6 +210,33 @@ export const processUpload = async (
     }
     return { kind: 'skipped', reason: 'status changed meanwhile', fileId: ids.fileId };
   }
+  // The owner sees the file move to PROCESSING while its bytes are read: the event goes out
+  // beside the work, not before it, and is awaited before the run ends.
+  const announced = deps.events.publish('file.processing', started).then(
+    () => undefined,
+    (error: unknown) => deps.onAnnounceFailed?.(error),
+  );
+  try {
+    return await runClaimed(deps, { existing, started, ref, version, ids, run });
+  } finally {
+    await announced;
+  }
+};
+
+interface Claimed {
+  readonly existing: FileRecord;
+  readonly started: FileRecord;
+  readonly ref: ObjectRef;
+  readonly version: string;
+  readonly ids: { ownerId: string; fileId: string };
+  readonly run: RunContext;
+}
+
+/** The work on a file this run claimed: its kind's pipeline, derivatives, end state, event. */
+const runClaimed = async (
+  deps: ProcessDeps,
+  { existing, started, ref, version, ids, run }: Claimed,
+): Promise<ProcessOutcome> => {
   await deps.beforeRun?.(started, run);
 
   const result = await deps.pipeline({

@@ -213,18 +213,22 @@ describe(`syncflow (the CLI) against the ${target.name} stack`, () => {
     }
     const upload = await cli(['upload', join(folder, 'table.csv'), '--force', '--json'], env);
     const fileId = upload.json()[0]?.result?.fileId;
-    while (
-      !watching.json().some((l) => l.result?.fileId === fileId) &&
-      Date.now() < deadline + 40_000
-    ) {
+    const ended = () =>
+      watching
+        .json()
+        .find((l) => l.result?.fileId === fileId && l.result?.type !== 'file.processing');
+    while (!ended() && Date.now() < deadline + 40_000) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     watching.child.kill('SIGINT');
     expect(await watching.exited).toBe(130);
-    expect(watching.json().find((l) => l.result?.fileId === fileId)?.result).toMatchObject({
-      type: 'file.processed',
-      status: 'PROCESSED',
-    });
+    expect(ended()?.result).toMatchObject({ type: 'file.processed', status: 'PROCESSED' });
+    // The run's start may come too (pushes are not ordered), and nothing else.
+    const types = watching
+      .json()
+      .filter((l) => l.result?.fileId === fileId)
+      .map((l) => l.result?.type);
+    expect(types.filter((t) => t !== 'file.processing')).toEqual(['file.processed']);
   });
 
   it('draws per-file and total bars with speed and time left in a real terminal (tmux)', async () => {

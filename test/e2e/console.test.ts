@@ -257,6 +257,55 @@ describe(`the web console on the ${target.name} stack, in Chromium`, () => {
     expect((gone as ApiError).status).toBe(404);
   });
 
+  it('uploads a chosen folder, the files of its subfolders included', async () => {
+    const folder = join(work, 'reports');
+    mkdirSync(join(folder, '2026', 'q4'), { recursive: true });
+    writeFileSync(join(folder, 'summary.txt'), 'the year in one line\n');
+    writeFileSync(join(folder, '2026', 'q4', 'december.csv'), 'day,files\n1,3\n2,5\n');
+    await page.getByTestId('folder-input').setInputFiles(folder);
+    for (const name of ['summary.txt', 'december.csv']) {
+      expect(await waitForState(name, ['processed', 'failed', 'rejected'])).toBe('processed');
+    }
+    const listed = await user.client.api.listFiles({ q: 'december' });
+    expect(listed.items.map((f) => f.filename)).toEqual(['december.csv']);
+    // Found as what it is, from its name and bytes: a table.
+    const table = await user.client.api.getFile(listed.items[0]?.fileId ?? '');
+    expect(table.kind).toBe('tabular');
+  });
+
+  // `fault-slow` (a local-stage fault) holds a reprocess run for twenty seconds: long enough to
+  // see the run on screen, which a normal run is too quick for.
+  it.runIf(target.name === 'local')(
+    'shows a run live: a reprocessed file goes UPLOADED, PROCESSING, PROCESSED with no reload',
+    async () => {
+      const data = Buffer.from('slow to process\n');
+      const file = new File([new Uint8Array(data)], 'fault-slow-notes.txt', { type: 'text/plain' });
+      const { fileId } = await user.client.uploader.upload(file);
+      await expect
+        .poll(async () => (await user.client.api.getFile(fileId)).status, { timeout: 60_000 })
+        .toBe('PROCESSED');
+      await page.getByLabel('Name starts with').fill('fault-slow');
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await settled(() => rows().count()).toBe(1);
+      const badge = rows().first().locator('.status-cell .badge');
+      await settled(() => badge.getAttribute('data-status')).toBe('PROCESSED');
+      let loads = 0;
+      page.on('request', (request) => {
+        if (/\/files\?/.test(request.url())) loads++;
+      });
+      await page.getByRole('button', { name: 'fault-slow-notes.txt' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByRole('button', { name: 'Reprocess' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      // Pushed over the WebSocket while the run is held, then its end.
+      await settled(() => badge.getAttribute('data-status')).toBe('PROCESSING');
+      await expect
+        .poll(() => badge.getAttribute('data-status'), { timeout: 60_000, interval: 200 })
+        .toBe('PROCESSED');
+      expect(loads).toBe(0);
+    },
+  );
+
   it('fits a phone-sized screen in dark mode, keyboard first', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.emulateMedia({ colorScheme: 'dark' });

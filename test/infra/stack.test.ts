@@ -522,13 +522,13 @@ describe('realtime', () => {
     });
   });
 
-  it('feeds the notifier the end states from the custom bus through a queue with a DLQ of its own', () => {
+  it('feeds the notifier the starts and end states from the custom bus through a queue with a DLQ of its own', () => {
     const { realtime, events } = dev.stack;
     dev.template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: dev.stack.resolve(events.bus.eventBusName),
       EventPattern: {
         source: ['syncflow.files'],
-        'detail-type': ['file.processed', 'file.failed', 'file.rejected'],
+        'detail-type': ['file.processing', 'file.processed', 'file.failed', 'file.rejected'],
       },
       Targets: [
         Match.objectLike({
@@ -923,7 +923,7 @@ describe('integrity under misuse', () => {
     prod.template.hasResourceProperties('AWS::Events::Archive', {
       EventPattern: {
         source: ['syncflow.files'],
-        'detail-type': [{ 'anything-but': ['file.reprocess-requested'] }],
+        'detail-type': [{ 'anything-but': ['file.reprocess-requested', 'file.processing'] }],
       },
     });
   });

@@ -112,6 +112,7 @@ const fakeStack = (options: { minPartBytes?: number; threshold?: number } = {}) 
       return `"${part}"`;
     },
     async postForm(_url, _fields, file, opts) {
+      if (opts.signal?.aborted) throw new AbortError();
       opts.onProgress?.(file.size);
     },
   };
@@ -159,6 +160,33 @@ describe('Uploader', () => {
     expect(large.checksumCrc64nvme).toBe(crc64ToBase64(crc64nvme(data)));
     expect(progress.at(-1)).toBe(data.length);
     expect(Math.max(...progress)).toBeLessThanOrEqual(data.length);
+  });
+
+  it('gives up the record of a small file whose POST was stopped, and starts anew on resume', async () => {
+    const stack = fakeStack();
+    const { uploader } = setup(stack);
+    const file = fileOf(randomBytes(1000), 'small.txt');
+    const paused = new AbortController();
+    // Paused once the record exists, while the bytes are on their way.
+    const upload = uploader.upload(file, {
+      signal: paused.signal,
+      onStarted: () => paused.abort(),
+    });
+    await expect(upload).rejects.toThrow(AbortError);
+    expect(stack.calls).toEqual(['POST uploads', 'DELETE files/f1']);
+    const resumed = await uploader.upload(file);
+    expect(resumed).toMatchObject({ fileId: 'f2', method: 'POST' });
+    expect(stack.calls.slice(2)).toEqual(['POST uploads']);
+  });
+
+  it('keeps the record of a small file whose POST failed on the network (its bytes may be in)', async () => {
+    const stack = fakeStack();
+    stack.transport.postForm = async () => {
+      throw new TransferError(0, 'the connection was reset');
+    };
+    const { uploader } = setup(stack);
+    await expect(uploader.upload(fileOf(randomBytes(1000), 'small.txt'))).rejects.toThrow(/reset/);
+    expect(stack.calls).toEqual(['POST uploads']);
   });
 
   it('resumes after a pause: sends only the parts S3 lacks, the checksum still whole', async () => {

@@ -6,7 +6,11 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  EventBridgeClient,
+  PutEventsCommand,
+  type PutEventsCommandInput,
+} from '@aws-sdk/client-eventbridge';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -154,10 +158,19 @@ describe('processor handler', () => {
       status: 'REJECTED',
       reason: expect.stringMatching(/HTML/),
     });
+    // Each run announces its start (the owner's screen shows PROCESSING), then its end.
     expect(sentEvents()).toEqual([
+      {
+        type: 'file.processing',
+        detail: expect.objectContaining({ fileId: good, status: 'PROCESSING' }),
+      },
       {
         type: 'file.processed',
         detail: expect.objectContaining({ fileId: good, status: 'PROCESSED' }),
+      },
+      {
+        type: 'file.processing',
+        detail: expect.objectContaining({ fileId: html, status: 'PROCESSING' }),
       },
       {
         type: 'file.rejected',
@@ -229,7 +242,8 @@ describe('processor handler', () => {
       .flatMap((call) => call.args[0].input.Delete?.Objects?.map((o) => o.Key) ?? []);
     expect(removed.sort()).toEqual([...written].sort());
     expect((await (await fileRepository()).get(fileId))?.status).toBe('DELETED');
-    expect(sentEvents()).toEqual([]);
+    // The start was announced; no outcome is, for a file that no longer exists.
+    expect(sentEvents().map((e) => e.type)).toEqual(['file.processing']);
   });
 
   it('skips an event whose result is already stored, doing no work at all', async () => {
@@ -294,7 +308,8 @@ describe('processor handler', () => {
       handler({ Records: [sqsRecord(event, 1)] }, lambdaContext('processor')),
     ).rejects.toThrow(/All records failed/);
     expect((await (await fileRepository()).get(fileId))?.status).toBe('PROCESSING');
-    expect(sentEvents()).toEqual([]);
+    expect(sentEvents().map((e) => e.type)).toEqual(['file.processing']);
+    eventBridge.resetHistory();
 
     await expect(
       handler({ Records: [sqsRecord(event, 3)] }, lambdaContext('processor')),
@@ -305,7 +320,8 @@ describe('processor handler', () => {
       reason:
         "Processing failed 3 times for a reason on our side and was stopped; the details are in the processor's log under this file's id. Reprocess the file to try again.",
     });
-    expect(sentEvents().map((e) => e.type)).toEqual(['file.failed']);
+    // The last attempt's run announced itself again before it failed.
+    expect(sentEvents().map((e) => e.type)).toEqual(['file.processing', 'file.failed']);
   });
 
   it("removes a version sent under a processed file's key, keeping the checked one and its record", async () => {
@@ -388,8 +404,15 @@ describe('processor handler', () => {
   it('publishes an outcome once: a retry after the event went out publishes nothing more', async () => {
     const fileId = await upload(Buffer.from('hello'), 'text/plain');
     const event = objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5);
-    // The first publish fails after the end state was written: the message is retried.
-    eventBridge.on(PutEventsCommand).rejectsOnce(new Error('EventBridge is down'));
+    // The outcome's publish fails after the end state was written: the message is retried.
+    let down = true;
+    eventBridge.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => {
+      if (down && input.Entries?.[0]?.DetailType === 'file.processed') {
+        down = false;
+        throw new Error('EventBridge is down');
+      }
+      return { FailedEntryCount: 0, Entries: [{ EventId: '1' }] };
+    });
     await expect(
       handler({ Records: [sqsRecord(event, 1)] }, lambdaContext('processor')),
     ).rejects.toThrow(/All records failed/);
@@ -404,6 +427,24 @@ describe('processor handler', () => {
     await handler({ Records: [sqsRecord(event, 3)] }, lambdaContext('processor'));
     expect(sentEvents().map((e) => e.type)).toEqual(['file.processed']);
     expect((await (await fileRepository()).get(fileId))?.publishedStatus).toBe('PROCESSED');
+  });
+
+  it('processes a file whose start could not be announced (that event is only for the screen)', async () => {
+    const fileId = await upload(Buffer.from('hello'), 'text/plain');
+    const event = objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5);
+    eventBridge.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => {
+      if (input.Entries?.[0]?.DetailType === 'file.processing') {
+        throw new Error('EventBridge is down');
+      }
+      return { FailedEntryCount: 0, Entries: [{ EventId: '1' }] };
+    });
+    const response = await handler({ Records: [sqsRecord(event, 1)] }, lambdaContext('processor'));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(await (await fileRepository()).get(fileId)).toMatchObject({
+      status: 'PROCESSED',
+      publishedStatus: 'PROCESSED',
+    });
+    expect(sentEvents().map((e) => e.type)).toEqual(['file.processing', 'file.processed']);
   });
 
   it('sends a record back at once when too little time is left to process it', async () => {
