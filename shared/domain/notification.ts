@@ -1,5 +1,5 @@
 /**
- * What the WebSocket tells a file's owner when it ends (DESIGN.md, "WebSocket"). Only the facts a
+ * What the WebSocket tells a file's owner when it ends (docs/architecture.md, "WebSocket"). Only the facts a
  * client needs to decide what to do next: metadata, EXIF and derivatives stay out (the client
  * reads them with `GET /files/{fileId}`), so a message always fits in one API Gateway frame.
  */
