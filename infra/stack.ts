@@ -33,7 +33,7 @@ const retentionFor = (days: number): RetentionDays => {
   return match;
 };
 
-/** One SyncFlow deployment: the whole pipeline of DESIGN.md for one stage. */
+/** One SyncFlow deployment: the whole pipeline of docs/architecture.md for one stage. */
 export class SyncFlowStack extends Stack {
   readonly storage: Storage;
   readonly ingest: Ingest;

@@ -546,7 +546,7 @@ export const deployToEmulator = async (options: {
     DEMO_USER.email,
     DEMO_USER.password,
   );
-  // The emulator's data plane: REST at /_aws/execute-api/{apiId}/{stage}/ (DESIGN.md).
+  // The emulator's data plane: REST at /_aws/execute-api/{apiId}/{stage}/ (docs/architecture.md).
   const restUrl = `${options.endpoint}/_aws/execute-api/${restApiId}/local/`;
   const websocketUrl = `${options.endpoint.replace(/^http/, 'ws')}/_aws/execute-api/${outputs.WebSocketApiId ?? ''}/local`;
   const local: LocalStackInfo = {

@@ -15,7 +15,7 @@ export type FileEventType =
 export const detailTypeFor = (status: EndStatus): FileEventType =>
   status === 'PROCESSED' ? 'file.processed' : status === 'FAILED' ? 'file.failed' : 'file.rejected';
 
-/** The public detail of a `file.*` event (DESIGN.md, "Events on the custom bus"). */
+/** The public detail of a `file.*` event (docs/architecture.md, "Events on the custom bus"). */
 export interface FileEventDetail {
   readonly fileId: string;
   readonly ownerId: string;

@@ -3,7 +3,7 @@
  * never loads a client's module.
  */
 
-/** The `source` of every event SyncFlow puts on its bus (DESIGN.md, "Events"). */
+/** The `source` of every event SyncFlow puts on its bus (docs/architecture.md, "Events on the custom bus"). */
 export const EVENT_SOURCE = 'syncflow.files';
 
 /** The connections table's index of connections by owner. */

@@ -1,7 +1,7 @@
 import type { LogRecordSummary, TabularRecordSummary } from './analytics-summary.ts';
 import type { FileKind } from './kinds.ts';
 
-/** Every state a file can be in; see DESIGN.md "File status". */
+/** Every state a file can be in; see docs/architecture.md, "Statuses". */
 export const FILE_STATUSES = [
   'PENDING_UPLOAD',
   'UPLOADED',

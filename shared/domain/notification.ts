@@ -1,6 +1,6 @@
 /**
  * What the WebSocket tells a file's owner when a run starts on a file and when the file ends
- * (DESIGN.md, "WebSocket"; `file.processing` added since). Only the facts a
+ * (docs/architecture.md, "WebSocket"). Only the facts a
  * client needs to decide what to do next: metadata, EXIF and derivatives stay out (the client
  * reads them with `GET /files/{fileId}`), so a message always fits in one API Gateway frame.
  */

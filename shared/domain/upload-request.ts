@@ -17,7 +17,7 @@ export interface UploadLimits {
   readonly uploadUrlTtlSeconds: number;
 }
 
-/** The body of `POST /uploads`, as the contract in DESIGN.md gives it. */
+/** The body of `POST /uploads`, as the contract (docs/openapi.yaml) gives it. */
 export interface UploadRequest {
   readonly filename: string;
   readonly contentType: string;

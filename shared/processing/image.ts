@@ -24,7 +24,7 @@ export interface ProcessedImage {
   readonly derivatives: readonly DerivativeImage[];
 }
 
-/** The sizes of DESIGN.md: a 256 px WebP thumbnail and a 1024 px JPEG preview. */
+/** The derivatives' sizes the README promises: a 256 px WebP thumbnail and a 1024 px JPEG preview. */
 export const PREVIEW = { name: 'preview.jpg', size: 1024, contentType: 'image/jpeg' } as const;
 export const THUMBNAIL = { name: 'thumbnail.webp', size: 256, contentType: 'image/webp' } as const;
 
