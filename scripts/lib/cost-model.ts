@@ -291,6 +291,12 @@ export const MEASURED = {
  * What the model takes where nothing was measured: each is said in docs/cost.md and printed with
  * the results, and each leans towards the higher cost.
  */
+/**
+ * Events a file puts on the bus for its owner's screens, each pushed by the notifier: the run's
+ * start (`file.processing`) and its end. A retry or a reprocess adds a start; not counted.
+ */
+export const PUSHES_PER_FILE = 2;
+
 export const ASSUMED = {
   /** Times a user opens a file (GET /files/{fileId}, then its thumbnail from S3). */
   readsPerFile: 1,
@@ -416,20 +422,20 @@ const common = (stage: StageConfig, kind: CostKind): Line[] => {
     ...lambda(stage, 'authorizer', 512, small, apiRequests * ASSUMED.authorizerPerRequest),
     ...lambda(stage, 'upload-api', 512, small, 1),
     ...lambda(stage, 'files-api', 512, small, ASSUMED.readsPerFile),
-    ...lambda(stage, 'notifier', 512, small, 1 / ASSUMED.messagesPerInvocation),
+    ...lambda(stage, 'notifier', 512, small, PUSHES_PER_FILE / ASSUMED.messagesPerInvocation),
     line('S3 requests', 'the upload (presigned POST)', 1, 's3PutRequest'),
     line('S3 requests', 'thumbnail downloads', ASSUMED.readsPerFile, 's3GetRequest'),
-    // Send, receive and delete on the kind's queue and again on the notifications queue.
+    // Send, receive and delete on the kind's queue, and on the notifications queue per push.
     line(
       'SQS',
-      'send, receive, delete on two queues',
-      6 / ASSUMED.messagesPerInvocation,
+      "send, receive, delete on the kind's queue and per push",
+      (3 + 3 * PUSHES_PER_FILE) / ASSUMED.messagesPerInvocation,
       'sqsRequest',
     ),
     line(
       'EventBridge',
-      `file.* event on the custom bus (${kind})`,
-      eventUnits,
+      `file.processing and the end event on the custom bus (${kind})`,
+      eventUnits * PUSHES_PER_FILE,
       'eventBridgeCustomEvent',
     ),
     ...(stage.eventArchiveDays > 0
@@ -448,7 +454,12 @@ const common = (stage: StageConfig, kind: CostKind): Line[] => {
       MEASURED.idempotencyWrites.value,
       'dynamoWriteRequest',
     ),
-    line('DynamoDB', "owner's connections read by the notifier", 1, 'dynamoReadRequest'),
+    line(
+      'DynamoDB',
+      "owner's connections read by the notifier",
+      PUSHES_PER_FILE,
+      'dynamoReadRequest',
+    ),
     line(
       'RDS Data API',
       'statements: upload 2, processor 4, read 1',
@@ -457,8 +468,8 @@ const common = (stage: StageConfig, kind: CostKind): Line[] => {
     ),
     line(
       'API Gateway WebSocket',
-      'message pushed to the owner',
-      ASSUMED.connectionsPerOwner,
+      'messages pushed to the owner (start and end)',
+      ASSUMED.connectionsPerOwner * PUSHES_PER_FILE,
       'webSocketMessage',
     ),
   ];
@@ -500,9 +511,10 @@ export const fileLines = (stage: StageConfig, kind: CostKind): Line[] => {
   const shared = common(stage, kind);
   const apiRequests = 1 + ASSUMED.readsPerFile;
   // Function runs a file makes besides its kind's own: authorizer, upload-api, files-api, notifier.
-  const sharedRuns = apiRequests * ASSUMED.authorizerPerRequest + 1 + ASSUMED.readsPerFile + 1;
-  // Traces: the upload request, the read, the processor's run, the notifier's.
-  const sharedTraces = apiRequests + 2;
+  const sharedRuns =
+    apiRequests * ASSUMED.authorizerPerRequest + 1 + ASSUMED.readsPerFile + PUSHES_PER_FILE;
+  // Traces: the upload request, the read, the processor's run, the notifier's runs.
+  const sharedTraces = apiRequests + 1 + PUSHES_PER_FILE;
   if (kind === 'video') {
     const small = MEASURED.smallFunctionMs.value / 1000;
     const io = MEASURED.ioMs.value / 1000;

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { expect, it, vi } from 'vitest';
 import { database, fileRepository } from '#shared/adapters/db/instance.ts';
 import { migrate } from '#shared/adapters/db/migrate.ts';
-import { MEASURED } from '../../../scripts/lib/cost-model.ts';
+import { MEASURED, PUSHES_PER_FILE } from '../../../scripts/lib/cost-model.ts';
 import { apiEvent, lambdaContext, objectCreatedEvent, sqsRecord } from '../../support/events.ts';
 import { stubFunctionEnv } from '../../support/function-env.ts';
 
@@ -107,10 +107,13 @@ it('an image costs the statements, requests, writes and bytes the cost model cou
   for (const call of dynamo.calls())
     expect(JSON.stringify(call.args[0].input).length).toBeLessThan(1024);
 
-  // One event, well inside one 64 KB unit, of about the size the model archives.
+  // The run's start and its end, each inside one 64 KB unit; the end of about the size the
+  // model archives.
   const events = eventBridge.commandCalls(PutEventsCommand);
-  expect(events).toHaveLength(1);
-  const eventBytes = JSON.stringify(events[0]?.args[0].input).length;
+  expect(events).toHaveLength(PUSHES_PER_FILE);
+  for (const event of events)
+    expect(JSON.stringify(event.args[0].input).length).toBeLessThan(64 * 1024);
+  const eventBytes = JSON.stringify(events.at(-1)?.args[0].input).length;
   expect(Math.abs(eventBytes / MEASURED.eventBytes.value - 1)).toBeLessThan(0.1);
 
   const stored = await (await fileRepository()).get(fileId);
