@@ -185,7 +185,7 @@ describe(`syncflow (the CLI) against the ${target.name} stack`, () => {
     // recorded but not yet sent.
     const count = 140;
     for (let i = 0; i < count; i++) {
-      writeFileSync(join(many, `bulk-${String(i).padStart(2, '0')}.bin`), randomBytes(64 * 1024));
+      writeFileSync(join(many, `bulk-${String(i).padStart(3, '0')}.bin`), randomBytes(64 * 1024));
     }
     const first = startCli(['upload', many, '--json', '--concurrency', '2'], env);
     const deadline = Date.now() + 60_000;
@@ -217,7 +217,7 @@ describe(`syncflow (the CLI) against the ${target.name} stack`, () => {
     for await (const file of user.client.api.files({ q: 'bulk-', limit: 100 }))
       listed.push(file.filename);
     expect(listed.sort()).toEqual(
-      Array.from({ length: count }, (_, i) => `bulk-${String(i).padStart(2, '0')}.bin`),
+      Array.from({ length: count }, (_, i) => `bulk-${String(i).padStart(3, '0')}.bin`),
     );
   });
 
