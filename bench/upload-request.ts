@@ -11,8 +11,8 @@ const CONCURRENCY = 8;
 const REQUESTS = 160;
 const SIZE = 100 * 1024;
 
-/** Runs `call` REQUESTS times, CONCURRENCY at once; the p50 and p90 of one call in ms. */
-const timed = async (call: (i: number) => Promise<void>) => {
+/** Runs `call` `requests` times, CONCURRENCY at once; the p50 and p90 of one call in ms. */
+const timed = async (call: (i: number) => Promise<void>, requests = REQUESTS) => {
   // A first round not counted: cold functions and connections.
   await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => call(-1 - i)));
   const times: number[] = [];
@@ -20,7 +20,7 @@ const timed = async (call: (i: number) => Promise<void>) => {
   const started = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      for (let i = next++; i < REQUESTS; i = next++) {
+      for (let i = next++; i < requests; i = next++) {
         const t = performance.now();
         await call(i);
         times.push(performance.now() - t);
@@ -30,7 +30,7 @@ const timed = async (call: (i: number) => Promise<void>) => {
   const seconds = (performance.now() - started) / 1000;
   times.sort((a, b) => a - b);
   const at = (q: number) => Math.round(times[Math.floor(q * (times.length - 1))] ?? 0);
-  return { p50_ms: at(0.5), p90_ms: at(0.9), per_s: Math.round(REQUESTS / seconds) };
+  return { p50_ms: at(0.5), p90_ms: at(0.9), per_s: Math.round(requests / seconds) };
 };
 
 const expect = async (response: Promise<Response>, status: number): Promise<void> => {
@@ -77,6 +77,23 @@ export const benchUploadRequest = async () => {
   const authorizer = await timed((i) => expect(post(valid, `forged.${i}.${Date.now()}`), 401));
   const refused = await timed(() => expect(post({}, token), 400));
   const whole = await timed(() => expect(post(valid, token), 201));
+  // The same files 100 to a request, as a user of its own (16 batches stay below the local
+  // stage's 2,000 open uploads a user).
+  const batchToken = await signInUser(
+    cognito,
+    stack,
+    `bench-upload-request-batch-${Date.now()}@syncflow.local`,
+    'Bench-upload-request-1!',
+  );
+  const batchOf100 = await timed(async () => {
+    const answer = await fetch(`${uploads}/batch`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${batchToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ files: Array.from({ length: 100 }, () => valid) }),
+    });
+    const text = await answer.text();
+    if (answer.status !== 200) throw new Error(`Expected 200, got ${answer.status}: ${text}`);
+  }, 8);
 
   const handle = await openDatabase({ driver: 'pg', connectionString: stack.databaseUrl });
   const repository = new FileRepository(handle.db);
@@ -89,10 +106,9 @@ export const benchUploadRequest = async () => {
   });
   const bucket = stack.outputs.BucketName ?? '';
   try {
-    const database = await timed(async () => {
-      await repository.countRequest(owner, 'upload', new Date(), 2000);
+    const newFile = () => {
       const fileId = crypto.randomUUID();
-      await repository.createPending({
+      return {
         fileId,
         ownerId: owner,
         filename: 'a.bin',
@@ -102,8 +118,21 @@ export const benchUploadRequest = async () => {
         bucket,
         key: uploadKey(owner, fileId, 'other'),
         uploadExpiresAt: new Date(Date.now() + 900_000),
-      });
+      };
+    };
+    const limits = () => ({ perMinute: 1_000_000, pendingCap: 1_000_000, now: new Date() });
+    // What POST /uploads did before: count, then insert.
+    const twoStatements = await timed(async () => {
+      await repository.countRequest(owner, 'upload', new Date(), 2000);
+      await repository.createPending(newFile());
     });
+    // What it does now: both in one statement.
+    const oneStatement = await timed(async () => {
+      await repository.createPendingBatch(owner, [newFile()], limits());
+    });
+    const hundredInOneStatement = await timed(async () => {
+      await repository.createPendingBatch(owner, Array.from({ length: 100 }, newFile), limits());
+    }, 16);
     const presign = await timed(async () => {
       await presignUpload(s3, {
         bucket,
@@ -129,7 +158,10 @@ export const benchUploadRequest = async () => {
       gatewayAndAuthorizer: authorizer,
       gatewayAndFunction: refused,
       wholeRequest: whole,
-      databaseInProcess: database,
+      batchOf100Request: batchOf100,
+      databaseTwoStatements: twoStatements,
+      databaseOneStatement: oneStatement,
+      database100InOneStatement: hundredInOneStatement,
       presignInProcess: presign,
       putObject,
     };
