@@ -88,7 +88,8 @@ export const benchCliBulk = async () => {
     // open uploads count against this one's per-user limits).
     const email = `bench-cli-bulk-${Date.now()}@syncflow.local`;
     const password = 'Bench-cli-bulk-1!';
-    const token = await signInUser(cognito, stack, email, password);
+    // Makes the user the CLI signs in as below.
+    await signInUser(cognito, stack, email, password);
 
     const s3 = new S3Client({
       endpoint: stack.endpoint,
