@@ -66,7 +66,10 @@ export class UploadBatches {
     return !known && file.size < BATCH_MAX_FILE_BYTES;
   }
 
-  /** The next file answered, or undefined when every file was handed out. */
+  /**
+   * The next file answered, or undefined when every file was handed out or the run was
+   * stopped (the files not asked for yet stay unknown to the journal: sent next time).
+   */
   async next(): Promise<BatchedFile | undefined> {
     for (;;) {
       const found = this.ready.shift();
@@ -74,6 +77,7 @@ export class UploadBatches {
         if (this.ready.length <= this.options.lowWater) this.prefetch();
         return found;
       }
+      if (this.options.signal.aborted && !this.fetching) return undefined;
       if (this.waiting.length === 0 && !this.fetching) return undefined;
       this.prefetch();
       await this.fetching;
