@@ -63,26 +63,8 @@ const fakeStack = (options: { minPartBytes?: number; threshold?: number } = {}) 
       return json(200, { items: body.files.map(createOne) });
     }
     if (init?.method === 'POST' && path === 'uploads') {
-      const fileId = `f${++created}`;
-      if (body.size < (options.threshold ?? 8 * MIB)) {
-        return json(201, {
-          fileId,
-          expiresAt: '',
-          upload: { method: 'POST', url: 'https://s3.test/b', fields: { key: fileId } },
-        });
-      }
-      const plan = planParts(body.size, options.minPartBytes ?? 5 * MIB);
-      sessions.set(`u-${fileId}`, { fileId, size: body.size, parts: new Map() });
-      return json(201, {
-        fileId,
-        expiresAt: '',
-        upload: {
-          method: 'MULTIPART',
-          uploadId: `u-${fileId}`,
-          ...plan,
-          checksumAlgorithm: 'CRC64NVME',
-        },
-      });
+      const item = createOne(body);
+      return 'error' in item ? json(415, item) : json(201, item);
     }
     const [, fileId, action] = path.split('/');
     const uploadId = body?.uploadId ?? url.searchParams.get('uploadId');
