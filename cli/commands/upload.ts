@@ -1,5 +1,11 @@
 import { openAsBlob } from 'node:fs';
-import { ApiError, type FileStatus, isAbort, type SyncFlowClient } from '../../client/src/index.ts';
+import {
+  ApiError,
+  type FileStatus,
+  isAbort,
+  type SyncFlowClient,
+  type UploadResult,
+} from '../../client/src/index.ts';
 import { type Command, type Context, positiveInt } from '../lib/command.ts';
 import { EndStateFollower } from '../lib/end-states.ts';
 import { describeError, EXIT, isAuthError, usageError } from '../lib/errors.ts';
@@ -7,6 +13,7 @@ import { contentTypeOf, expandPaths, type LocalFile, sha256Of } from '../lib/fil
 import { type FileJournal, fileFingerprint } from '../lib/journal.ts';
 import { formatBytes, type Output } from '../lib/output.ts';
 import { type ProgressView, silentProgress, terminalProgress } from '../lib/progress.ts';
+import { type BatchedFile, UploadBatches } from '../lib/upload-batches.ts';
 
 export interface UploadFlags {
   readonly concurrency: number;
@@ -80,6 +87,16 @@ const printOutcome = (out: Output, outcome: FileOutcome): void => {
   );
 };
 
+/** The status `POST /uploads` answers a file's refusal with, as a batch item carries its code. */
+const REFUSAL_STATUS: Partial<Record<string, number>> = {
+  BAD_REQUEST: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+};
+
+/** A file for a worker: alone (asked for as it is sent), or with its batch's answer. */
+type Job = { readonly file: LocalFile } | BatchedFile;
+
 /** How far apart this machine's clock and the API's may be, for matching a lost request. */
 const CLOCK_SLACK_MS = 10_000;
 
@@ -108,6 +125,60 @@ const giveUpLostRequests = async (
   const lost = page.items.filter((f) => f.filename === record.filename && f.size === record.size);
   for (const file of lost) await client.api.deleteFile(file.fileId);
   return lost.length;
+};
+
+/** Sends one file whose upload a batch request recorded (upload-batches.ts journaled its id). */
+const sendBatched = async (
+  client: SyncFlowClient,
+  journal: FileJournal,
+  batched: Extract<BatchedFile, { created: unknown }>,
+  flags: UploadFlags,
+  progress: ProgressView,
+  signal: AbortSignal,
+): Promise<FileOutcome> => {
+  const { file, created } = batched;
+  const fp = fileFingerprint(client.config.restUrl, file);
+  const blob = await openAsBlob(file.path, { type: batched.contentType });
+  progress.started(fp, file.shown, file.size);
+  const result = await client.uploader.upload(blob, {
+    filename: file.name,
+    contentType: batched.contentType,
+    ...(batched.checksumSha256 && { checksumSha256: batched.checksumSha256 }),
+    created,
+    resumeKey: fp,
+    concurrency: flags.parts,
+    signal,
+    onProgress: ({ loaded }) => progress.progress(fp, loaded),
+  });
+  return recordSent(journal, fp, file, result, false);
+};
+
+/** Notes a file's bytes as arrived in the journal (never sent again) and says what became of it. */
+const recordSent = (
+  journal: FileJournal,
+  fp: string,
+  file: LocalFile,
+  result: UploadResult,
+  resumed: boolean,
+): FileOutcome => {
+  journal.set(fp, {
+    fileId: result.fileId,
+    method: result.method,
+    state: 'sent',
+    path: file.path,
+    at: new Date().toISOString(),
+  });
+  return {
+    path: file.shown,
+    filename: file.name,
+    size: file.size,
+    fileId: result.fileId,
+    method: result.method,
+    status: result.status === 'REJECTED' ? 'REJECTED' : 'UPLOADED',
+    ...(result.reason && { reason: result.reason }),
+    skipped: false,
+    resumed: resumed || result.resumed,
+  };
 };
 
 /** Uploads one file, or finds that an earlier run did; never two records of one file. */
@@ -190,22 +261,7 @@ const uploadOne = async (
     },
     onProgress: ({ loaded }) => progress.progress(fp, loaded),
   });
-  journal.set(fp, {
-    fileId: result.fileId,
-    method: result.method,
-    state: 'sent',
-    path: file.path,
-    at: new Date().toISOString(),
-  });
-  return {
-    ...base,
-    fileId: result.fileId,
-    method: result.method,
-    status: result.status === 'REJECTED' ? 'REJECTED' : 'UPLOADED',
-    ...(result.reason && { reason: result.reason }),
-    skipped: false,
-    resumed: resumed || result.resumed,
-  };
+  return recordSent(journal, fp, file, result, resumed);
 };
 
 export const upload: Command<UploadFlags> = {
@@ -290,11 +346,19 @@ export const upload: Command<UploadFlags> = {
     const outcomes: FileOutcome[] = [];
     let interrupted = false;
 
-    const handle = async (file: LocalFile): Promise<void> => {
+    const handle = async (job: Job): Promise<void> => {
       let outcome: FileOutcome;
+      const { file } = job;
       const fp = fileFingerprint(client.config.restUrl, file);
       try {
-        outcome = await uploadOne(client, journal, file, flags, progress, signal);
+        if ('failure' in job) throw job.failure;
+        if ('refused' in job) {
+          throw new ApiError({ status: REFUSAL_STATUS[job.refused.code] ?? 400, ...job.refused });
+        }
+        outcome =
+          'created' in job
+            ? await sendBatched(client, journal, job, flags, progress, signal)
+            : await uploadOne(client, journal, file, flags, progress, signal);
       } catch (error) {
         progress.finished(fp, file.size);
         if (isAbort(error) || signal.aborted) {
@@ -349,11 +413,27 @@ export const upload: Command<UploadFlags> = {
       printOutcome(out, outcome);
     };
 
-    const queue = [...files];
+    // Small files the journal does not know are asked for in batches (one request for up to
+    // 100), ahead of the workers; the others one at a time, as before.
+    const alone: Job[] = [];
+    const batchable: LocalFile[] = [];
+    for (const file of files) {
+      const known =
+        !flags.force && journal.get(fileFingerprint(client.config.restUrl, file)) !== undefined;
+      if (UploadBatches.fits(file, known)) batchable.push(file);
+      else alone.push({ file });
+    }
+    const batches = new UploadBatches(client, journal, batchable, {
+      ...(flags.contentType && { contentType: flags.contentType }),
+      checksum: flags.checksum,
+      lowWater: 2 * flags.concurrency,
+      signal,
+    });
+    const next = async (): Promise<Job | undefined> => alone.shift() ?? (await batches.next());
     await Promise.all(
-      Array.from({ length: Math.min(flags.concurrency, queue.length) }, async () => {
-        for (let file = queue.shift(); file && !signal.aborted; file = queue.shift()) {
-          await handle(file);
+      Array.from({ length: Math.min(flags.concurrency, files.length) }, async () => {
+        for (let job = await next(); job && !signal.aborted; job = await next()) {
+          await handle(job);
         }
       }),
     );
@@ -372,8 +452,12 @@ export const upload: Command<UploadFlags> = {
     }
     const parts = [...byStatus].map(([status, n]) => `${n} ${status.toLowerCase()}`);
     if (interrupted || ctx.signal.aborted) parts.push(`${files.length - outcomes.length} not done`);
+    const asked =
+      batches.requests > 0
+        ? `; ${batchable.length} asked for in ${batches.requests} batch request${batches.requests === 1 ? '' : 's'}`
+        : '';
     out.note(
-      `${files.length} file${files.length === 1 ? '' : 's'}: ${parts.join(', ')}; ${formatBytes(sentBytes)} in ${seconds.toFixed(1)} s (${formatBytes(Math.round(sentBytes / Math.max(seconds, 0.001)))}/s)`,
+      `${files.length} file${files.length === 1 ? '' : 's'}: ${parts.join(', ')}; ${formatBytes(sentBytes)} in ${seconds.toFixed(1)} s (${formatBytes(Math.round(sentBytes / Math.max(seconds, 0.001)))}/s)${asked}`,
     );
     if (authFailure) throw authFailure;
     if (interrupted || ctx.signal.aborted) {

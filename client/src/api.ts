@@ -8,6 +8,7 @@ import type {
   ListedParts,
   ReprocessResponse,
   SignedParts,
+  UploadBatchResponse,
   UploadRequest,
   UploadResponse,
 } from './types.ts';
@@ -26,6 +27,16 @@ export class SyncFlowApi {
   createUpload(body: UploadRequest, signal?: AbortSignal): Promise<UploadResponse> {
     // Never repeated: a second POST would record a second file.
     return this.request('POST', 'uploads', { body, ...(signal && { signal }) });
+  }
+
+  /**
+   * Records up to MAX_UPLOAD_BATCH files in one request: one item per file, in order, each its
+   * upload or its own error. A batch over the user's limits is refused whole (a 429, retried
+   * after `Retry-After` like any 429: nothing was recorded). Never repeated otherwise: a second
+   * POST would record the files again.
+   */
+  createUploads(files: UploadRequest[], signal?: AbortSignal): Promise<UploadBatchResponse> {
+    return this.request('POST', 'uploads/batch', { body: { files }, ...(signal && { signal }) });
   }
 
   signParts(

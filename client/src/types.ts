@@ -63,6 +63,17 @@ export interface UploadResponse {
   upload: UploadInstructions;
 }
 
+/** Files one `POST /uploads/batch` may ask for. */
+export const MAX_UPLOAD_BATCH = 100;
+
+/** One file's answer in a batch: its upload, or the error `POST /uploads` would have given. */
+export type UploadBatchItem = UploadResponse | ErrorBody;
+
+export interface UploadBatchResponse {
+  /** One per file, in the request's order. */
+  items: UploadBatchItem[];
+}
+
 export interface SignedParts {
   fileId: string;
   expiresAt: string;

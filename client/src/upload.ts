@@ -15,7 +15,7 @@ import {
 } from './journal.ts';
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, sleep } from './retry.ts';
 import { defaultTransport, TransferError, type Transport } from './transport.ts';
-import type { CompleteResponse } from './types.ts';
+import type { CompleteResponse, UploadResponse } from './types.ts';
 
 export interface UploadProgress {
   /** Bytes S3 has (parts confirmed) plus bytes of requests in flight. */
@@ -46,6 +46,12 @@ export interface UploadOptions {
    * (the CLI: path, size, mtime and API). @default fingerprint(file, apiUrl, filename)
    */
   readonly resumeKey?: string;
+  /**
+   * The file's answer from `POST /uploads/batch` (`SyncFlowApi.createUploads`), when the caller
+   * asked for many files at once: its bytes are sent as that answer says, with no request of
+   * its own. It must be this file's (same filename, type and size).
+   */
+  readonly created?: UploadResponse;
 }
 
 export interface UploadResult {
@@ -119,6 +125,10 @@ export class Uploader {
     const report = (loaded: number) => options.onProgress?.({ loaded, total: file.size });
 
     let entry = this.journal.get(key);
+    if (entry && options.created) {
+      // Its answer would be dropped for the session in the journal: a record left behind.
+      throw new Error(`${filename} has an unfinished upload to resume: ask for it alone`);
+    }
     let present = new Map<number, number>();
     if (entry) {
       const found = await this.serverParts(entry, signal);
@@ -130,15 +140,17 @@ export class Uploader {
     }
     const resumed = entry !== undefined;
     if (!entry) {
-      const created = await this.api.createUpload(
-        {
-          filename,
-          contentType,
-          size: file.size,
-          ...(options.checksumSha256 && { checksumSha256: options.checksumSha256 }),
-        },
-        signal,
-      );
+      const created =
+        options.created ??
+        (await this.api.createUpload(
+          {
+            filename,
+            contentType,
+            size: file.size,
+            ...(options.checksumSha256 && { checksumSha256: options.checksumSha256 }),
+          },
+          signal,
+        ));
       const { upload } = created;
       if (upload.method !== 'MULTIPART') {
         options.onStarted?.({ fileId: created.fileId, method: 'POST', resumed: false });

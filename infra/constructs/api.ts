@@ -47,8 +47,8 @@ export interface ApiProps {
 
 /**
  * The REST API and its users: a Cognito user pool, a token authorizer that verifies the pool's
- * tokens (enforced in AWS and in the emulator alike), `POST /uploads`, `GET /files`,
- * `GET|DELETE /files/{fileId}`, `POST /files/{fileId}/reprocess`, the multipart routes under
+ * tokens (enforced in AWS and in the emulator alike), `POST /uploads`, `POST /uploads/batch`,
+ * `GET /files`, `GET|DELETE /files/{fileId}`, `POST /files/{fileId}/reprocess`, the multipart routes under
  * `/uploads/{fileId}` and `GET /health`.
  */
 export class Api extends Construct {
@@ -351,6 +351,10 @@ export class Api extends Construct {
 
     const uploads = this.restApi.root.addResource('uploads');
     uploads.addMethod('POST', new LambdaIntegration(this.uploadApi), {
+      requestValidator: validator,
+    });
+    // A static segment beside `{fileId}`: API Gateway matches it first, so no file id is taken.
+    uploads.addResource('batch').addMethod('POST', new LambdaIntegration(this.uploadApi), {
       requestValidator: validator,
     });
     const multipartIntegration = new LambdaIntegration(this.multipartApi);

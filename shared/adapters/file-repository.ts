@@ -160,6 +160,27 @@ export interface RequestCount {
   readonly pendingUploads: number;
 }
 
+/** An owner's limits a batch of uploads is counted against (request-limits.ts). */
+export interface BatchLimits {
+  /** Upload requests per minute; each file of a batch is one. */
+  readonly perMinute: number;
+  /** Uploads the owner may have in PENDING_UPLOAD. */
+  readonly pendingCap: number;
+  readonly now: Date;
+}
+
+/**
+ * What `createPendingBatch` did: every file recorded, or none, and then which limit refused
+ * them (the owner's open uploads are counted either way, at most up to the cap).
+ */
+export type BatchCreation =
+  | { readonly created: true; readonly count: number; readonly pendingUploads: number }
+  | {
+      readonly created: false;
+      readonly refusedBy: 'perMinute' | 'pendingUploads';
+      readonly pendingUploads: number;
+    };
+
 /** Which unfinished files a sweep at one instant ends, and how. */
 export interface StuckFiles {
   /** PROCESSING or UPLOADED files that can no longer move by themselves. */
@@ -245,6 +266,91 @@ export class FileRepository {
     );
     if (!row) throw new Error('Counting a request returned no row');
     return { count: number(row.count), pendingUploads: number(row.pending) };
+  }
+
+  /**
+   * Records a batch of requested uploads of one owner in one statement (one round trip on every
+   * driver, atomic without a transaction): counts them against the owner's limits as that many
+   * single requests, and records all of them or, when any limit would be passed, none, and then
+   * counts nothing (a refused batch does not use up the minute). The rows travel as one JSON
+   * parameter, so a batch of any size is one parameter for the Data API too. A fileId already
+   * recorded is left as it is.
+   */
+  async createPendingBatch(
+    ownerId: string,
+    files: readonly NewFile[],
+    limits: BatchLimits,
+  ): Promise<BatchCreation> {
+    if (files.length === 0) {
+      return { created: true, count: 0, pendingUploads: 0 };
+    }
+    const now = limits.now;
+    const rows = files.map((file) => {
+      if (file.ownerId !== ownerId) throw new Error('A batch holds the files of one owner');
+      return {
+        file_id: file.fileId,
+        filename: file.filename,
+        content_type: file.contentType,
+        size: file.size,
+        checksum_sha256: file.checksumSha256,
+        bucket: file.bucket,
+        object_key: file.key,
+        kind: file.kind ?? parseUploadKey(file.key)?.kind ?? 'other',
+        dataset: file.dataset ?? null,
+        upload_expires_at: file.uploadExpiresAt.toISOString(),
+      };
+    });
+    const [row] = await this.db.query<{ count: unknown; pending: unknown; inserted: unknown }>(
+      `WITH pending AS (
+         SELECT count(*) AS n FROM (SELECT 1 FROM files WHERE owner_id = $1
+           AND status = 'PENDING_UPLOAD' LIMIT $5::int) open_uploads
+       ),
+       counted AS (
+         INSERT INTO request_counts (owner_id, action, window_start, count)
+         SELECT $1, 'upload', $2::timestamptz, $3::int
+         WHERE $3::int <= $4::int AND (SELECT n FROM pending) + $3::int <= $5::int
+         ON CONFLICT (owner_id, action, window_start)
+           DO UPDATE SET count = request_counts.count + excluded.count
+           WHERE request_counts.count + excluded.count <= $4::int
+         RETURNING count
+       ),
+       inserted AS (
+         INSERT INTO files (file_id, owner_id, filename, declared_content_type, declared_size,
+           checksum_sha256, bucket, object_key, kind, dataset, status, size, content_type,
+           metadata, derivatives, upload_expires_at, created_at, updated_at)
+         SELECT v.file_id, $1, v.filename, v.content_type, v.size, v.checksum_sha256, v.bucket,
+           v.object_key, v.kind, v.dataset, 'PENDING_UPLOAD', v.size, v.content_type,
+           '{}'::jsonb, '[]'::jsonb, v.upload_expires_at, $6::timestamptz, $6::timestamptz
+         FROM jsonb_to_recordset($7::jsonb) AS v(file_id uuid, filename text, content_type text,
+           size bigint, checksum_sha256 text, bucket text, object_key text, kind text,
+           dataset text, upload_expires_at timestamptz)
+         WHERE EXISTS (SELECT 1 FROM counted)
+         ON CONFLICT (file_id) DO NOTHING
+         RETURNING file_id
+       )
+       SELECT (SELECT count FROM counted) AS count, (SELECT n FROM pending) AS pending,
+         (SELECT count(*) FROM inserted) AS inserted`,
+      [
+        ownerId,
+        requestWindow(now),
+        files.length,
+        limits.perMinute,
+        limits.pendingCap,
+        now,
+        json(rows),
+      ],
+    );
+    if (!row) throw new Error('Recording a batch of uploads returned no row');
+    const pendingUploads = number(row.pending);
+    if (row.count === null || row.count === undefined) {
+      return {
+        created: false,
+        refusedBy:
+          pendingUploads + files.length > limits.pendingCap ? 'pendingUploads' : 'perMinute',
+        pendingUploads,
+      };
+    }
+    return { created: true, count: number(row.count), pendingUploads };
   }
 
   get(fileId: string): Promise<FileRecord | undefined> {

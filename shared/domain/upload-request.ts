@@ -205,3 +205,33 @@ export const validateUploadRequest = (body: unknown, limits: UploadLimits): Vali
     dataset,
   };
 };
+
+/** Files one `POST /uploads/batch` may ask for (docs/openapi.yaml). */
+export const MAX_BATCH_FILES = 100;
+
+/**
+ * The body of `POST /uploads/batch`: `{files: [...]}` with 1 to MAX_BATCH_FILES requests, each
+ * checked later on its own (`validateUploadRequest`), so one bad file does not refuse the rest.
+ */
+export const parseUploadBatch = (body: unknown): unknown[] => {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HttpError('BAD_REQUEST', 'body: must be a JSON object');
+  }
+  const input = body as Record<string, unknown>;
+  const unknown = Object.keys(input).filter((key) => key !== 'files');
+  if (unknown.length > 0) {
+    throw new HttpError(
+      'BAD_REQUEST',
+      unknown.map((key) => `${key}: is not a known field`).join('; '),
+    );
+  }
+  const files = input.files;
+  if (!Array.isArray(files)) throw new HttpError('BAD_REQUEST', 'files: must be an array');
+  if (files.length < 1 || files.length > MAX_BATCH_FILES) {
+    throw new HttpError(
+      'BAD_REQUEST',
+      `files: must hold 1 to ${MAX_BATCH_FILES} uploads, not ${files.length}`,
+    );
+  }
+  return files;
+};

@@ -101,6 +101,8 @@ describe(`syncflow (the CLI) against the ${target.name} stack`, () => {
     expect(String(byName.get('page.jpg')?.reason)).toMatch(/HTML/);
     ids.set('page.jpg', String(byName.get('page.jpg')?.fileId));
     expect(run.code).toBe(1);
+    // Five small files: their uploads were asked for in one request.
+    expect(run.stderr).toMatch(/5 asked for in 1 batch request\b/);
 
     // The same command again sends nothing: every file is known to the journal.
     const again = await cli(['upload', folder, '--json'], env);
@@ -154,12 +156,36 @@ describe(`syncflow (the CLI) against the ${target.name} stack`, () => {
     expect(readFileSync(thumb).subarray(8, 12).toString('latin1')).toBe('WEBP');
   });
 
+  it("reports each file the API refuses on its own line, with the API's code", async () => {
+    const some = join(work, 'some');
+    mkdirSync(some);
+    writeFileSync(join(some, 'a.txt'), 'a\n');
+    writeFileSync(join(some, 'b.txt'), 'b\n');
+    const run = await cli(['upload', some, '--json', '--content-type', 'text/html'], env);
+    expect(run.code).toBe(1);
+    const lines = run.json();
+    expect(lines).toHaveLength(2);
+    for (const line of lines) {
+      expect(line.error).toMatchObject({
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message: expect.stringMatching(/text\/html is not accepted/),
+      });
+    }
+    expect(run.stderr).toMatch(/2 asked for in 1 batch request\b/);
+    // Nothing was recorded, so nothing is known to the journal: sent as they are next time.
+    const again = await cli(['upload', some, '--json'], env);
+    expect(again.code).toBe(0);
+    expect(again.json().map((l) => l.result?.status)).toEqual(['UPLOADED', 'UPLOADED']);
+  });
+
   it('resumes a run killed in the middle: every file once, none sent twice', async () => {
     const many = join(work, 'many');
     mkdirSync(many);
-    const count = 40;
+    // More than one batch (100 files a request), so the kill lands with files of a batch
+    // recorded but not yet sent.
+    const count = 140;
     for (let i = 0; i < count; i++) {
-      writeFileSync(join(many, `bulk-${String(i).padStart(2, '0')}.bin`), randomBytes(64 * 1024));
+      writeFileSync(join(many, `bulk-${String(i).padStart(3, '0')}.bin`), randomBytes(64 * 1024));
     }
     const first = startCli(['upload', many, '--json', '--concurrency', '2'], env);
     const deadline = Date.now() + 60_000;
@@ -176,6 +202,13 @@ describe(`syncflow (the CLI) against the ${target.name} stack`, () => {
     expect(second.code, second.stderr).toBe(0);
     const lines = second.json();
     expect(lines).toHaveLength(count);
+    // The killed run had asked for the first batch of 100: those it had not sent were recorded
+    // (their ids journaled), so they are given up and sent anew one by one; the 40 it never
+    // reached are asked for in one batch.
+    const resent = lines.filter((l) => l.result?.resumed && !l.result.skipped).length;
+    expect(resent).toBeLessThanOrEqual(100 - sentFirst.length);
+    expect(resent).toBeGreaterThanOrEqual(100 - sentFirst.length - 2);
+    expect(second.stderr).toMatch(/40 asked for in 1 batch request\b/);
     const skipped = new Set(lines.filter((l) => l.result?.skipped).map((l) => l.result?.fileId));
     for (const line of sentFirst) expect(skipped.has(line.result?.fileId)).toBe(true);
 
@@ -184,7 +217,7 @@ describe(`syncflow (the CLI) against the ${target.name} stack`, () => {
     for await (const file of user.client.api.files({ q: 'bulk-', limit: 100 }))
       listed.push(file.filename);
     expect(listed.sort()).toEqual(
-      Array.from({ length: count }, (_, i) => `bulk-${String(i).padStart(2, '0')}.bin`),
+      Array.from({ length: count }, (_, i) => `bulk-${String(i).padStart(3, '0')}.bin`),
     );
   });
 

@@ -358,9 +358,9 @@ describe('api', () => {
       (m) => m.Properties as { HttpMethod: string; AuthorizationType: string },
     );
     const routes = methods.filter((m) => m.HttpMethod !== 'OPTIONS');
-    // POST /uploads, its four multipart routes, GET /files, GET|DELETE /files/{fileId},
-    // POST .../reprocess; GET /health.
-    expect(routes.filter((m) => m.AuthorizationType === 'CUSTOM')).toHaveLength(9);
+    // POST /uploads, POST /uploads/batch, the four multipart routes, GET /files,
+    // GET|DELETE /files/{fileId}, POST .../reprocess; GET /health.
+    expect(routes.filter((m) => m.AuthorizationType === 'CUSTOM')).toHaveLength(10);
     expect(routes.filter((m) => m.AuthorizationType !== 'CUSTOM')).toEqual([
       expect.objectContaining({ HttpMethod: 'GET', AuthorizationType: 'NONE' }),
     ]);

@@ -478,6 +478,85 @@ describe.each<TestDriver>(['pg', 'pglite', 'data-api'])('file repository on %s',
     expect((await repo.countRequest(owner, 'upload', at, 10)).count).toBe(1);
   });
 
+  it('records a batch of uploads in one statement, counted as that many requests', async () => {
+    const owner = `batch-${randomUUID().slice(0, 8)}`;
+    const now = new Date('2026-12-01T11:00:05Z');
+    const limits = { perMinute: 5, pendingCap: 4, now };
+    const csv = newFile({
+      ownerId: owner,
+      filename: 'sales 2026.csv',
+      contentType: 'text/csv',
+      kind: 'tabular',
+      dataset: 'sales',
+      checksumSha256: 'b'.repeat(64),
+    });
+    const photo = newFile({ ownerId: owner, filename: 'Zoë™.jpg' });
+    expect(await repo.createPendingBatch(owner, [csv, photo], limits)).toEqual({
+      created: true,
+      count: 2,
+      pendingUploads: 0,
+    });
+    const stored = await repo.get(csv.fileId);
+    expect(stored).toMatchObject({
+      ownerId: owner,
+      filename: 'sales 2026.csv',
+      declaredContentType: 'text/csv',
+      declaredSize: 100,
+      checksumSha256: 'b'.repeat(64),
+      key: csv.key,
+      kind: 'tabular',
+      dataset: 'sales',
+      status: 'PENDING_UPLOAD',
+      metadata: {},
+      derivatives: [],
+    });
+    expect(stored?.uploadExpiresAt?.toISOString()).toBe(csv.uploadExpiresAt.toISOString());
+    expect(stored?.createdAt.toISOString()).toBe(now.toISOString());
+    expect((await repo.get(photo.fileId))?.filename).toBe('Zoë™.jpg');
+    // A single request counts in the same window.
+    expect((await repo.countRequest(owner, 'upload', now, 10)).count).toBe(3);
+  });
+
+  it('refuses a whole batch over a limit, records none of it and counts nothing', async () => {
+    const owner = `batch-${randomUUID().slice(0, 8)}`;
+    const now = new Date('2026-12-01T11:00:05Z');
+    const files = (n: number) => Array.from({ length: n }, () => newFile({ ownerId: owner }));
+    // Open uploads: 3 recorded, so 2 more reach the cap of 5 and 3 more would pass it.
+    expect(
+      (await repo.createPendingBatch(owner, files(3), { perMinute: 100, pendingCap: 5, now }))
+        .created,
+    ).toBe(true);
+    const over = files(3);
+    expect(
+      await repo.createPendingBatch(owner, over, { perMinute: 100, pendingCap: 5, now }),
+    ).toEqual({ created: false, refusedBy: 'pendingUploads', pendingUploads: 3 });
+    expect(await repo.get(over[0]?.fileId ?? '')).toBeUndefined();
+    expect(
+      await repo.createPendingBatch(owner, files(2), { perMinute: 100, pendingCap: 5, now }),
+    ).toEqual({ created: true, count: 5, pendingUploads: 3 });
+    // Per minute: 5 counted; 2 more pass a limit of 6, 1 more fits it.
+    expect(
+      await repo.createPendingBatch(owner, files(2), { perMinute: 6, pendingCap: 100, now }),
+    ).toEqual({ created: false, refusedBy: 'perMinute', pendingUploads: 5 });
+    expect(
+      await repo.createPendingBatch(owner, files(1), { perMinute: 6, pendingCap: 100, now }),
+    ).toEqual({ created: true, count: 6, pendingUploads: 5 });
+    // The next minute starts afresh, but a batch larger than the limit never fits.
+    const later = new Date('2026-12-01T11:01:05Z');
+    expect(
+      await repo.createPendingBatch(owner, files(7), { perMinute: 6, pendingCap: 100, now: later }),
+    ).toEqual({ created: false, refusedBy: 'perMinute', pendingUploads: 6 });
+    expect(
+      await repo.createPendingBatch(owner, files(6), { perMinute: 6, pendingCap: 100, now: later }),
+    ).toEqual({ created: true, count: 6, pendingUploads: 6 });
+    const listed = await repo.list({
+      ownerId: owner,
+      sort: '-createdAt',
+      limit: 100,
+    });
+    expect(listed.items).toHaveLength(12);
+  });
+
   it("marks arrived uploads UPLOADED, only from PENDING_UPLOAD and only the key's owner's", async () => {
     const waiting = await repo.createPending(newFile());
     const alsoWaiting = await repo.createPending(newFile());

@@ -34,18 +34,21 @@ const fakeStack = (options: { minPartBytes?: number; threshold?: number } = {}) 
     const path = url.pathname.replace('/stage/', '');
     const body = init?.body ? JSON.parse(String(init.body)) : undefined;
     calls.push(`${init?.method} ${path}`);
-    if (init?.method === 'POST' && path === 'uploads') {
+    const createOne = (request: { size: number; contentType: string }) => {
+      if (request.contentType === 'text/html') {
+        return { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'text/html is not accepted' } };
+      }
       const fileId = `f${++created}`;
-      if (body.size < (options.threshold ?? 8 * MIB)) {
-        return json(201, {
+      if (request.size < (options.threshold ?? 8 * MIB)) {
+        return {
           fileId,
           expiresAt: '',
           upload: { method: 'POST', url: 'https://s3.test/b', fields: { key: fileId } },
-        });
+        };
       }
-      const plan = planParts(body.size, options.minPartBytes ?? 5 * MIB);
-      sessions.set(`u-${fileId}`, { fileId, size: body.size, parts: new Map() });
-      return json(201, {
+      const plan = planParts(request.size, options.minPartBytes ?? 5 * MIB);
+      sessions.set(`u-${fileId}`, { fileId, size: request.size, parts: new Map() });
+      return {
         fileId,
         expiresAt: '',
         upload: {
@@ -54,7 +57,14 @@ const fakeStack = (options: { minPartBytes?: number; threshold?: number } = {}) 
           ...plan,
           checksumAlgorithm: 'CRC64NVME',
         },
-      });
+      };
+    };
+    if (init?.method === 'POST' && path === 'uploads/batch') {
+      return json(200, { items: body.files.map(createOne) });
+    }
+    if (init?.method === 'POST' && path === 'uploads') {
+      const item = createOne(body);
+      return 'error' in item ? json(415, item) : json(201, item);
     }
     const [, fileId, action] = path.split('/');
     const uploadId = body?.uploadId ?? url.searchParams.get('uploadId');
@@ -112,11 +122,25 @@ const fakeStack = (options: { minPartBytes?: number; threshold?: number } = {}) 
       return `"${part}"`;
     },
     async postForm(_url, _fields, file, opts) {
-      if (opts.signal?.aborted) throw new AbortError();
       opts.onProgress?.(file.size);
     },
   };
-  return { fetch, transport, calls, sent, failures, sessions, completed: () => completedWith };
+  const posted: string[] = [];
+  transport.postForm = async (_url, fields, file, opts) => {
+    if (opts.signal?.aborted) throw new AbortError();
+    posted.push(String(fields.key));
+    opts.onProgress?.(file.size);
+  };
+  return {
+    fetch,
+    transport,
+    calls,
+    sent,
+    posted,
+    failures,
+    sessions,
+    completed: () => completedWith,
+  };
 };
 
 const setup = (stack: ReturnType<typeof fakeStack>) => {
@@ -187,6 +211,57 @@ describe('Uploader', () => {
     const { uploader } = setup(stack);
     await expect(uploader.upload(fileOf(randomBytes(1000), 'small.txt'))).rejects.toThrow(/reset/);
     expect(stack.calls).toEqual(['POST uploads']);
+  });
+
+  it('sends the files of one batch request as each answer says, with no request per file', async () => {
+    const stack = fakeStack();
+    const { api, uploader, journal } = setup(stack);
+    const small = fileOf(randomBytes(1000), 'small.txt');
+    const refused = fileOf(randomBytes(10), 'page.html');
+    const data = randomBytes(9 * MIB);
+    const large = fileOf(data, 'large.bin');
+    const { items } = await api.createUploads([
+      { filename: 'small.txt', contentType: 'text/plain', size: small.size },
+      { filename: 'page.html', contentType: 'text/html', size: refused.size },
+      { filename: 'large.bin', contentType: 'application/octet-stream', size: large.size },
+    ]);
+    expect(stack.calls).toEqual(['POST uploads/batch']);
+    const [first, second, third] = items;
+    expect(second).toEqual({
+      error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'text/html is not accepted' },
+    });
+    if (!first || 'error' in first || !third || 'error' in third) throw new Error('no upload');
+    const sentSmall = await uploader.upload(small, { created: first });
+    expect(sentSmall).toMatchObject({ fileId: first.fileId, method: 'POST' });
+    expect(stack.posted).toEqual([first.fileId]);
+    const sentLarge = await uploader.upload(large, { created: third });
+    expect(sentLarge).toMatchObject({
+      fileId: third.fileId,
+      method: 'MULTIPART',
+      status: 'UPLOADED',
+    });
+    expect(sentLarge.checksumCrc64nvme).toBe(crc64ToBase64(crc64nvme(data)));
+    // No POST /uploads of its own for either file.
+    expect(stack.calls.filter((c) => c === 'POST uploads')).toEqual([]);
+    expect(journal.entries()).toHaveLength(0);
+  });
+
+  it('refuses a batch answer for a file that has a session to resume', async () => {
+    const stack = fakeStack();
+    const { api, uploader } = setup(stack);
+    const data = randomBytes(11 * MIB);
+    const pause = new AbortController();
+    await expect(
+      uploader.upload(fileOf(data), { signal: pause.signal, onStarted: () => pause.abort() }),
+    ).rejects.toThrow();
+    const { items } = await api.createUploads([
+      { filename: 'big.bin', contentType: 'application/octet-stream', size: data.length },
+    ]);
+    const item = items[0];
+    if (!item || 'error' in item) throw new Error('no upload');
+    await expect(uploader.upload(fileOf(data), { created: item })).rejects.toThrow(
+      /unfinished upload to resume/,
+    );
   });
 
   it('resumes after a pause: sends only the parts S3 lacks, the checksum still whole', async () => {

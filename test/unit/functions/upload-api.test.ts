@@ -23,10 +23,10 @@ const { handler } = await import('../../../functions/upload-api.ts');
 const OWNER = 'user-1';
 
 /** Calls the handler and checks its response against docs/openapi.yaml. */
-const call = async (body: string | null, ownerId: string | null = OWNER) => {
+const call = async (body: string | null, ownerId: string | null = OWNER, path = '/uploads') => {
   const event = apiEvent({
     method: 'POST',
-    path: '/uploads',
+    path,
     body,
     ...(ownerId !== null && { ownerId }),
   });
@@ -195,6 +195,118 @@ describe('POST /uploads', () => {
       JSON.stringify({ filename: 'a', contentType: 'text/plain', size: 1 }),
       null,
     );
+    expect(response.statusCode).toBe(401);
+  });
+});
+
+describe('POST /uploads/batch', () => {
+  const batch = (files: unknown, ownerId: string | null = OWNER) =>
+    call(JSON.stringify({ files }), ownerId, '/uploads/batch');
+  const repository = async () => (await import('#shared/adapters/db/instance.ts')).fileRepository();
+
+  beforeAll(async () => {
+    await migrate((await database()).db);
+  });
+
+  it('answers each file in order: its upload, or the error POST /uploads would give it', async () => {
+    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'upload-b' });
+    const response = await batch(
+      [
+        { filename: 'Zoë 🌸.jpg', contentType: 'image/jpeg', size: 2048 },
+        { filename: 'page.html', contentType: 'text/html', size: 1 },
+        { filename: 'huge.bin', contentType: 'application/octet-stream', size: 2 ** 27 },
+        { contentType: 'text/plain', size: 1 },
+        { filename: 'big.bin', contentType: 'application/octet-stream', size: 8 * 1024 ** 2 },
+        { filename: 'sales.csv', contentType: 'text/csv', size: 10, dataset: 'Q4 Sales' },
+      ],
+      'batcher',
+    );
+    expect(response.statusCode).toBe(200);
+    const { items } = JSON.parse(response.body);
+    expect(items).toHaveLength(6);
+    expect(items[0].upload.method).toBe('POST');
+    expect(items[0].upload.fields).toMatchObject({
+      key: `uploads/image/batcher/${items[0].fileId}`,
+      'Content-Type': 'image/jpeg',
+    });
+    const policy = JSON.parse(
+      Buffer.from(items[0].upload.fields.Policy, 'base64').toString('utf8'),
+    );
+    expect(policy.conditions).toContainEqual(['content-length-range', 2048, 2048]);
+    expect(items[1].error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(items[2].error.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(items[3].error).toEqual({ code: 'BAD_REQUEST', message: 'filename: is required' });
+    expect(items[4].upload).toMatchObject({ method: 'MULTIPART', uploadId: 'upload-b' });
+    expect(items[5]).toMatchObject({ kind: 'tabular', dataset: 'q4_sales' });
+    // The valid files, and only they, are recorded, with the expiry each was answered.
+    const repo = await repository();
+    const open = await repo.list({ ownerId: 'batcher', sort: 'filename', limit: 100 });
+    expect(open.items.map((f) => f.filename).sort()).toEqual([
+      'Zoë 🌸.jpg',
+      'big.bin',
+      'sales.csv',
+    ]);
+    for (const item of [items[0], items[4], items[5]]) {
+      const record = await repo.get(item.fileId);
+      expect(record?.status).toBe('PENDING_UPLOAD');
+      expect(record?.uploadExpiresAt?.toISOString()).toBe(item.expiresAt);
+    }
+  });
+
+  it('counts each file against the open-upload limit and refuses a batch that passes it whole', async () => {
+    const file = { filename: 'a.txt', contentType: 'text/plain', size: 1 };
+    expect((await batch([file, file, file], 'batch-hoarder')).statusCode).toBe(200);
+    const refused = await batch([file, file, file], 'batch-hoarder');
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers?.['retry-after']).toBe('60');
+    expect(JSON.parse(refused.body).error).toMatchObject({
+      code: 'TOO_MANY_REQUESTS',
+      message: expect.stringMatching(
+        /3 of your uploads are still waiting .* a batch of 3 does not fit \(2 would\)/,
+      ),
+    });
+    const repo = await repository();
+    const listed = () => repo.list({ ownerId: 'batch-hoarder', sort: '-createdAt', limit: 100 });
+    expect((await listed()).items).toHaveLength(3);
+    // What fits still goes through, and then a single request is refused as before.
+    expect((await batch([file, file], 'batch-hoarder')).statusCode).toBe(200);
+    expect((await call(JSON.stringify(file), 'batch-hoarder')).statusCode).toBe(429);
+    expect((await listed()).items).toHaveLength(5);
+  });
+
+  it('records nothing and counts nothing when every file is refused', async () => {
+    const response = await batch(
+      [{ filename: 'x.html', contentType: 'text/html', size: 1 }],
+      'all-bad',
+    );
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(response.body).items[0].error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(
+      (await (await repository()).countRequest('all-bad', 'upload', new Date(), 5)).count,
+    ).toBe(1);
+  });
+
+  it.each([
+    ['a body that is not an object', '[]', 400],
+    ['no files', '{"files":[]}', 400],
+    ['files that are not a list', '{"files":{}}', 400],
+    ['an unknown field', '{"files":[],"mode":"all"}', 400],
+    [
+      'more than 100 files',
+      JSON.stringify({
+        files: Array(101).fill({ filename: 'a', contentType: 'text/plain', size: 1 }),
+      }),
+      400,
+    ],
+    ['an oversized body', JSON.stringify({ files: [{ filename: 'a'.repeat(500_000) }] }), 413],
+  ])('refuses %s as a whole', async (_name, body, status) => {
+    const response = await call(body, OWNER, '/uploads/batch');
+    expect(response.statusCode).toBe(status);
+    expect(JSON.parse(response.body).error.message).toEqual(expect.any(String));
+  });
+
+  it('refuses a batch with no authenticated user', async () => {
+    const response = await batch([{ filename: 'a', contentType: 'text/plain', size: 1 }], null);
     expect(response.statusCode).toBe(401);
   });
 });
