@@ -241,7 +241,7 @@ export const MEASURED = {
     source: 'cli-bulk; used for every small function (authorizer, files-api, notifier, ...)',
   },
   uploadStatements: {
-    value: 2,
+    value: 1,
     unit: 'SQL statements of POST /uploads',
     source: 'test/unit/functions/cost-counts.test.ts',
   },
@@ -462,7 +462,7 @@ const common = (stage: StageConfig, kind: CostKind): Line[] => {
     ),
     line(
       'RDS Data API',
-      'statements: upload 2, processor 4, read 1',
+      'statements: upload 1, processor 4, read 1',
       MEASURED.uploadStatements.value + MEASURED.processorStatements.value + ASSUMED.readsPerFile,
       'dataApiRequest',
     ),
