@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -91,6 +91,10 @@ try {
   pglite = await startPgliteServer({ port: await freePort(), dataDir });
   proxy = await startDatabaseProxy(pglite.url);
   log(`PostgreSQL (PGlite) on ${pglite.url}, the functions' way to it through ${proxy.url}`);
+  // This run's deploy only: its progress is read back from the log.
+  const deployLog = join(STATE_DIR, 'soak-deploy.log');
+  mkdirSync(STATE_DIR, { recursive: true });
+  writeFileSync(deployLog, '');
   try {
     stack = await startLocalStack({
       emulatorPort: await freePort(),
@@ -98,7 +102,7 @@ try {
       consolePort: await freePort(),
       databaseUrl: proxy.url,
       // CDK's progress and the tools' warnings, as npm start keeps them.
-      output: { logFile: join(STATE_DIR, 'soak-deploy.log') },
+      output: { logFile: deployLog },
       log,
     });
   } catch (error) {

@@ -75,10 +75,12 @@ export type FaultCounts = ReturnType<typeof noFaults>;
 
 export interface SoakReport {
   /** The JSON line's figures. */
-  readonly figures: { readonly faults: FaultCounts; readonly lost: number } & Record<
-    string,
-    unknown
-  >;
+  readonly figures: {
+    readonly faults: FaultCounts;
+    readonly lost: number;
+    readonly dlq_messages: number;
+    readonly notifier_pushes_gone: number;
+  } & Record<string, unknown>;
   readonly checks: CheckResult[];
 }
 
@@ -462,8 +464,14 @@ export const runSoak = async (
     copying = false;
     await copier;
     await Promise.all(pendingCopies);
-    // Late copies and the notifier's retries: give them time to arrive before counting.
-    await sleep(15_000);
+    // Late copies and the notifier's retries: until every file's message reached its owner, or
+    // 20 s, before counting.
+    const pushedAll = Date.now() + 20_000;
+    while (Date.now() < pushedAll) {
+      const told = new Set(pushes.map((p) => p.fileId));
+      if (wanted.every((id) => told.has(id))) break;
+      await sleep(500);
+    }
     const records = await settle(wanted, 60_000);
 
     // Everything the bus listener heard.
@@ -533,9 +541,33 @@ export const runSoak = async (
     } finally {
       rmSync(journalDir, { recursive: true, force: true });
     }
-    // Give the redriven messages their deliveries, then wait for their files to end again.
-    await sleep(deadLetters.length > 0 ? 15_000 : 0);
-    const afterRecords = await settle(deadLetters, 180_000);
+    // The outcomes so far are the ones checked; a redriven file's run is a new one.
+    const pushesBeforeRedrive = pushes.length;
+    // The redriven messages' deliveries: until the kinds' queues are empty and their files ended.
+    const redriveDeadline = Date.now() + 180_000;
+    let afterRecords = records;
+    while (deadLetters.length > 0 && Date.now() < redriveDeadline) {
+      let waiting = 0;
+      for (const kind of FILE_KINDS) {
+        const { Attributes } = await clients.sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: outputs[QUEUE_OUTPUTS[kind].queue] ?? '',
+            AttributeNames: [
+              'ApproximateNumberOfMessages',
+              'ApproximateNumberOfMessagesNotVisible',
+            ],
+          }),
+        );
+        waiting +=
+          Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+          Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+      }
+      afterRecords = await readRecords();
+      const status = new Map(afterRecords.map((r) => [r.fileId, r.status]));
+      if (waiting === 0 && deadLetters.every((id) => END_STATES.has(status.get(id) ?? ''))) break;
+      await sweep();
+      await sleep(3_000);
+    }
     const afterRedrive = new Map(afterRecords.map((r) => [r.fileId, r.status]));
 
     // The processors' own logs: runs that finished a file, and replays the idempotency stopped.
@@ -602,7 +634,7 @@ export const runSoak = async (
       uploads,
       records,
       busEvents,
-      pushes,
+      pushes: pushes.slice(0, pushesBeforeRedrive),
       connectedOwners: everConnected.filter((owner) => steadyOwners.has(owner)),
       runsByFile,
       deadLetters,
@@ -656,6 +688,9 @@ export const runSoak = async (
       abandoned_upload_records: abandoned.length,
       dlq_messages: deadLetters.length,
       redriven,
+      // What the owners heard of the redriven files' new runs (a second file.failed, under a new
+      // eventId, when the cause is still there).
+      pushes_after_redrive: pushes.length - pushesBeforeRedrive,
       lost,
       p50_upload_to_event_ms: Math.round(quantile(latencies, 0.5)),
       p95_upload_to_event_ms: Math.round(quantile(latencies, 0.95)),

@@ -117,7 +117,8 @@ export const planWorkload = async (options: {
               label: 'other',
               fault: 'crash-once',
             };
-    } else if (index % 200 === 101) {
+    } else if (index % 200 === 1) {
+      // Early, so its three deliveries and the sweep run while the others upload.
       file = {
         ...base,
         filename: `poison-${index} fault-crash.txt`,
