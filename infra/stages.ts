@@ -101,9 +101,9 @@ export interface StageConfig {
    */
   readonly sweepGraceSeconds: number;
   /**
-   * Lets files named `fault-crash…`/`fault-slow…` crash or slow the processor, to prove the
-   * failure paths (shared/processing/faults.ts). Refused at synth time on any stage that is not
-   * deployed into an emulator.
+   * Lets files named `fault-crash…`/`fault-crash-once…`/`fault-slow…` crash or slow the
+   * processor, to prove the failure paths (shared/processing/faults.ts). Refused at synth time
+   * on any stage that is not deployed into an emulator.
    */
   readonly faultInjection: boolean;
   readonly logRetentionDays: number;

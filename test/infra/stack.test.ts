@@ -3,7 +3,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { SyncFlowStack } from '../../infra/stack.ts';
-import { type StageConfig, stageConfig } from '../../infra/stages.ts';
+import { STAGES, type StageConfig, stageConfig } from '../../infra/stages.ts';
 import { documentedRoutes } from '../support/openapi.ts';
 
 /** Synthesises a stage without bundling the functions (bundles are checked by `npm run bench`). */
@@ -1039,6 +1039,12 @@ describe('integrity under misuse', () => {
           stage: { ...stageConfig('prod'), faultInjection: true },
         }),
     ).toThrow(/only a stage deployed into an emulator may/);
+    // The soak's crashes (fault-crash-once) ride on the same switch: no AWS stage has it.
+    expect(
+      Object.entries(STAGES)
+        .filter(([, stage]) => stage.faultInjection)
+        .map(([name]) => name),
+    ).toEqual(['local']);
   });
 
   it('mails once per file and outcome: the mailer keeps what it sent', () => {

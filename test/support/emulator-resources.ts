@@ -192,11 +192,13 @@ export interface BusListener {
 /**
  * A queue that receives every `file.*` outcome event on the bus, through a rule of its own, the
  * way a user's rule would: lets tests and benchmarks see what the stack published. The queue's
- * policy lets only that rule send to it, as AWS requires.
+ * policy lets only that rule send to it, as AWS requires. `pattern` listens for other events
+ * (the soak hears S3's `Object Created` on the default bus this way).
  */
 export const listenToBus = async (
   clients: Pick<EmulatorClients, 'sqs' | 'eventBridge'>,
   busName: string,
+  pattern: Record<string, unknown> = { source: ['syncflow.files'], 'detail-type': OUTCOME_TYPES },
 ): Promise<BusListener> => {
   const name = `bus-listener-${randomBytes(4).toString('hex')}`;
   const queue = await clients.sqs.send(new CreateQueueCommand({ QueueName: name }));
@@ -206,7 +208,7 @@ export const listenToBus = async (
     new PutRuleCommand({
       Name: name,
       EventBusName: busName,
-      EventPattern: JSON.stringify({ source: ['syncflow.files'], 'detail-type': OUTCOME_TYPES }),
+      EventPattern: JSON.stringify(pattern),
     }),
   );
   await clients.sqs.send(

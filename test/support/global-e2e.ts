@@ -1,10 +1,13 @@
 import type { TestProject } from 'vitest/node';
 import type { LocalStack } from '../../scripts/lib/local-stack.ts';
+import type { SoakDatabase } from '../../scripts/lib/soak/run-soak.ts';
 import { resolveTarget, type Target } from './targets.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     target: Target;
+    /** The suite's own local stack's database and proxy (the soak's outages); null otherwise. */
+    soakDatabase: SoakDatabase | null;
   }
 }
 
@@ -15,6 +18,7 @@ export async function setup(project: TestProject): Promise<void> {
   const resolved = await resolveTarget(process.env, (message) => console.log(`[e2e] ${message}`));
   started = resolved.started;
   project.provide('target', resolved.target);
+  project.provide('soakDatabase', resolved.database ?? null);
 }
 
 export async function teardown(): Promise<void> {

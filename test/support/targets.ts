@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { LOCAL_DATA_API } from '../../infra/stages.ts';
 import {
   deployToEmulator,
@@ -8,6 +9,9 @@ import {
   type LocalStackInfo,
   startLocalStack,
 } from '../../scripts/lib/local-stack.ts';
+import { startPgliteServer } from '../../scripts/lib/pglite-server.ts';
+import { startDatabaseProxy } from '../../scripts/lib/soak/db-proxy.ts';
+import type { SoakDatabase } from '../../scripts/lib/soak/run-soak.ts';
 import { localRolePassword } from '../../shared/adapters/db/role-passwords.ts';
 import { DB_ROLES } from '../../shared/domain/db-roles.ts';
 import { credentialsOf, type DataApiServer, startDataApiServer } from './data-api-server.ts';
@@ -36,7 +40,8 @@ export interface Target {
   };
 }
 
-const fromEmulator = (name: 'local' | 'localstack', info: LocalStackInfo): Target => ({
+/** The target a stack deployed into an emulator is, from what `.syncflow/local.json` holds. */
+export const fromEmulator = (name: 'local' | 'localstack', info: LocalStackInfo): Target => ({
   name,
   region: info.region,
   restUrl: info.restUrl,
@@ -196,14 +201,60 @@ const dataApiLocalTarget = async (
 };
 
 /**
+ * The local stack of the suite's own, its functions reaching PGlite through a proxy the soak
+ * can take away (scripts/lib/soak/db-proxy.ts); the database and the proxy's control address
+ * are handed to the tests with the target.
+ */
+const proxiedLocalTarget = async (
+  log: (message: string) => void,
+): Promise<{ target: Target; started: LocalStack; database: SoakDatabase }> => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'syncflow-e2e-pg-'));
+  const pglite = await startPgliteServer({ port: await freePort(), dataDir });
+  const proxy = await startDatabaseProxy(pglite.url).catch(async (error: unknown) => {
+    await pglite.stop();
+    throw error;
+  });
+  const stopStores = async () => {
+    await proxy.stop();
+    await pglite.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const started = await startLocalStack({
+      emulatorPort: await freePort(),
+      pgPort: await freePort(),
+      consolePort: await freePort(),
+      databaseUrl: proxy.url,
+      quiet: true,
+      log,
+    });
+    return {
+      target: fromEmulator('local', started.info),
+      started: {
+        info: started.info,
+        stop: async () => {
+          await started.stop();
+          await stopStores();
+        },
+      },
+      database: { directUrl: pglite.url, controlUrl: proxy.controlUrl },
+    };
+  } catch (error) {
+    await stopStores();
+    throw error;
+  }
+};
+
+/**
  * Resolves SYNCFLOW_TARGET: `local` (the default) reuses a running `npm start` or starts a stack
  * of its own on free loopback ports; `localstack` deploys into a running LocalStack; `aws` reads
- * a deployment's outputs file. Returns what to stop afterwards, if anything was started.
+ * a deployment's outputs file. Returns what to stop afterwards, if anything was started, and
+ * the database behind its proxy when the stack is the suite's own (the soak's outages).
  */
 export const resolveTarget = async (
   env: NodeJS.ProcessEnv,
   log: (message: string) => void,
-): Promise<{ target: Target; started?: LocalStack }> => {
+): Promise<{ target: Target; started?: LocalStack; database?: SoakDatabase }> => {
   const name = env.SYNCFLOW_TARGET ?? 'local';
   switch (name) {
     case 'aws':
@@ -214,14 +265,7 @@ export const resolveTarget = async (
       if (env.SYNCFLOW_E2E_DATABASE === 'data-api') return dataApiLocalTarget(log);
       const running = await findRunningLocalStack();
       if (running) return { target: fromEmulator('local', running) };
-      const started = await startLocalStack({
-        emulatorPort: await freePort(),
-        pgPort: await freePort(),
-        consolePort: await freePort(),
-        quiet: true,
-        log,
-      });
-      return { target: fromEmulator('local', started.info), started };
+      return proxiedLocalTarget(log);
     }
     default:
       throw new Error(`SYNCFLOW_TARGET=${name} is not one of local, localstack, aws`);

@@ -13,6 +13,7 @@ describe('local-stage fault injection', () => {
     expect(faultFor('photo.jpg')).toBeUndefined();
     expect(faultFor('my fault-crash test.txt')).toBe('crash');
     expect(faultFor('fault-slow.jpg')).toBe('slow');
+    expect(faultFor('soak-17 fault-crash-once.png')).toBe('crash-once');
   });
 
   it('kills the process on an upload of a crash file, but lets its reprocess through', async () => {
@@ -24,6 +25,18 @@ describe('local-stage fault injection', () => {
     expect(kills).toBe(1);
     await injectFault(file('fault-crash.txt'), { ...run, reprocessId: 'r1' }, kill);
     await injectFault(file('plain.txt'), run, kill);
+    expect(kills).toBe(1);
+  });
+
+  it('kills the process on the first delivery of a crash-once file only', async () => {
+    let kills = 0;
+    const kill = () => {
+      kills++;
+    };
+    await injectFault(file('fault-crash-once.txt'), run, kill);
+    expect(kills).toBe(1);
+    await injectFault(file('fault-crash-once.txt'), { ...run, attempts: 2 }, kill);
+    await injectFault(file('fault-crash-once.txt'), { ...run, reprocessId: 'r1' }, kill);
     expect(kills).toBe(1);
   });
 });
