@@ -141,8 +141,12 @@ export class Processing extends Construct {
     });
     fn.addEventSource(
       new SqsEventSource(route.queue, {
-        // Converters take one file at a time: a batch of large files would outlast the timeout.
-        batchSize: shape.analytics ? 1 : 5,
+        // One file an invocation, for every kind. A converter's batch of large files would
+        // outlast the timeout; and a file that kills its process (out of memory) sends its whole
+        // batch back, so its batch-mates used up their deliveries beside it and were parked in
+        // the DLQ (found by the soak). Records ran one after another anyway: a batch saved only
+        // Lambda's per-request price, which the cost model already counts per file.
+        batchSize: 1,
         // No batching window: a file alone in the queue is taken at once, not after a wait
         // for others to fill a batch.
         reportBatchItemFailures: true,

@@ -919,6 +919,21 @@ describe('integrity under misuse', () => {
     }
   });
 
+  it("gives each kind's function one file an invocation, so a file that kills its process takes no other with it", () => {
+    const processors = ourFunctions(dev.stack, dev.template).filter((fn) =>
+      fn.service.startsWith('process-'),
+    );
+    expect(processors.length).toBeGreaterThanOrEqual(4);
+    const mappings = dev.template.findResources('AWS::Lambda::EventSourceMapping');
+    for (const fn of processors) {
+      const own = Object.values(mappings).filter((m) =>
+        JSON.stringify(m.Properties.FunctionName).includes(fn.id),
+      );
+      expect(own, fn.service).toHaveLength(1);
+      expect(own[0]?.Properties.BatchSize, fn.service).toBe(1);
+    }
+  });
+
   it('keeps reprocess requests, which are work orders, out of the event archive', () => {
     prod.template.hasResourceProperties('AWS::Events::Archive', {
       EventPattern: {
