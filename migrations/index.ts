@@ -2,6 +2,7 @@ import { statements as files } from './0001_files.ts';
 import { statements as settings } from './0002_settings.ts';
 import { statements as integrity } from './0003_integrity.ts';
 import { statements as roles } from './0004_roles.ts';
+import { statements as videoProgress } from './0006_video_progress.ts';
 
 export interface Migration {
   /** Never renamed once released: it is the row recorded in schema_migrations. */
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0002_settings', statements: settings },
   { id: '0003_integrity', statements: integrity },
   { id: '0004_roles', statements: roles },
+  { id: '0006_video_progress', statements: videoProgress },
 ];

@@ -140,14 +140,18 @@ export interface ReprocessResponse {
   reprocessId: string;
 }
 
-/** What the WebSocket pushes when one of the user's files ends. */
+/**
+ * What the WebSocket pushes when one of the user's files ends, and while a long one (a video)
+ * is processed: `file.progress` with `progress` in percent.
+ */
 export interface FileEventMessage {
-  type: 'file.processed' | 'file.failed' | 'file.rejected';
+  type: 'file.processed' | 'file.failed' | 'file.rejected' | 'file.progress';
   eventId: string;
   fileId: string;
   status: FileStatus;
   size?: number;
   contentType?: string;
   reason?: string;
+  progress?: number;
   at?: string;
 }

@@ -1,3 +1,5 @@
+import type { MediaMetadata } from './video.ts';
+
 /** Every state a file can be in; see DESIGN.md "File status". */
 export const FILE_STATUSES = [
   'PENDING_UPLOAD',
@@ -46,6 +48,8 @@ export interface ImageMetadata {
 
 export interface FileMetadata {
   readonly image?: ImageMetadata;
+  /** A video's or an audio file's probe (issue 15). */
+  readonly media?: MediaMetadata;
 }
 
 export interface FileRecord {

@@ -41,6 +41,8 @@ export interface MediaMetadata {
   readonly creationTime?: string;
   readonly video?: VideoStreamMetadata;
   readonly audio?: AudioStreamMetadata;
+  /** What a person should know that did not stop the file (a variable frame rate made constant). */
+  readonly notes?: readonly string[];
 }
 
 /** A stage's limits on what it transcodes; over them a file is REJECTED. */
