@@ -1,5 +1,6 @@
 import { DEFAULT_ALLOWED_CONTENT_TYPES } from '../shared/domain/content-types.ts';
 import type { RequestLimits } from '../shared/domain/request-limits.ts';
+import { DEFAULT_VIDEO_LIMITS, type VideoLimits } from '../shared/domain/video.ts';
 
 /**
  * Where the metadata lives: Aurora with the Data API in AWS, any PostgreSQL server locally, or
@@ -134,6 +135,20 @@ export interface StageConfig {
    * function's init ratio (docs/benchmarks.md); function names survive without it.
    */
   readonly sourceMaps: boolean;
+  /** How videos are processed (issue 15; infra/constructs/video-workflow.ts). */
+  readonly video: VideoStageSettings;
+}
+
+/** A stage's video settings: which transcoder, which limits, how long one transcode may run. */
+export interface VideoStageSettings {
+  /**
+   * `mediaconvert` (AWS Elemental MediaConvert through Step Functions' `.sync` integration) or
+   * `local` (ffmpeg on this machine, in a function: the emulator has no MediaConvert).
+   */
+  readonly transcoder: 'mediaconvert' | 'local';
+  readonly limits: VideoLimits;
+  /** The transcode task's timeout; a local transcode runs in one function, 15 minutes at most. */
+  readonly transcodeTimeoutMinutes: number;
 }
 
 const common = {
@@ -158,6 +173,11 @@ const common = {
   databaseLogExports: true,
   sourceMaps: false,
   consoleHosting: true,
+  video: {
+    transcoder: 'mediaconvert',
+    limits: DEFAULT_VIDEO_LIMITS,
+    transcodeTimeoutMinutes: 180,
+  } satisfies VideoStageSettings,
 } as const;
 
 const prod: StageConfig = {
@@ -232,6 +252,13 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     // The emulator's SES keeps what is sent for inspection, so the local stack emails too.
     notificationSender: 'notifications@syncflow.local',
     apiThrottle: { rate: 100, burst: 200 },
+    // The emulator has no MediaConvert: ffmpeg on this machine, in one function run, so files
+    // short enough to transcode within its 15 minutes on a laptop.
+    video: {
+      transcoder: 'local',
+      limits: { maxDurationSeconds: 30 * 60, maxFrameSide: 4096, maxFramePixels: 4096 * 2160 },
+      transcodeTimeoutMinutes: 15,
+    },
   },
   // prod as the emulator can deploy it, for `npm run rehearse` (scripts/rehearse.ts): a first
   // deploy into an empty account, to catch ordering and dependency mistakes. It differs from

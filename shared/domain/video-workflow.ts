@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Derivative } from './file-record.ts';
 import { derivedKey } from './keys.ts';
+import type { mediaConvertJobSettings } from './mediaconvert-settings.ts';
 import {
   type MediaMetadata,
   POSTER_FRAMES,
@@ -49,6 +50,8 @@ export type ProbeStepResult =
       readonly notes: readonly string[];
       readonly plan: TranscodePlan;
       readonly targets: TranscodeTargets;
+      /** MediaConvert's `Settings` for this file: the AWS transcode task passes them as they are. */
+      readonly jobSettings: ReturnType<typeof mediaConvertJobSettings>;
     }
   | { readonly outcome: 'AUDIO'; readonly media: MediaMetadata; readonly notes: readonly string[] }
   | { readonly outcome: 'REJECTED' | 'FAILED'; readonly reason: string };

@@ -1,3 +1,4 @@
+import { mediaConvertJobSettings } from '../../domain/mediaconvert-settings.ts';
 import { judgeMedia, transcodePlan, type VideoLimits } from '../../domain/video.ts';
 import {
   type ProbeStepResult,
@@ -25,7 +26,9 @@ export const probeStep = async (deps: ProbeStepDeps, job: VideoJob): Promise<Pro
   if (finding.kind === 'damaged') return { outcome: 'FAILED', reason: finding.reason };
   const verdict = judgeMedia(finding.media, deps.limits);
   if (verdict.outcome === 'VIDEO') {
-    return { ...verdict, plan: transcodePlan(verdict.media), targets: transcodeTargets(job) };
+    const plan = transcodePlan(verdict.media);
+    const targets = transcodeTargets(job);
+    return { ...verdict, plan, targets, jobSettings: mediaConvertJobSettings(plan, targets) };
   }
   return verdict;
 };

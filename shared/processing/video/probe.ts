@@ -20,8 +20,6 @@ export interface ProbeOptions {
    * record keeps comes from them, and on a 1 GiB file they cost tens of megabytes.
    */
   readonly slackBytes?: number;
-  /** Size of each ranged read (MediaInfo asks for at most this much at a time). */
-  readonly chunkBytes?: number;
 }
 
 export interface ProbeResult {
@@ -32,7 +30,8 @@ export interface ProbeResult {
 }
 
 const DEFAULT_SLACK = 2 * 1024 * 1024;
-const DEFAULT_CHUNK = 256 * 1024;
+/** Each ranged read MediaInfo asks for: one S3 request a quarter of a megabyte. */
+const CHUNK_BYTES = 256 * 1024;
 
 /** Box types that may stand at the top level of an MP4/MOV file. */
 const MP4_TOP_LEVEL = new Set([
@@ -84,8 +83,8 @@ let instance: Promise<MediaInfo<'object'>> | undefined;
 /** One MediaInfo per process (its WASM compiles once, on the first probe), one probe at a time. */
 let queue: Promise<unknown> = Promise.resolve();
 
-const mediaInfo = (chunkSize: number): Promise<MediaInfo<'object'>> => {
-  instance ??= mediaInfoFactory({ format: 'object', full: false, chunkSize });
+const mediaInfo = (): Promise<MediaInfo<'object'>> => {
+  instance ??= mediaInfoFactory({ format: 'object', full: false, chunkSize: CHUNK_BYTES });
   return instance;
 };
 
@@ -104,7 +103,6 @@ export const probeMedia = async (
   reader: ByteRangeReader,
   options: ProbeOptions = {},
 ): Promise<ProbeResult> => {
-  const chunk = options.chunkBytes ?? DEFAULT_CHUNK;
   let bytesRead = 0;
   let requests = 0;
   const counted: ByteRangeReader = {
@@ -120,8 +118,9 @@ export const probeMedia = async (
     return { finding: { kind: 'not-media', reason: 'The file is empty.' }, bytesRead, requests };
   }
   const indexSize = (await mp4IndexSize(counted)) ?? 0;
-  const budget = bytesRead + indexSize + (options.slackBytes ?? DEFAULT_SLACK);
-  const info = await mediaInfo(chunk);
+  // MediaInfo's first read (the file's head) and the whole index always fit in the budget.
+  const budget = bytesRead + CHUNK_BYTES + indexSize + (options.slackBytes ?? DEFAULT_SLACK);
+  const info = await mediaInfo();
   const report = await runExclusive(() =>
     info.analyzeData(reader.size, async (size, offset) => {
       // An empty answer tells MediaInfo the data ended: it reports what it has read so far.
