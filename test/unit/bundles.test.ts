@@ -38,13 +38,16 @@ const semverMembersUsedBy = (file: string): string[] => {
   return [...new Set([...source.matchAll(/\bsemver\w*\.(\w+)/g)].map((m) => m[1] ?? ''))];
 };
 
+/** The functions that make image derivatives, and so carry sharp installed beside them. */
+const WITH_SHARP = ['processor', 'video-poster'];
+
 /**
- * Only the processor carries sharp (a native library) and the parser's zod schemas; an API
- * function that pulled them in through a shared module would start slower, or not at all where
- * sharp is not installed beside it.
+ * Only the image makers carry sharp (a native library), and only the processor the parser's zod
+ * schemas; an API function that pulled them in through a shared module would start slower, or
+ * not at all where sharp is not installed beside it.
  */
 describe('function bundles', () => {
-  it.each(functionNames().filter((name) => name !== 'processor'))(
+  it.each(functionNames().filter((name) => !WITH_SHARP.includes(name)))(
     '%s carries neither sharp nor zod',
     async (name) => {
       const { inputs, externals } = await bundleOf(name);
@@ -52,6 +55,12 @@ describe('function bundles', () => {
       expect(inputs.filter((path) => /node_modules\/(zod|sharp)\//.test(path))).toEqual([]);
     },
   );
+
+  it('video-poster carries sharp beside it, and no zod', async () => {
+    const { inputs, externals } = await bundleOf('video-poster');
+    expect(externals).toContain('sharp');
+    expect(inputs.filter((path) => /node_modules\/zod\//.test(path))).toEqual([]);
+  });
 
   /**
    * `semver` is aliased to a one-function shim (shared/shims/semver.ts): a dependency that starts
