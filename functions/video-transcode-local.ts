@@ -1,8 +1,9 @@
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import middy from '@middy/core';
 import { eventBridgeClient, s3Client } from '#shared/adapters/clients.ts';
 import { intEnv } from '#shared/adapters/env.ts';
@@ -15,16 +16,16 @@ import {
   type VideoExecutionState,
 } from '#shared/domain/video-workflow.ts';
 import { logger, tracer } from '#shared/observability/powertools.ts';
+import { FfmpegFailedError } from '#shared/processing/video/ffmpeg.ts';
 import { localTranscodeStep } from '#shared/processing/video/local-transcode-step.ts';
 
 const INTERVAL_MS = intEnv('VIDEO_PROGRESS_INTERVAL_MS', PROGRESS_INTERVAL_MS);
-const s3 = s3Client();
-const store = new ObjectStore(s3);
+const store = new ObjectStore(s3Client());
 const eventBridge = eventBridgeClient();
 
 /**
- * The local stage's transcode task (MediaConvert's stand-in): ffmpeg on this machine reads the
- * original through a presigned URL and writes the rendition and the poster frames. Progress goes
+ * The local stage's transcode task (MediaConvert's stand-in): ffmpeg on this machine reads a
+ * copy of the original and writes the rendition and the poster frames. Progress goes
  * to the default bus shaped for the same rule as MediaConvert's status updates. Without ffmpeg
  * it fails with FfmpegMissingError, whose message the failure path puts on the record.
  */
@@ -35,16 +36,10 @@ export const transcode = async (state: VideoExecutionState): Promise<TranscodeSt
     throw new Error('The transcode task ran for a file that is not a video');
   const result = await localTranscodeStep(
     {
-      sourceUrl: (j) =>
-        getSignedUrl(
-          s3,
-          new GetObjectCommand({
-            Bucket: j.bucket,
-            Key: j.key,
-            ...(j.versionId && { VersionId: j.versionId }),
-          }),
-          { expiresIn: 3600 },
-        ),
+      fetchSource: async (j, path) => {
+        const object = await store.open(j.bucket, j.key, j.versionId);
+        await pipeline(Readable.from(object.body), createWriteStream(path));
+      },
       putFile: (...args) => store.putFile(...args),
       putObject: (...args) => store.put(...args),
       reportProgress: async (j, percent) => {
@@ -68,7 +63,13 @@ export const transcode = async (state: VideoExecutionState): Promise<TranscodeSt
     },
     job,
     probe.plan,
-  );
+  ).catch((error: unknown) => {
+    // ffmpeg's own words are for the operator: the record gets a sentence (record-failure.ts).
+    if (error instanceof FfmpegFailedError) {
+      logger.error('ffmpeg failed', { exitCode: error.exitCode, output: error.output });
+    }
+    throw error;
+  });
   logger.info('Transcoded', { jobId: result.jobId });
   return result;
 };

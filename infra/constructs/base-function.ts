@@ -15,6 +15,16 @@ const SHARP_VERSION: string = JSON.parse(
   readFileSync(join(ROOT, 'node_modules', 'sharp', 'package.json'), 'utf8'),
 ).version;
 
+/** Installs sharp for the function's CPU once, then copies it beside a bundle. */
+const sharpCommands = (cpu: string, output: string): string[] => {
+  const cache = join(ROOT, '.syncflow', 'sharp', `${SHARP_VERSION}-linux-${cpu}`);
+  const install = `npm install --no-save --no-package-lock --no-audit --no-fund --os=linux --cpu=${cpu} --libc=glibc sharp@${SHARP_VERSION}`;
+  return [
+    `if [ ! -d "${cache}/node_modules/sharp" ]; then mkdir -p "${cache}" && cd "${cache}" && echo '{"private":true}' > package.json && ${install}; fi`,
+    `cp -R "${cache}/node_modules" "${output}/"`,
+  ];
+};
+
 /** What every function of a stage shares: made once per stack (`functionDefaults`). */
 export interface FunctionDefaults {
   readonly architecture: 'arm64' | 'x86_64';
@@ -36,6 +46,11 @@ export interface SyncFlowFunctionProps extends FunctionDefaults {
   readonly timeout?: Duration;
   /** Ships sharp's native library for the target architecture. @default false */
   readonly withSharp?: boolean;
+  /**
+   * Files copied beside the bundle, as paths from the repository root: what the code loads at
+   * run time from next to itself (MediaInfo's WASM). @default none
+   */
+  readonly assets?: readonly string[];
   /** Name of the service in logs, traces and metrics. */
   readonly serviceName: string;
   /** Where an asynchronous invocation goes once its retries are spent. */
@@ -101,21 +116,17 @@ export class SyncFlowFunction extends NodejsFunction {
           ...unusedDriverModules(props.database),
           ...(props.withSharp ? BUNDLING.nativeModules : []),
         ],
-        ...(props.withSharp && {
+        ...((props.withSharp || (props.assets?.length ?? 0) > 0) && {
           commandHooks: {
             beforeBundling: () => [],
             beforeInstall: () => [],
-            // sharp is native: the build for the function's OS and CPU, not this machine's, is
-            // installed once into .syncflow/sharp/ (with a package.json of its own, so npm never
-            // walks up into the project's node_modules) and copied beside each bundle.
-            afterBundling: (_input: string, output: string) => {
-              const cache = join(ROOT, '.syncflow', 'sharp', `${SHARP_VERSION}-linux-${cpu}`);
-              const install = `npm install --no-save --no-package-lock --no-audit --no-fund --os=linux --cpu=${cpu} --libc=glibc sharp@${SHARP_VERSION}`;
-              return [
-                `if [ ! -d "${cache}/node_modules/sharp" ]; then mkdir -p "${cache}" && cd "${cache}" && echo '{"private":true}' > package.json && ${install}; fi`,
-                `cp -R "${cache}/node_modules" "${output}/"`,
-              ];
-            },
+            afterBundling: (_input: string, output: string) => [
+              // sharp is native: the build for the function's OS and CPU, not this machine's, is
+              // installed once into .syncflow/sharp/ (with a package.json of its own, so npm
+              // never walks up into the project's node_modules) and copied beside each bundle.
+              ...(props.withSharp ? sharpCommands(cpu, output) : []),
+              ...(props.assets ?? []).map((asset) => `cp "${join(ROOT, asset)}" "${output}/"`),
+            ],
           },
         }),
       },

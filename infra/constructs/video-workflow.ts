@@ -44,6 +44,7 @@ import {
   MEDIACONVERT_DETAIL_TYPE,
   MEDIACONVERT_SOURCE,
 } from '../../shared/domain/video-workflow.ts';
+import { MEDIAINFO_WASM_ASSET } from '../bundling.ts';
 import { type FunctionDefaults, SyncFlowFunction } from './base-function.ts';
 
 /** The database as the workflow's functions need it (the Metadata construct has it). */
@@ -251,6 +252,7 @@ export class VideoWorkflow extends Construct {
         memorySize?: number;
         timeout?: Duration;
         withSharp?: boolean;
+        assets?: readonly string[];
         environment?: Record<string, string>;
       } = {},
     ) =>
@@ -265,6 +267,7 @@ export class VideoWorkflow extends Construct {
 
     this.probeFunction = fn('Probe', 'video-probe', {
       timeout: Duration.minutes(2),
+      assets: [MEDIAINFO_WASM_ASSET],
       environment: {
         VIDEO_MAX_DURATION_SECONDS: String(props.limits.maxDurationSeconds),
         VIDEO_MAX_FRAME_SIDE: String(props.limits.maxFrameSide),

@@ -27,6 +27,7 @@ import type { FileRecord } from '#shared/domain/file-record.ts';
 import { uploadKey } from '#shared/domain/keys.ts';
 import { objectVersionOf } from '#shared/domain/object-ref.ts';
 import type { VideoJob } from '#shared/domain/video-workflow.ts';
+import { MEDIAINFO_WASM_ASSET } from '../../infra/bundling.ts';
 import { createTestDatabase } from '../support/databases.ts';
 import { deployEmulatorFunction } from '../support/emulator-functions.ts';
 import {
@@ -133,7 +134,12 @@ const finished = async (executionArn: string, timeoutMs = 150_000) => {
       const entered = (history.events ?? [])
         .map((e) => e.stateEnteredEventDetails?.name)
         .filter((n): n is string => n !== undefined);
-      return { status: execution.status, entered };
+      // What a failed task said, so a failing assertion shows why.
+      const failures = (history.events ?? [])
+        .map((e) => e.taskFailedEventDetails ?? e.lambdaFunctionFailedEventDetails)
+        .filter((d) => d !== undefined)
+        .map((d) => `${d.error}: ${d.cause?.slice(0, 600)}`);
+      return { status: execution.status, entered, failures };
     }
     if (Date.now() > deadline) throw new Error(`${executionArn} still running`);
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -158,7 +164,7 @@ const download = async (key: string, versionId?: string): Promise<Buffer> => {
 };
 
 const outcomes = async (fileId: string, timeoutMs = 10_000) =>
-  (await receive(clients.sqs, resources.captureQueueUrl, 10, timeoutMs))
+  (await receive(clients.sqs, resources.captureQueueUrl, 1, timeoutMs))
     .map((m) => JSON.parse(m.Body ?? '{}') as { 'detail-type': string; detail: { fileId: string } })
     .filter((e) => e.detail.fileId === fileId)
     .map((e) => e['detail-type']);
@@ -191,7 +197,7 @@ describe('the video workflow on the emulator’s Step Functions, with ffmpeg and
     const deploy = (entry: string, name: string, environment: Record<string, string>, extra = {}) =>
       deployEmulatorFunction(lambda, workDir, { entry, name, environment, ...extra });
     const arns: VideoFunctionArns & { progress: string } = {
-      probe: await deploy('video-probe', names.probe, common),
+      probe: await deploy('video-probe', names.probe, common, { assets: [MEDIAINFO_WASM_ASSET] }),
       transcode: await deploy('video-transcode-local', names.transcode, transcodeEnvironment, {
         timeoutSeconds: 300,
       }),
@@ -260,7 +266,7 @@ describe('the video workflow on the emulator’s Step Functions, with ffmpeg and
   it('ends a 1080p H.264 video PROCESSED: probe metadata, a poster that is not black, a 720p fast-start MP4, progress on the way', async () => {
     const { job, executionArn } = await startVideo(media.h264_1080p, 'video/mp4');
     const run = await finished(executionArn);
-    expect(run.status).toBe('SUCCEEDED');
+    expect(run.status, run.failures.join('\n')).toBe('SUCCEEDED');
     expect(run.entered).toEqual([
       'Probe',
       'IsVideo',

@@ -22,6 +22,8 @@ export interface EmulatorFunction {
   readonly memoryMb?: number;
   /** Copies this machine's sharp beside the bundle, as the deployed functions carry theirs. */
   readonly withSharp?: boolean;
+  /** Files copied beside the bundle, from the repository root (as SyncFlowFunction's `assets`). */
+  readonly assets?: readonly string[];
 }
 
 /**
@@ -51,6 +53,11 @@ export const deployEmulatorFunction = async (
     logLevel: 'silent',
   });
   const entries = ['index.mjs'];
+  for (const asset of fn.assets ?? []) {
+    const name = asset.split('/').pop() ?? asset;
+    await cp(join(ROOT, asset), join(dir, name));
+    entries.push(name);
+  }
   if (fn.withSharp) {
     for (const module of ['sharp', '@img', 'detect-libc', 'semver']) {
       await cp(join(ROOT, 'node_modules', module), join(dir, 'node_modules', module), {

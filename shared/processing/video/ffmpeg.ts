@@ -3,6 +3,10 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { PermanentProcessingError } from '../../domain/errors.ts';
 
+/** How the user-facing messages of the errors below begin (see record-failure.ts). */
+export const FFMPEG_MISSING = 'Videos cannot be transcoded on this machine';
+export const FFMPEG_FAILED = 'The video could not be transcoded';
+
 /** What a person is told when the local stack has no ffmpeg. */
 export const FFMPEG_INSTALL_HINT =
   'install it (Debian or Ubuntu: `sudo apt-get install ffmpeg`; macOS: `brew install ffmpeg`) and reprocess the file';
@@ -26,7 +30,7 @@ export class FfmpegFailedError extends PermanentProcessingError {
   readonly output: string;
 
   constructor(exitCode: number | null, output: string) {
-    super(`The video could not be transcoded (ffmpeg exited with ${exitCode}).`);
+    super(`${FFMPEG_FAILED} (ffmpeg exited with ${exitCode}).`);
     this.name = 'FfmpegFailedError';
     this.exitCode = exitCode;
     this.output = output;

@@ -14,8 +14,8 @@ import { transcodeLocally } from './transcode-local.ts';
 export const SOURCE_VERSION_METADATA = 'source-version-id';
 
 export interface LocalTranscodeStepDeps {
-  /** A short-lived GET URL of the job's object version: ffmpeg reads it by ranges. */
-  readonly sourceUrl: (job: VideoJob) => Promise<string>;
+  /** Copies the job's object version to a local file (the local stage's files are small). */
+  readonly fetchSource: (job: VideoJob, path: string) => Promise<void>;
   readonly putFile: (
     bucket: string,
     key: string,
@@ -61,8 +61,10 @@ export const localTranscodeStep = async (
         deps.reportProgress(job, Math.floor(share * 100)).catch(() => undefined),
       );
     };
+    const input = join(outDir, 'source');
+    await deps.fetchSource(job, input);
     const result = await transcodeLocally({
-      input: await deps.sourceUrl(job),
+      input,
       outDir,
       plan,
       onProgress: report,

@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import * as nodeModule from 'node:module';
+import { fileURLToPath } from 'node:url';
 import mediaInfoFactory, { type MediaInfo } from 'mediainfo.js';
 import { type MediaInfoTrack, mapMediaInfo, type ProbeFinding } from './probe-mapping.ts';
 
@@ -83,8 +86,23 @@ let instance: Promise<MediaInfo<'object'>> | undefined;
 /** One MediaInfo per process (its WASM compiles once, on the first probe), one probe at a time. */
 let queue: Promise<unknown> = Promise.resolve();
 
+/** MediaInfo's compiled library: a function ships it beside its bundle (infra/bundling.ts). */
+export const MEDIAINFO_WASM = 'MediaInfoModule.wasm';
+
+/** The WASM beside this module when bundled, else the installed package's. */
+const locateWasm = (): string => {
+  const beside = fileURLToPath(new URL(MEDIAINFO_WASM, import.meta.url));
+  if (existsSync(beside)) return beside;
+  return nodeModule.createRequire(import.meta.url).resolve(`mediainfo.js/${MEDIAINFO_WASM}`);
+};
+
 const mediaInfo = (): Promise<MediaInfo<'object'>> => {
-  instance ??= mediaInfoFactory({ format: 'object', full: false, chunkSize: CHUNK_BYTES });
+  instance ??= mediaInfoFactory({
+    format: 'object',
+    full: false,
+    chunkSize: CHUNK_BYTES,
+    locateFile: locateWasm,
+  });
   return instance;
 };
 

@@ -1,5 +1,6 @@
 import { derivedPrefix } from '../../domain/keys.ts';
 import type { StepError, VideoExecutionState } from '../../domain/video-workflow.ts';
+import { FFMPEG_FAILED, FFMPEG_MISSING } from './ffmpeg.ts';
 import { type RecordDeps, type RecordResult, writeEnd } from './record-video.ts';
 
 /**
@@ -23,12 +24,24 @@ const parseCause = (cause: string | undefined): Record<string, unknown> => {
   }
 };
 
+/**
+ * MiniStack names every function error `Runtime.HandlerError` (AWS names it after the error's
+ * class): there, a message is shown only when it begins as one of ours does.
+ */
+const SHOWN_OPENINGS = [FFMPEG_MISSING, FFMPEG_FAILED];
+
 /** The sentence a FAILED video's record carries for the error a step ended with. */
 export const failureReason = (error: StepError | undefined): string => {
   const name = error?.Error ?? 'an unknown error';
   const cause = parseCause(error?.Cause);
-  if (SHOWN_ERRORS.has(name) && typeof cause.errorMessage === 'string') {
-    return cause.errorMessage;
+  const message = typeof cause.errorMessage === 'string' ? cause.errorMessage : undefined;
+  if (message !== undefined && SHOWN_ERRORS.has(name)) return message;
+  if (
+    message !== undefined &&
+    name === 'Runtime.HandlerError' &&
+    SHOWN_OPENINGS.some((opening) => message.startsWith(opening))
+  ) {
+    return message;
   }
   if (name === 'States.Timeout' || name === 'States.HeartbeatTimeout') {
     return 'Processing the video took longer than its step may run; reprocess it to try again.';

@@ -11,6 +11,21 @@ describe('failureReason', () => {
         Cause: JSON.stringify({ errorType: 'FfmpegMissingError', errorMessage: 'install ffmpeg' }),
       }),
     ).toBe('install ffmpeg');
+    // MiniStack names every function error Runtime.HandlerError: only our openings are shown.
+    expect(
+      failureReason({
+        Error: 'Runtime.HandlerError',
+        Cause: JSON.stringify({
+          errorMessage: 'Videos cannot be transcoded on this machine: ffmpeg was not found',
+        }),
+      }),
+    ).toBe('Videos cannot be transcoded on this machine: ffmpeg was not found');
+    expect(
+      failureReason({
+        Error: 'Runtime.HandlerError',
+        Cause: JSON.stringify({ errorMessage: 'connect ECONNREFUSED 10.0.0.1:5432' }),
+      }),
+    ).toBe('The video could not be processed (Runtime.HandlerError); reprocess it to try again.');
     expect(failureReason({ Error: 'States.Timeout' })).toMatch(/took longer/);
     expect(
       failureReason({
