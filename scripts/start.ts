@@ -1,4 +1,5 @@
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { findFfmpeg } from '../shared/processing/video/ffmpeg.ts';
 import { type LocalStack, startLocalStack } from './lib/local-stack.ts';
 import { tailFunctionLogs } from './lib/log-tail.ts';
 
@@ -40,6 +41,12 @@ try {
     `             -d '{"filename":"a.txt","contentType":"text/plain","size":5}' ${restUrl}uploads`,
   );
   log('Everything a client needs is in .syncflow/local.json. Ctrl-C stops it all.');
+  try {
+    findFfmpeg();
+  } catch (error) {
+    // The stack runs without it; only videos need it, and they end FAILED saying so.
+    log(`Note: ${(error as Error).message}`);
+  }
   log("Functions' logs follow.");
   tailFunctionLogs(
     new CloudWatchLogsClient({
