@@ -6,6 +6,7 @@ import { benchParquetWriters } from './parquet-writers.ts';
 import { benchPipelineJpeg } from './pipeline-jpeg.ts';
 import { benchStream } from './stream.ts';
 import { benchUploadMultipart } from './upload-multipart.ts';
+import { benchVideoProbe, benchVideoTranscodeLocal } from './video.ts';
 
 /** `npm run bench [-- name...]`: one JSON object per line on stdout. */
 const all: Record<string, () => Promise<unknown> | unknown> = {
@@ -19,6 +20,8 @@ const all: Record<string, () => Promise<unknown> | unknown> = {
   'parquet-writers': () => benchParquetWriters(),
   'console-bundle': () => benchConsoleBundle(),
   'upload-multipart-1gib': () => benchUploadMultipart(),
+  'video-probe': () => benchVideoProbe(),
+  'video-transcode-local': () => benchVideoTranscodeLocal(),
 };
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(all)) {

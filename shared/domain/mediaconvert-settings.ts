@@ -19,7 +19,8 @@ const h264Settings = (plan?: TranscodePlan) => ({
   GopSize: WEB_RENDITION.gopSeconds,
   GopSizeUnits: 'SECONDS',
   SceneChangeDetect: 'TRANSITION_DETECTION',
-  QualityTuningLevel: 'SINGLE_PASS_HQ',
+  // Single pass keeps the job in MediaConvert's Basic tier (docs/video.md, cost).
+  QualityTuningLevel: 'SINGLE_PASS',
   ...(plan?.frameRate !== undefined
     ? {
         FramerateControl: 'SPECIFIED',
