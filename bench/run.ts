@@ -7,6 +7,7 @@ import { benchParquetWriters } from './parquet-writers.ts';
 import { benchPipelineJpeg } from './pipeline-jpeg.ts';
 import { benchStream } from './stream.ts';
 import { benchUploadMultipart } from './upload-multipart.ts';
+import { benchVideoProbe, benchVideoTranscodeLocal } from './video.ts';
 
 /** `npm run bench [-- name...]`: one JSON object per line on stdout. */
 const all: Record<string, () => Promise<unknown> | unknown> = {
@@ -21,6 +22,8 @@ const all: Record<string, () => Promise<unknown> | unknown> = {
   'console-bundle': () => benchConsoleBundle(),
   'upload-multipart-1gib': () => benchUploadMultipart(),
   'cli-bulk': () => benchCliBulk(),
+  'video-probe': () => benchVideoProbe(),
+  'video-transcode-local': () => benchVideoTranscodeLocal(),
 };
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(all)) {

@@ -29,7 +29,7 @@ export interface ErrorBody {
 }
 
 /** How a file is processed, each kind by its own function (docs/openapi.yaml FileKind). */
-export type FileKind = 'image' | 'tabular' | 'logs' | 'other';
+export type FileKind = 'image' | 'tabular' | 'logs' | 'other' | 'video';
 
 export interface UploadRequest {
   filename: string;
@@ -210,9 +210,12 @@ export interface ReprocessResponse {
   reprocessId: string;
 }
 
-/** What the WebSocket pushes when one of the user's files ends. */
+/**
+ * What the WebSocket pushes when one of the user's files ends, and while a long one (a video)
+ * is processed: `file.progress` with `progress` in percent.
+ */
 export interface FileEventMessage {
-  type: 'file.processed' | 'file.failed' | 'file.rejected';
+  type: 'file.processed' | 'file.failed' | 'file.rejected' | 'file.progress';
   eventId: string;
   fileId: string;
   /** How the file was processed. */
@@ -221,5 +224,6 @@ export interface FileEventMessage {
   size?: number;
   contentType?: string;
   reason?: string;
+  progress?: number;
   at?: string;
 }

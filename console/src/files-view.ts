@@ -244,6 +244,16 @@ export class FilesView {
     if (reason) tr.querySelector('.name')?.append(h('span', { class: 'reason' }, reason));
   }
 
+  /** A long run's progress (a video's transcode): the status cell says how far it is. */
+  applyProgress(fileId: string, percent: number): void {
+    const tr = this.rows.get(fileId);
+    if (!tr) return;
+    tr.querySelector('.status-cell')?.replaceChildren(
+      statusBadge('PROCESSING'),
+      h('span', { class: 'progress' }, ` ${percent}%`),
+    );
+  }
+
   async open(fileId: string): Promise<void> {
     let file: FileDetail;
     try {

@@ -78,7 +78,7 @@ const signInView = (client: SyncFlowClient, config: ConsoleConfig, done: () => v
   return form;
 };
 
-const END: Record<FileEventMessage['type'], UploadState> = {
+const END: Record<Exclude<FileEventMessage['type'], 'file.progress'>, UploadState> = {
   'file.processed': 'processed',
   'file.failed': 'failed',
   'file.rejected': 'rejected',
@@ -106,6 +106,10 @@ const appView = (client: SyncFlowClient) => {
   // End states arrive over the WebSocket; one that beats the upload's own answer waits for it.
   const early = new Map<string, FileEventMessage>();
   const applyEvent = (event: FileEventMessage) => {
+    if (event.type === 'file.progress') {
+      files.applyProgress(event.fileId, event.progress ?? 0);
+      return;
+    }
     files.applyStatus(event.fileId, event.status, event.reason);
     const item = queue.byFileId(event.fileId);
     if (!item) return;

@@ -3,6 +3,7 @@ import { EventBus, Match } from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
 import { EVENT_SOURCE } from '../../shared/domain/contracts.ts';
 import { REPROCESS_REQUESTED } from '../../shared/domain/reprocess.ts';
+import { FILE_PROGRESS } from '../../shared/domain/video-workflow.ts';
 
 /**
  * The custom bus of the public `file.*` events (source `syncflow.files`). Users attach their own
@@ -30,7 +31,8 @@ export class FileEvents extends Construct {
         description: 'file.* events kept for replay',
         eventPattern: {
           source: [EVENT_SOURCE],
-          detailType: Match.anythingBut(REPROCESS_REQUESTED),
+          // Work orders would run work again on a replay; progress is stale the moment it is read.
+          detailType: Match.anythingBut(REPROCESS_REQUESTED, FILE_PROGRESS),
         },
         retention: Duration.days(props.archiveDays),
       });

@@ -1,9 +1,15 @@
 /**
- * What the WebSocket tells a file's owner when it ends (DESIGN.md, "WebSocket"). Only the facts a
- * client needs to decide what to do next: metadata, EXIF and derivatives stay out (the client
- * reads them with `GET /files/{fileId}`), so a message always fits in one API Gateway frame.
+ * What the WebSocket tells a file's owner when it ends (DESIGN.md, "WebSocket"), and how far a
+ * long run is (`file.progress`, a video's transcode). Only the facts a client needs to decide
+ * what to do next: metadata, EXIF and derivatives stay out (the client reads them with
+ * `GET /files/{fileId}`), so a message always fits in one API Gateway frame.
  */
-export const NOTIFIED_TYPES = ['file.processed', 'file.failed', 'file.rejected'] as const;
+export const NOTIFIED_TYPES = [
+  'file.processed',
+  'file.failed',
+  'file.rejected',
+  'file.progress',
+] as const;
 export type NotifiedType = (typeof NOTIFIED_TYPES)[number];
 
 export interface FileNotification {
@@ -17,6 +23,8 @@ export interface FileNotification {
   readonly size: number;
   readonly contentType: string;
   readonly reason?: string;
+  /** Percent done, on `file.progress` only. */
+  readonly progress?: number;
   readonly at: string;
 }
 
@@ -41,6 +49,7 @@ export interface FileEventEnvelope {
     readonly size?: unknown;
     readonly contentType?: unknown;
     readonly reason?: unknown;
+    readonly progress?: unknown;
   };
 }
 
@@ -75,6 +84,11 @@ export const notificationFor = (
     size: typeof detail.size === 'number' ? detail.size : 0,
     contentType: typeof detail.contentType === 'string' ? detail.contentType.slice(0, 255) : '',
     ...(reason !== undefined && { reason }),
+    ...(type === 'file.progress' &&
+      typeof detail.progress === 'number' &&
+      Number.isFinite(detail.progress) && {
+        progress: Math.max(0, Math.min(100, Math.floor(detail.progress))),
+      }),
     at: event.time,
   };
   return { ownerId: detail.ownerId, message };
