@@ -132,6 +132,7 @@ export class SyncFlowStack extends Stack {
       transcoder: stage.video.transcoder,
       limits: stage.video.limits,
       transcodeTimeout: Duration.minutes(stage.video.transcodeTimeoutMinutes),
+      jobTemplate: stage.video.mediaConvertJobTemplate,
       logRetention,
       retainLogs: stage.retainData,
     });

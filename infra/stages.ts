@@ -171,6 +171,12 @@ export interface VideoStageSettings {
   readonly limits: VideoLimits;
   /** The transcode task's timeout; a local transcode runs in one function, 15 minutes at most. */
   readonly transcodeTimeoutMinutes: number;
+  /**
+   * Registers MediaConvert's job template in the stack (with `mediaconvert`). Jobs carry their
+   * complete settings, so they run the same without it; MiniStack's CloudFormation has no
+   * `AWS::MediaConvert::JobTemplate`, so the deploy rehearsal goes without.
+   */
+  readonly mediaConvertJobTemplate: boolean;
 }
 
 const common = {
@@ -198,6 +204,7 @@ const common = {
     transcoder: 'mediaconvert',
     limits: DEFAULT_VIDEO_LIMITS,
     transcodeTimeoutMinutes: 180,
+    mediaConvertJobTemplate: true,
   } satisfies VideoStageSettings,
 } as const;
 
@@ -322,6 +329,7 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
       transcoder: 'local',
       limits: { maxDurationSeconds: 30 * 60, maxFrameSide: 4096, maxFramePixels: 4096 * 2160 },
       transcodeTimeoutMinutes: 15,
+      mediaConvertJobTemplate: false,
     },
   },
   // prod as the emulator can deploy it, for `npm run rehearse` (scripts/rehearse.ts): a first
@@ -329,7 +337,8 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
   // prod only where the emulator cannot follow, each listed in docs/deploy.md: x86_64 (functions
   // run on this machine's Node.js), no event archive, no metric-math alarm and no VPC flow log
   // (its CloudFormation has none of them), no export of Aurora's log (its retention is set by a
-  // CDK function that needs the AWS SDK the emulator's Node.js lacks), Cognito's keys served by the emulator, and the functions' Data
+  // CDK function that needs the AWS SDK the emulator's Node.js lacks), no MediaConvert job template (its
+  // CloudFormation has no AWS::MediaConvert::JobTemplate), Cognito's keys served by the emulator, and the functions' Data
   // API calls sent to the Data API double (`-c dataApiEndpoint`), whose PostgreSQL stands in for
   // the Aurora cluster the emulator only pretends to make.
   'prod-rehearsal': {
@@ -342,6 +351,9 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     databaseLogExports: false,
     keysEndpoint: 'http://127.0.0.1:4566',
     emulatorEndpoint: 'http://127.0.0.1:4566',
+    // MediaConvert as in prod (the state machine waits on CreateJob.sync), without the job
+    // template the emulator's CloudFormation does not know; jobs carry complete settings.
+    video: { ...prod.video, mediaConvertJobTemplate: false },
   },
 };
 

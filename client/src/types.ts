@@ -176,13 +176,43 @@ export interface LogMetadata {
   table: QueryableTable;
 }
 
+/** A video's or audio file's probe (docs/video.md). */
+export interface MediaMetadata {
+  container: string;
+  durationSeconds: number;
+  bitRate?: number;
+  creationTime?: string;
+  video?: {
+    codec: string;
+    profile?: string;
+    width: number;
+    height: number;
+    displayWidth: number;
+    displayHeight: number;
+    /** Clockwise degrees a player turns the frame. */
+    rotation: number;
+    frameRate?: number;
+    variableFrameRate: boolean;
+    bitRate?: number;
+  };
+  audio?: { codec: string; channels?: number; sampleRate?: number; bitRate?: number };
+  notes?: string[];
+}
+
 export interface FileDetail extends FileSummary {
   kind: FileKind;
   /** A tabular file's dataset, else null. */
   dataset: string | null;
   declaredContentType: string;
   sha256: string | null;
-  metadata: { image?: ImageMetadata; tabular?: TabularMetadata; logs?: LogMetadata };
+  metadata: {
+    image?: ImageMetadata;
+    tabular?: TabularMetadata;
+    logs?: LogMetadata;
+    media?: MediaMetadata;
+  };
+  /** While a video is PROCESSING, the percentage of its transcode done; else null. */
+  progress: number | null;
   processedAt: string | null;
   /** The S3 version the processor checked: downloads and derivatives name it. */
   versionId: string | null;

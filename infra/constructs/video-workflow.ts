@@ -77,7 +77,11 @@ export type VideoTranscoder =
       readonly kind: 'mediaconvert';
       /** The role MediaConvert assumes: a fixed ARN, so the state machine may pass only it. */
       readonly roleArn: string;
-      readonly jobTemplateName: string;
+      /**
+       * The stack's job template, which the job names; none where the stack registers none
+       * (the job's settings are complete without it).
+       */
+      readonly jobTemplateName?: string;
       /** Tags the job's status updates, so the progress rule takes only this stack's jobs. */
       readonly application: string;
     };
@@ -156,7 +160,9 @@ export const videoWorkflowDefinition = (
             integrationPattern: IntegrationPattern.RUN_JOB,
             createJobRequest: {
               Role: props.transcoder.roleArn,
-              JobTemplate: props.transcoder.jobTemplateName,
+              ...(props.transcoder.jobTemplateName && {
+                JobTemplate: props.transcoder.jobTemplateName,
+              }),
               Settings: JsonPath.objectAt('$.probe.jobSettings'),
               StatusUpdateInterval: 'SECONDS_10',
               UserMetadata: {
@@ -208,6 +214,13 @@ export interface VideoWorkflowProps {
   readonly limits: VideoLimits;
   /** The transcode task's timeout. A local transcode runs in one function: 15 minutes at most. */
   readonly transcodeTimeout: Duration;
+  /**
+   * Registers the MediaConvert job template (with `mediaconvert`). The probe computes every job's
+   * complete settings, so the template is a named, inspectable copy of them for operators; an
+   * emulator whose CloudFormation has no `AWS::MediaConvert::JobTemplate` goes without.
+   * @default true
+   */
+  readonly jobTemplate?: boolean;
   readonly logRetention: RetentionDays;
   readonly retainLogs: boolean;
   /** Where the workflow's alarms go. @default no action */
@@ -341,17 +354,19 @@ export class VideoWorkflow extends Construct {
       });
       bucket.grantRead(this.mediaConvertRole, `${UPLOAD_PREFIX}*`);
       bucket.grantPut(this.mediaConvertRole, `${DERIVED_PREFIX}*`);
-      this.jobTemplate = new CfnJobTemplate(this, 'JobTemplate', {
-        description:
-          'SyncFlow web rendition (H.264/AAC MP4, ≤ 720p, index first) and poster frames',
-        category: 'syncflow',
-        settingsJson: mediaConvertTemplateSettings(),
-        statusUpdateInterval: 'SECONDS_10',
-      });
+      if (props.jobTemplate ?? true) {
+        this.jobTemplate = new CfnJobTemplate(this, 'JobTemplate', {
+          description:
+            'SyncFlow web rendition (H.264/AAC MP4, ≤ 720p, index first) and poster frames',
+          category: 'syncflow',
+          settingsJson: mediaConvertTemplateSettings(),
+          statusUpdateInterval: 'SECONDS_10',
+        });
+      }
       transcoder = {
         kind: 'mediaconvert',
         roleArn: this.mediaConvertRole.roleArn,
-        jobTemplateName: this.jobTemplate.attrName,
+        ...(this.jobTemplate && { jobTemplateName: this.jobTemplate.attrName }),
         application,
       };
       new Rule(this, 'MediaConvertProgress', {

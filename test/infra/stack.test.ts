@@ -835,9 +835,15 @@ describe('the Data API double stages', () => {
         'keysEndpoint',
         'metricMathAlarms',
         'name',
+        'video',
         'vpcFlowLogs',
       ].sort(),
     );
+    // Within video, only the job template the emulator's CloudFormation does not know.
+    expect(rehearsal.video).toEqual({
+      ...(prodConfig.video as object),
+      mediaConvertJobTemplate: false,
+    });
     expect(rehearsal.database).toEqual({
       ...(prodConfig.database as object),
       dataApiEndpoint: 'http://127.0.0.1:4321',

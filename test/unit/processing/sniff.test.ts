@@ -46,7 +46,10 @@ describe('sniff', () => {
     expect(sniff(text.subarray(0, text.length - 1)).kind).toBe('text');
   });
 
-  it('recognises each media container the video kind takes, from its bytes', async () => {
+  // ffmpeg makes the media: seconds of work on two busy cores.
+  it('recognises each media container the video kind takes, from its bytes', {
+    timeout: 120_000,
+  }, async () => {
     const media = await makeTestMedia(join(tmpdir(), `syncflow-sniff-${process.pid}`));
     const sniffed = async (path: string) => sniff(await headOf(path));
     expect(await sniffed(media.h264_1080p)).toMatchObject({ mime: 'video/mp4', kind: 'media' });
