@@ -311,7 +311,7 @@ export class SyncFlowStack extends Stack {
       {
         id: 'AwsSolutions-IAM5',
         reason:
-          'X-Ray has no resource ARNs: its statements are on "*" (test/infra checks that no other action is).',
+          'X-Ray has no resource ARNs, nor MediaConvert\'s jobs or Step Functions\' log delivery (the video state machine): their statements are on "*" (test/infra checks that no other action is).',
         appliesTo: ['Resource::*'],
       },
       {

@@ -98,7 +98,7 @@ describe('storage', () => {
   });
 });
 
-const KINDS = ['image', 'tabular', 'logs', 'other'] as const;
+const KINDS = ['image', 'tabular', 'logs', 'other', 'video'] as const;
 
 /** Every IAM statement of the policies attached to one role. */
 const statementsOf = (roleName: unknown) => {
@@ -142,6 +142,7 @@ describe('ingest', () => {
                     'uploads/tabular/',
                     'uploads/logs/',
                     'uploads/other/',
+                    'uploads/video/',
                     'derived/',
                     'analytics/',
                   ],
@@ -528,7 +529,7 @@ describe('realtime', () => {
       EventBusName: dev.stack.resolve(events.bus.eventBusName),
       EventPattern: {
         source: ['syncflow.files'],
-        'detail-type': ['file.processed', 'file.failed', 'file.rejected'],
+        'detail-type': ['file.processed', 'file.failed', 'file.rejected', 'file.progress'],
       },
       Targets: [
         Match.objectLike({
@@ -596,7 +597,7 @@ describe('observability', () => {
       found.filter((a) => pattern.test(a.AlarmDescription));
     // One per DLQ: each kind's ingest, notifications (prod names no mail sender, so no mail DLQ).
     const deadLetters = found.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
-    expect(deadLetters.map((a) => a.Threshold)).toEqual([1, 1, 1, 1, 1]);
+    expect(deadLetters.map((a) => a.Threshold)).toEqual([1, 1, 1, 1, 1, 1]);
     for (const kind of KINDS) {
       expect(byDescription(new RegExp(`oldest ${kind} upload`))).toEqual([
         expect.objectContaining({ MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 600 }),
@@ -929,7 +930,7 @@ describe('integrity under misuse', () => {
     prod.template.hasResourceProperties('AWS::Events::Archive', {
       EventPattern: {
         source: ['syncflow.files'],
-        'detail-type': [{ 'anything-but': ['file.reprocess-requested'] }],
+        'detail-type': [{ 'anything-but': ['file.reprocess-requested', 'file.progress'] }],
       },
     });
   });
@@ -1008,6 +1009,7 @@ describe('integrity under misuse', () => {
       tabular: { processorTimeoutSeconds: 900, visibilityTimeoutSeconds: 5400 },
       logs: { processorTimeoutSeconds: 900, visibilityTimeoutSeconds: 5400 },
       other: { processorTimeoutSeconds: 300, visibilityTimeoutSeconds: 1800 },
+      video: { processorTimeoutSeconds: 900, visibilityTimeoutSeconds: 5400 },
     });
     const scheduled = (template: Template) =>
       Object.values(template.findResources('AWS::Events::Rule'))
@@ -1037,7 +1039,13 @@ describe('integrity under misuse', () => {
       withFaults(local.template, local.stack)
         .map((fn) => fn.service)
         .sort(),
-    ).toEqual(['process-image', 'process-logs', 'process-other', 'process-tabular']);
+    ).toEqual([
+      'process-image',
+      'process-logs',
+      'process-other',
+      'process-tabular',
+      'process-video',
+    ]);
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     expect(
       () =>
@@ -1090,6 +1098,14 @@ describe('cdk-nag suppressions', () => {
           !/: xray:/.test(entry) &&
           // CDK's own log-retention function (the database's log group) sets retention on "*".
           !/^LogRetention[0-9a-f]+ServiceRole.*: logs:(Put|Delete)RetentionPolicy$/.test(entry) &&
+          // MediaConvert's jobs and Step Functions' log delivery take no narrower resource: the
+          // video state machine's role (infra/constructs/video-workflow.ts).
+          !/^VideoStateMachineRoleDefaultPolicy[0-9A-F]+: mediaconvert:(CreateJob|GetJob|CancelJob)$/.test(
+            entry,
+          ) &&
+          !/^VideoStateMachineRoleDefaultPolicy[0-9A-F]+: logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/.test(
+            entry,
+          ) &&
           // CDK's BucketDeployment invalidates the console's distribution, on "*".
           !/^CustomCDKBucketDeployment[0-9A-F]+ServiceRole.*: cloudfront:(Create|Get)Invalidation$/.test(
             entry,
