@@ -447,18 +447,6 @@ export class VideoWorkflow extends Construct {
       'Step Functions throttled the video workflow.',
     );
 
-    NagSuppressions.addResourceSuppressions(
-      this.stateMachine,
-      [
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            'The state machine invokes each of its own task functions, any version of it (`<function ARN>:*`, as CDK grants LambdaInvoke).',
-          appliesTo: [{ regex: '/^Resource::<Video[A-Za-z]+[0-9A-F]{8}\\.Arn>:\\*$/' }],
-        },
-      ],
-      true,
-    );
     NagSuppressions.addResourceSuppressions(this.stateMachine, [
       {
         id: 'AwsSolutions-SF1',
@@ -466,5 +454,26 @@ export class VideoWorkflow extends Construct {
           'Errors are logged (without execution data, which names users’ files); every state of every execution is in the Step Functions console for 90 days, and logging ALL would pay for each transition twice.',
       },
     ]);
+    NagSuppressions.addResourceSuppressions(
+      this,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'S3 grants name action families (GetObject*, …) on one prefix of the bucket (uploads/ or derived/: objects are per file); the state machine invokes its own task functions, any version (`<ARN>:*`, as LambdaInvoke grants); MediaConvert’s CreateJob, GetJob and CancelJob, Step Functions’ log delivery and X-Ray take no resource narrower than *.',
+          appliesTo: [
+            'Action::s3:GetObject*',
+            'Action::s3:GetBucket*',
+            'Action::s3:List*',
+            'Action::s3:Abort*',
+            'Action::s3:DeleteObject*',
+            'Resource::*',
+            { regex: '/^Resource::<[A-Za-z0-9]+\\.Arn>\\/(uploads|derived)\\/\\*$/' },
+            { regex: '/^Resource::<Video[A-Za-z]+[0-9A-F]{8}\\.Arn>:\\*$/' },
+          ],
+        },
+      ],
+      true,
+    );
   }
 }

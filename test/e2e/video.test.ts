@@ -59,6 +59,25 @@ const fetchRendition = async (file: FileView, path: string) => {
   return { response, bytes };
 };
 
+/**
+ * A presigned GET of a version, asked for a range: S3 answers the range (206) with the
+ * `inline` disposition the URL names. MiniStack's S3 ignores both Range and the response
+ * overrides on a GET that names a version, and answers the whole object (docs/video.md, "Step
+ * Functions on the emulator"): there the whole object is what is checked.
+ */
+const expectServedInline = (response: Response, objectBytes: number, rangeBytes?: number) => {
+  if (target.name === 'local' || target.name === 'localstack') {
+    expect(response.status).toBe(200);
+    expect(Number(response.headers.get('content-length'))).toBe(objectBytes);
+    return;
+  }
+  expect(response.status).toBe(206);
+  expect(response.headers.get('content-disposition')).toMatch(/^inline/);
+  expect(response.headers.get('content-range')).toBe(
+    `bytes 0-${(rangeBytes ?? objectBytes) - 1}/${objectBytes}`,
+  );
+};
+
 const upload = async (user: E2eUser, path: string, name: string, contentType: string) =>
   uploadFile(user.api, name, contentType, await readFile(path));
 
@@ -124,9 +143,8 @@ describe(`video and audio on the ${target.name} stack`, () => {
     // index first, H.264/AAC at 720 lines.
     const local = join(DIR, `${fileId}.mp4`);
     const { response, bytes } = await fetchRendition(file, local);
-    expect(response.status).toBe(206);
     expect(response.headers.get('content-type')).toBe('video/mp4');
-    expect(response.headers.get('content-disposition')).toMatch(/^inline/);
+    expectServedInline(response, bytes.length);
     expect(bytes.indexOf('moov')).toBeLessThan(bytes.indexOf('mdat'));
     const probed = await ffprobe(local);
     expect(probed.format.format_name).toMatch(/mp4/);
@@ -196,8 +214,7 @@ describe(`video and audio on the ${target.name} stack`, () => {
     expect(mp3?.metadata.media).toMatchObject({ audio: { codec: 'MPEG Audio' } });
     expect(mp3?.metadata.media?.video).toBeUndefined();
     const audio = await fetch(mp3?.download?.url ?? '', { headers: { Range: 'bytes=0-99' } });
-    expect(audio.status).toBe(206);
-    expect(audio.headers.get('content-disposition')).toMatch(/^inline/);
+    expectServedInline(audio, mp3?.size ?? 0, 100);
 
     // A phone's portrait video: shown turned, so its rendition is upright (720 wide).
     expect(portrait).toMatchObject({ status: 'PROCESSED' });

@@ -627,7 +627,7 @@ describe('observability', () => {
     const localAlarms = alarms(local.template);
     expect(
       localAlarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible'),
-    ).toHaveLength(6);
+    ).toHaveLength(7);
     // The emulator refuses metric math: the local stage alarms on the error count.
     expect(localAlarms.filter((a) => a.Metrics !== undefined)).toEqual([]);
     expect(
