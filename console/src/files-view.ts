@@ -241,14 +241,21 @@ export class FilesView {
   applyStatus(fileId: string, status: FileStatus, reason?: string): void {
     const tr = this.rows.get(fileId);
     if (!tr) return;
+    // A new run (a reprocess) counts its progress from nothing again.
+    delete tr.dataset.progress;
     tr.querySelector('.status-cell')?.replaceChildren(statusBadge(status));
     if (reason) tr.querySelector('.name')?.append(h('span', { class: 'reason' }, reason));
   }
 
-  /** A long run's progress (a video's transcode): the status cell says how far it is. */
+  /**
+   * A long run's progress (a video's transcode): the status cell says how far it is. Messages
+   * may arrive out of order (the notifier's queue keeps none): the cell only moves forward.
+   */
   applyProgress(fileId: string, percent: number): void {
     const tr = this.rows.get(fileId);
     if (!tr) return;
+    if (percent <= Number(tr.dataset.progress ?? -1)) return;
+    tr.dataset.progress = String(percent);
     tr.querySelector('.status-cell')?.replaceChildren(
       statusBadge('PROCESSING'),
       h('span', { class: 'progress' }, ` ${percent}%`),

@@ -175,7 +175,9 @@ describe(`video and audio on the ${target.name} stack`, () => {
       .filter((m) => m.type === 'file.progress' && m.fileId === fileId)
       .map((m) => m.progress ?? -1);
     expect(percents.every((p) => p >= 0 && p <= 100)).toBe(true);
-    expect([...percents].sort((a, b) => a - b)).toEqual(percents);
+    // Each is published only when the recorded percentage moved forward, so none repeats;
+    // the queue behind the notifier does not keep their order (the console shows the most).
+    expect(new Set(percents).size).toBe(percents.length);
     expect(other.messages.filter((m) => m.fileId === fileId)).toEqual([]);
   });
 
