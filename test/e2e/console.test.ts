@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Browser, type CDPSession, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { ApiError } from '../../client/src/index.ts';
 import { type E2eUser, freshUsers } from '../support/e2e-users.ts';
 import { HTML_PAGE, makeJpeg } from '../support/images.ts';
@@ -281,6 +281,7 @@ describe(`the web console on the ${target.name} stack, in Chromium`, () => {
     await dialog.waitFor();
     await expect(dialog.textContent()).resolves.toMatch(/AVC .*640 × 360.*25 fps/);
     const video = page.getByTestId('detail-video');
+    onTestFinished(() => dialog.getByRole('button', { name: 'Close' }).click());
     await expect(video.getAttribute('poster')).resolves.toMatch(/preview\.jpg/);
     // Chromium read the rendition's header from its URL: a playable H.264/AAC MP4 of 3 s.
     await settled(() =>
@@ -288,7 +289,6 @@ describe(`the web console on the ${target.name} stack, in Chromium`, () => {
     ).toBeCloseTo(3, 0);
     await expect(video.evaluate((v: HTMLVideoElement) => v.videoHeight)).resolves.toBe(360);
     await shot('console-video');
-    await dialog.getByRole('button', { name: 'Close' }).click();
   });
 
   it('fits a phone-sized screen in dark mode, keyboard first', async () => {

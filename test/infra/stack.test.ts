@@ -1155,6 +1155,8 @@ describe('web console hosting', () => {
     expect(csp).toMatch(/default-src 'none'/);
     expect(csp).toMatch(/script-src 'self';/);
     expect(csp).toMatch(/frame-ancestors 'none'/);
+    // A video's rendition plays from the bucket's URLs, as thumbnails show from them.
+    expect(csp).toMatch(/media-src 'self' https:\/\/[^;]*s3/);
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
     expect(csp).toMatch(/execute-api/);
     expect(config.StrictTransportSecurity).toMatchObject({
