@@ -1030,6 +1030,40 @@ describe('integrity under misuse', () => {
     expect(envOf(local.template, 'upload-api')).toMatchObject({ UPLOADS_PER_MINUTE: '6000' });
   });
 
+  it("hands videos to the video state machine, claiming them for the machine's timeout", () => {
+    for (const [{ stack, template }, minutes] of [
+      [prod, 180 + 30],
+      [local, 15 + 30],
+    ] as const) {
+      const video = ourFunctions(stack, template).find((fn) => fn.service === 'process-video');
+      const machine = stack.resolve(stack.video.stateMachine.stateMachineArn);
+      expect(video?.env).toMatchObject({
+        STATE_MACHINE_ARN: machine,
+        VIDEO_WORKFLOW_TIMEOUT_SECONDS: String(minutes * 60),
+      });
+      // It may start executions of that machine, and of no other.
+      const starts = (video?.statements ?? []).filter((st) =>
+        [st.Action].flat().includes('states:StartExecution'),
+      );
+      expect(starts.map((st) => st.Resource)).toEqual([machine]);
+    }
+    const outputs = prod.template.toJSON().Outputs;
+    expect(outputs.VideoStateMachineArn.Value).toEqual(
+      prod.stack.resolve(prod.stack.video.stateMachine.stateMachineArn),
+    );
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining([
+        'VideoQueueUrl',
+        'VideoDeadLetterQueueUrl',
+        'VideoProcessorFunctionName',
+      ]),
+    );
+    // prod registers MediaConvert's job template (its rehearsal does not: the stage test above).
+    expect(Object.keys(prod.template.findResources('AWS::MediaConvert::JobTemplate'))).toHaveLength(
+      1,
+    );
+  });
+
   it('injects faults only on the local stage, and refuses them on any other', () => {
     const withFaults = (template: Template, stack: SyncFlowStack) =>
       ourFunctions(stack, template).filter((fn) => 'SYNCFLOW_FAULT_INJECTION' in fn.env);
