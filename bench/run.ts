@@ -8,6 +8,7 @@ import { benchPipelineJpeg } from './pipeline-jpeg.ts';
 import { benchStream } from './stream.ts';
 import { benchUploadMultipart } from './upload-multipart.ts';
 import { benchUploadRequest } from './upload-request.ts';
+import { benchVideoProbe, benchVideoTranscodeLocal } from './video.ts';
 
 /** `npm run bench [-- name...]`: one JSON object per line on stdout. */
 const all: Record<string, () => Promise<unknown> | unknown> = {
@@ -23,6 +24,8 @@ const all: Record<string, () => Promise<unknown> | unknown> = {
   'upload-multipart-1gib': () => benchUploadMultipart(),
   'cli-bulk': () => benchCliBulk(),
   'upload-request': () => benchUploadRequest(),
+  'video-probe': () => benchVideoProbe(),
+  'video-transcode-local': () => benchVideoTranscodeLocal(),
 };
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(all)) {

@@ -47,6 +47,8 @@ const cursorKey = await loadCursorKey();
 const HAS_OBJECT = new Set(['UPLOADED', 'PROCESSING', 'PROCESSED', 'FAILED', 'REJECTED']);
 
 const describe = async (file: FileRecord) => {
+  // Only a long run reports how far it is (a video's transcode); null otherwise.
+  const progress = file.status === 'PROCESSING' ? await repository.progressOf(file.fileId) : null;
   const expiresAt = new Date(Date.now() + DOWNLOAD_TTL_SECONDS * 1000).toISOString();
   const original = downloadDisposition(file.status, file.contentType);
   // Only a version the processor took is ever served, and the URL names it: bytes sent under
@@ -95,6 +97,7 @@ const describe = async (file: FileRecord) => {
     sha256: file.sha256,
     metadata: file.metadata,
     reason: file.reason,
+    progress,
     versionId: file.versionId,
     uploadExpiresAt: file.uploadExpiresAt?.toISOString() ?? null,
     createdAt: file.createdAt.toISOString(),

@@ -19,7 +19,19 @@ export const BUNDLING = {
   // Native: installed beside the bundle for the target CPU instead, by the functions that use them.
   nativeModules: ['sharp', '@duckdb/node-api'],
   // The X-Ray SDK loads all of semver for two `gte` calls; see shared/shims/semver.ts.
-  alias: { semver: join(import.meta.dirname, '..', 'shared', 'shims', 'semver.ts') },
+  // mediainfo.js's "module" export is its browser build (no file system): take its Node.js one.
+  alias: {
+    semver: join(import.meta.dirname, '..', 'shared', 'shims', 'semver.ts'),
+    'mediainfo.js': join(
+      import.meta.dirname,
+      '..',
+      'node_modules',
+      'mediainfo.js',
+      'dist',
+      'esm',
+      'index.js',
+    ),
+  },
   // Whitespace and syntax are minified, names are not: stack traces in the logs name the real
   // functions and classes without source maps (which cost every cold start:
   // StageConfig.sourceMaps). Measured in docs/benchmarks.md: short names made the bundles
@@ -27,6 +39,12 @@ export const BUNDLING = {
   // made them slower.
   minify: { whitespace: true, syntax: true, identifiers: false },
 } as const;
+
+/**
+ * MediaInfo's WebAssembly, loaded at run time from beside the bundle by the video probe
+ * (shared/processing/video/probe.ts): a path from the repository root.
+ */
+export const MEDIAINFO_WASM_ASSET = 'node_modules/mediainfo.js/dist/MediaInfoModule.wasm';
 
 /**
  * The database driver a stage does not use stays out of its bundles: a smaller bundle is a

@@ -15,6 +15,7 @@ import { Observability } from './constructs/observability.ts';
 import { Processing } from './constructs/processing.ts';
 import { Realtime } from './constructs/realtime.ts';
 import { Storage } from './constructs/storage.ts';
+import { VideoWorkflow } from './constructs/video-workflow.ts';
 import type { StageConfig } from './stages.ts';
 
 export interface SyncFlowStackProps extends StackProps {
@@ -40,6 +41,8 @@ export class SyncFlowStack extends Stack {
   readonly events: FileEvents;
   readonly metadata: Metadata;
   readonly processing: Processing;
+  /** Videos and audio files: probe, transcode, poster, record, publish (docs/video.md). */
+  readonly video: VideoWorkflow;
   readonly api: Api;
   readonly realtime: Realtime;
   readonly housekeeping: Housekeeping;
@@ -120,6 +123,19 @@ export class SyncFlowStack extends Stack {
       databaseLogExports: stage.databaseLogExports,
     });
     this.analyticsDatabase = analyticsDatabase(stage.name);
+    // Its alarms go to the alarm topic through Observability, which is made last.
+    this.video = new VideoWorkflow(this, 'Video', {
+      bucket: this.storage.bucket,
+      bus: this.events.bus,
+      database: this.metadata,
+      functions,
+      transcoder: stage.video.transcoder,
+      limits: stage.video.limits,
+      transcodeTimeout: Duration.minutes(stage.video.transcodeTimeoutMinutes),
+      jobTemplate: stage.video.mediaConvertJobTemplate,
+      logRetention,
+      retainLogs: stage.retainData,
+    });
     this.processing = new Processing(this, 'Processing', {
       bucket: this.storage.bucket,
       routes: this.ingest.routes,
@@ -130,6 +146,7 @@ export class SyncFlowStack extends Stack {
       kinds: stage.processing,
       maxReceiveCount: stage.maxReceiveCount,
       analyticsDatabase: this.analyticsDatabase,
+      video: this.video,
       faultInjection: stage.faultInjection,
     });
     // Each kind's clock; the stage-wide fields are the slowest kind's, for anything unlisted.
@@ -205,6 +222,7 @@ export class SyncFlowStack extends Stack {
         TabularIngest: this.ingest.routes.tabular.deadLetterQueue,
         LogsIngest: this.ingest.routes.logs.deadLetterQueue,
         OtherIngest: this.ingest.routes.other.deadLetterQueue,
+        VideoIngest: this.ingest.routes.video.deadLetterQueue,
         Notifications: this.realtime.deadLetterQueue,
         ...(this.realtime.mailDeadLetterQueue && { Mail: this.realtime.mailDeadLetterQueue }),
       },
@@ -223,6 +241,15 @@ export class SyncFlowStack extends Stack {
         sweeper: this.housekeeping.sweeper,
         ...(this.realtime.mailer && { mailer: this.realtime.mailer }),
         migrate: this.metadata.migrator,
+        'video-probe': this.video.probeFunction,
+        ...(this.video.transcodeFunction && {
+          'video-transcode-local': this.video.transcodeFunction,
+        }),
+        'video-poster': this.video.posterFunction,
+        'video-record': this.video.recordFunction,
+        'video-publish': this.video.publishFunction,
+        'video-fail': this.video.failFunction,
+        'video-progress': this.video.progressFunction,
       },
       processors: this.processing.processors,
       sweeper: this.housekeeping.sweeper,
@@ -230,6 +257,7 @@ export class SyncFlowStack extends Stack {
       webSocketApi: this.realtime.webSocketApi,
       webSocketStage: this.realtime.webSocketStage,
       ...(this.metadata.cluster && { cluster: this.metadata.cluster }),
+      videoWorkflow: this.video,
     });
 
     const outputs: Record<string, string> = {
@@ -254,6 +282,10 @@ export class SyncFlowStack extends Stack {
       OtherQueueUrl: this.ingest.routes.other.queue.queueUrl,
       OtherDeadLetterQueueUrl: this.ingest.routes.other.deadLetterQueue.queueUrl,
       OtherProcessorFunctionName: this.processing.processors.other.functionName,
+      VideoQueueUrl: this.ingest.routes.video.queue.queueUrl,
+      VideoDeadLetterQueueUrl: this.ingest.routes.video.deadLetterQueue.queueUrl,
+      VideoProcessorFunctionName: this.processing.processors.video.functionName,
+      VideoStateMachineArn: this.video.stateMachine.stateMachineArn,
       AnalyticsDatabase: this.analyticsDatabase,
       IdempotencyTableName: this.processing.idempotencyTable.tableName,
       SweeperFunctionName: this.housekeeping.sweeper.functionName,
@@ -279,7 +311,7 @@ export class SyncFlowStack extends Stack {
       {
         id: 'AwsSolutions-IAM5',
         reason:
-          'X-Ray has no resource ARNs: its statements are on "*" (test/infra checks that no other action is).',
+          'X-Ray has no resource ARNs, nor MediaConvert\'s jobs or Step Functions\' log delivery (the video state machine): their statements are on "*" (test/infra checks that no other action is).',
         appliesTo: ['Resource::*'],
       },
       {

@@ -1,6 +1,7 @@
 import { DEFAULT_ALLOWED_CONTENT_TYPES } from '../shared/domain/content-types.ts';
 import type { FileKind } from '../shared/domain/kinds.ts';
 import type { RequestLimits } from '../shared/domain/request-limits.ts';
+import { DEFAULT_VIDEO_LIMITS, type VideoLimits } from '../shared/domain/video.ts';
 
 /** One kind's function and queue (infra/constructs/processing.ts). */
 export interface KindSettings {
@@ -156,6 +157,26 @@ export interface StageConfig {
    * function's init ratio (docs/benchmarks.md); function names survive without it.
    */
   readonly sourceMaps: boolean;
+  /** How videos are processed (issue 15; infra/constructs/video-workflow.ts). */
+  readonly video: VideoStageSettings;
+}
+
+/** A stage's video settings: which transcoder, which limits, how long one transcode may run. */
+export interface VideoStageSettings {
+  /**
+   * `mediaconvert` (AWS Elemental MediaConvert through Step Functions' `.sync` integration) or
+   * `local` (ffmpeg on this machine, in a function: the emulator has no MediaConvert).
+   */
+  readonly transcoder: 'mediaconvert' | 'local';
+  readonly limits: VideoLimits;
+  /** The transcode task's timeout; a local transcode runs in one function, 15 minutes at most. */
+  readonly transcodeTimeoutMinutes: number;
+  /**
+   * Registers MediaConvert's job template in the stack (with `mediaconvert`). Jobs carry their
+   * complete settings, so they run the same without it; MiniStack's CloudFormation has no
+   * `AWS::MediaConvert::JobTemplate`, so the deploy rehearsal goes without.
+   */
+  readonly mediaConvertJobTemplate: boolean;
 }
 
 const common = {
@@ -179,6 +200,12 @@ const common = {
   databaseLogExports: true,
   sourceMaps: false,
   consoleHosting: true,
+  video: {
+    transcoder: 'mediaconvert',
+    limits: DEFAULT_VIDEO_LIMITS,
+    transcodeTimeoutMinutes: 180,
+    mediaConvertJobTemplate: true,
+  } satisfies VideoStageSettings,
 } as const;
 
 /**
@@ -199,6 +226,9 @@ const processingFor = (concurrency: Record<FileKind, number>): Record<FileKind, 
     tabular: { ...analytics, maxConcurrency: concurrency.tabular },
     logs: { ...analytics, maxConcurrency: concurrency.logs },
     other: { memoryMb: 512, timeoutSeconds: 300, maxConcurrency: concurrency.other },
+    // Hashes the whole original (streamed: memory buys network throughput, and a 50 GiB upload
+    // takes minutes), then starts the video workflow, which does the media work.
+    video: { memoryMb: 1024, timeoutSeconds: 900, maxConcurrency: concurrency.video },
   };
 };
 
@@ -209,7 +239,7 @@ const prod: StageConfig = {
   autoDeleteObjects: false,
   architecture: 'arm64',
   corsOrigins: [],
-  processing: processingFor({ image: 20, tabular: 5, logs: 5, other: 10 }),
+  processing: processingFor({ image: 20, tabular: 5, logs: 5, other: 10, video: 5 }),
   maxIngestAgeSeconds: 600,
   logRetentionDays: 90,
   database: { kind: 'aurora', minCapacity: 0.5, maxCapacity: 16 },
@@ -225,7 +255,7 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     autoDeleteObjects: true,
     architecture: 'arm64',
     corsOrigins: ['http://localhost:5173', 'http://127.0.0.1:5173'],
-    processing: processingFor({ image: 5, tabular: 2, logs: 2, other: 2 }),
+    processing: processingFor({ image: 5, tabular: 2, logs: 2, other: 2, video: 2 }),
     logRetentionDays: 14,
     database: { kind: 'aurora', minCapacity: 0, maxCapacity: 2 },
     eventArchiveDays: 7,
@@ -278,6 +308,7 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
         duckdbMemoryMb: 256,
       },
       other: { memoryMb: 512, timeoutSeconds: 30, maxConcurrency: 2 },
+      video: { memoryMb: 512, timeoutSeconds: 60, maxConcurrency: 2 },
     },
     sweepEveryMinutes: 1,
     sweepGraceSeconds: 5,
@@ -292,13 +323,22 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     // The emulator's SES keeps what is sent for inspection, so the local stack emails too.
     notificationSender: 'notifications@syncflow.local',
     apiThrottle: { rate: 100, burst: 200 },
+    // The emulator has no MediaConvert: ffmpeg on this machine, in one function run, so files
+    // short enough to transcode within its 15 minutes on a laptop.
+    video: {
+      transcoder: 'local',
+      limits: { maxDurationSeconds: 30 * 60, maxFrameSide: 4096, maxFramePixels: 4096 * 2160 },
+      transcodeTimeoutMinutes: 15,
+      mediaConvertJobTemplate: false,
+    },
   },
   // prod as the emulator can deploy it, for `npm run rehearse` (scripts/rehearse.ts): a first
   // deploy into an empty account, to catch ordering and dependency mistakes. It differs from
   // prod only where the emulator cannot follow, each listed in docs/deploy.md: x86_64 (functions
   // run on this machine's Node.js), no event archive, no metric-math alarm and no VPC flow log
   // (its CloudFormation has none of them), no export of Aurora's log (its retention is set by a
-  // CDK function that needs the AWS SDK the emulator's Node.js lacks), Cognito's keys served by the emulator, and the functions' Data
+  // CDK function that needs the AWS SDK the emulator's Node.js lacks), no MediaConvert job template (its
+  // CloudFormation has no AWS::MediaConvert::JobTemplate), Cognito's keys served by the emulator, and the functions' Data
   // API calls sent to the Data API double (`-c dataApiEndpoint`), whose PostgreSQL stands in for
   // the Aurora cluster the emulator only pretends to make.
   'prod-rehearsal': {
@@ -311,6 +351,9 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     databaseLogExports: false,
     keysEndpoint: 'http://127.0.0.1:4566',
     emulatorEndpoint: 'http://127.0.0.1:4566',
+    // MediaConvert as in prod (the state machine waits on CreateJob.sync), without the job
+    // template the emulator's CloudFormation does not know; jobs carry complete settings.
+    video: { ...prod.video, mediaConvertJobTemplate: false },
   },
 };
 

@@ -3,6 +3,7 @@ import { statements as settings } from './0002_settings.ts';
 import { statements as integrity } from './0003_integrity.ts';
 import { statements as roles } from './0004_roles.ts';
 import { statements as kinds } from './0005_kinds.ts';
+import { statements as videoProgress } from './0006_video_progress.ts';
 
 export interface Migration {
   /** Never renamed once released: it is the row recorded in schema_migrations. */
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0003_integrity', statements: integrity },
   { id: '0004_roles', statements: roles },
   { id: '0005_kinds', statements: kinds },
+  { id: '0006_video_progress', statements: videoProgress },
 ];

@@ -7,7 +7,7 @@ import { STATE_DIR } from './lib/ministack.ts';
 import { redrive } from './lib/redrive.ts';
 
 /**
- * `npm run redrive -- --stage <stage> [--queue ingest|tabular|logs|other|notifier] [--dry-run]`:
+ * `npm run redrive -- --stage <stage> [--queue ingest|tabular|logs|other|video|notifier] [--dry-run]`:
  * puts the messages
  * of a DLQ back on the queue they came from (docs/operations.md). The stack is found by its
  * outputs: the local stack `npm start` runs for `local`, CloudFormation's `SyncFlow-<stage>`
@@ -19,10 +19,11 @@ const QUEUES = {
   tabular: { dlq: 'TabularDeadLetterQueueUrl', source: 'TabularQueueUrl' },
   logs: { dlq: 'LogsDeadLetterQueueUrl', source: 'LogsQueueUrl' },
   other: { dlq: 'OtherDeadLetterQueueUrl', source: 'OtherQueueUrl' },
+  video: { dlq: 'VideoDeadLetterQueueUrl', source: 'VideoQueueUrl' },
   notifier: { dlq: 'NotificationsDeadLetterQueueUrl', source: 'NotificationsQueueUrl' },
 } as const;
 
-const HELP = `npm run redrive -- --stage <stage> [--queue ingest|tabular|logs|other|notifier] [--dry-run]
+const HELP = `npm run redrive -- --stage <stage> [--queue ingest|tabular|logs|other|video|notifier] [--dry-run]
 
 Puts the messages parked in a dead-letter queue back on the queue they came from, once the
 cause of their failures is gone (docs/operations.md, IngestDeadLetters and
@@ -31,8 +32,8 @@ stack, one by one, each step written to .syncflow/redrive/ first, so a run stopp
 run again neither loses a message nor sends one twice.
 
   --stage <stage>   the stack: local (the one \`npm start\` runs), dev, prod, ... (required)
-  --queue <queue>   a processing kind's DLQ: ingest (images), tabular, logs or other; or
-                    notifier (the WebSocket pushes' DLQ); default: ingest
+  --queue <queue>   a processing kind's DLQ: ingest (images), tabular, logs, other or
+                    video; or notifier (the WebSocket pushes' DLQ); default: ingest
   --dry-run         count the messages and list up to ten of their ids; move nothing
   -h, --help        this text
 

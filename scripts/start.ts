@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import WebSocket from 'ws';
+import { findFfmpeg } from '../shared/processing/video/ffmpeg.ts';
 import { type LocalStack, startLocalStack } from './lib/local-stack.ts';
 import { tailFunctionLogs } from './lib/log-tail.ts';
 import { STATE_DIR } from './lib/ministack.ts';
@@ -105,6 +106,12 @@ try {
   log(
     'Ctrl-C stops it all and keeps the data for the next start (npm start -- --reset empties it).',
   );
+  try {
+    findFfmpeg();
+  } catch (error) {
+    // The stack runs without it; only videos need it, and they end FAILED saying so.
+    log(`Note: ${(error as Error).message}`);
+  }
   log("Functions' logs follow.");
   tailFunctionLogs(
     new CloudWatchLogsClient({

@@ -85,6 +85,17 @@ const TYPES: Readonly<Record<string, string>> = {
   '.json': 'application/json',
   '.zip': 'application/zip',
   '.gz': 'application/gzip',
+  '.mp4': 'video/mp4',
+  '.m4v': 'video/mp4',
+  '.mov': 'video/quicktime',
+  '.webm': 'video/webm',
+  '.mkv': 'video/x-matroska',
+  '.mp3': 'audio/mpeg',
+  '.m4a': 'audio/mp4',
+  '.wav': 'audio/wav',
+  '.flac': 'audio/flac',
+  '.ogg': 'audio/ogg',
+  '.opus': 'audio/ogg',
 };
 
 export const contentTypeOf = (name: string): string =>

@@ -29,7 +29,7 @@ export interface ErrorBody {
 }
 
 /** How a file is processed, each kind by its own function (docs/openapi.yaml FileKind). */
-export type FileKind = 'image' | 'tabular' | 'logs' | 'other';
+export type FileKind = 'image' | 'tabular' | 'logs' | 'other' | 'video';
 
 export interface UploadRequest {
   filename: string;
@@ -187,13 +187,43 @@ export interface LogMetadata {
   table: QueryableTable;
 }
 
+/** A video's or audio file's probe (docs/video.md). */
+export interface MediaMetadata {
+  container: string;
+  durationSeconds: number;
+  bitRate?: number;
+  creationTime?: string;
+  video?: {
+    codec: string;
+    profile?: string;
+    width: number;
+    height: number;
+    displayWidth: number;
+    displayHeight: number;
+    /** Clockwise degrees a player turns the frame. */
+    rotation: number;
+    frameRate?: number;
+    variableFrameRate: boolean;
+    bitRate?: number;
+  };
+  audio?: { codec: string; channels?: number; sampleRate?: number; bitRate?: number };
+  notes?: string[];
+}
+
 export interface FileDetail extends FileSummary {
   kind: FileKind;
   /** A tabular file's dataset, else null. */
   dataset: string | null;
   declaredContentType: string;
   sha256: string | null;
-  metadata: { image?: ImageMetadata; tabular?: TabularMetadata; logs?: LogMetadata };
+  metadata: {
+    image?: ImageMetadata;
+    tabular?: TabularMetadata;
+    logs?: LogMetadata;
+    media?: MediaMetadata;
+  };
+  /** While a video is PROCESSING, the percentage of its transcode done; else null. */
+  progress: number | null;
   processedAt: string | null;
   /** The S3 version the processor checked: downloads and derivatives name it. */
   versionId: string | null;
@@ -222,11 +252,12 @@ export interface ReprocessResponse {
 }
 
 /**
- * What the WebSocket pushes when a run starts on one of the user's files (`file.processing`)
- * and when the file ends. Pushes may arrive out of order: `at` tells which is newer.
+ * What the WebSocket pushes when a run starts on one of the user's files (`file.processing`),
+ * while a long one (a video) is processed (`file.progress` with `progress` in percent) and when
+ * the file ends. Pushes may arrive out of order: `at` tells which is newer.
  */
 export interface FileEventMessage {
-  type: 'file.processing' | 'file.processed' | 'file.failed' | 'file.rejected';
+  type: 'file.processing' | 'file.processed' | 'file.failed' | 'file.rejected' | 'file.progress';
   eventId: string;
   fileId: string;
   /** How the file was processed. */
@@ -235,5 +266,6 @@ export interface FileEventMessage {
   size?: number;
   contentType?: string;
   reason?: string;
+  progress?: number;
   at?: string;
 }

@@ -4,6 +4,7 @@ import {
   type FileQuery,
   type FileStatus,
   type FileSummary,
+  type MediaMetadata,
   type SortOrder,
   type SyncFlowApi,
   type TabularMetadata,
@@ -240,8 +241,25 @@ export class FilesView {
   applyStatus(fileId: string, status: FileStatus, reason?: string): void {
     const tr = this.rows.get(fileId);
     if (!tr) return;
+    // A new run (a reprocess) counts its progress from nothing again.
+    delete tr.dataset.progress;
     tr.querySelector('.status-cell')?.replaceChildren(statusBadge(status));
     if (reason) tr.querySelector('.name')?.append(h('span', { class: 'reason' }, reason));
+  }
+
+  /**
+   * A long run's progress (a video's transcode): the status cell says how far it is. Messages
+   * may arrive out of order (the notifier's queue keeps none): the cell only moves forward.
+   */
+  applyProgress(fileId: string, percent: number): void {
+    const tr = this.rows.get(fileId);
+    if (!tr) return;
+    if (percent <= Number(tr.dataset.progress ?? -1)) return;
+    tr.dataset.progress = String(percent);
+    tr.querySelector('.status-cell')?.replaceChildren(
+      statusBadge('PROCESSING'),
+      h('span', { class: 'progress' }, ` ${percent}%`),
+    );
   }
 
   async open(fileId: string): Promise<void> {
@@ -255,7 +273,10 @@ export class FilesView {
     const image = file.metadata.image;
     const tabular = file.metadata.tabular;
     const logs = file.metadata.logs;
+    const media = file.metadata.media;
     const thumbnail = file.derivatives.find((d) => d.name.startsWith('thumbnail'));
+    const rendition = file.derivatives.find((d) => d.name === 'web.mp4');
+    const preview = file.derivatives.find((d) => d.name.startsWith('preview'));
     const facts: [string, string][] = [
       ['Status', file.status],
       ['Kind', file.dataset ? `${file.kind} (dataset ${file.dataset})` : file.kind],
@@ -270,6 +291,10 @@ export class FilesView {
       ['SHA-256', file.sha256 ?? '—'],
       ['Added', new Date(file.createdAt).toLocaleString()],
       ['Processed', file.processedAt ? new Date(file.processedAt).toLocaleString() : '—'],
+      ...(file.status === 'PROCESSING' && file.progress !== null
+        ? ([['Progress', `${file.progress}%`]] as [string, string][])
+        : []),
+      ...(media ? mediaFacts(media) : []),
       ...(image
         ? ([['Image', `${image.width} × ${image.height} ${image.format}`]] as [string, string][])
         : []),
@@ -325,16 +350,44 @@ export class FilesView {
         );
       }
     });
+    // A video plays its web rendition (the poster frame first); an audio file plays as it is.
+    const player = rendition
+      ? h('video', {
+          src: rendition.url,
+          controls: true,
+          preload: 'metadata',
+          ...(preview && { poster: preview.url }),
+          class: 'detail-media',
+          'data-testid': 'detail-video',
+        })
+      : media && !media.video && file.status === 'PROCESSED' && file.download
+        ? h('audio', {
+            src: file.download.url,
+            controls: true,
+            preload: 'metadata',
+            class: 'detail-media',
+            'data-testid': 'detail-audio',
+          })
+        : null;
     const parts: (HTMLElement | null)[] = [
       h('h2', { id: 'detail-title' }, file.filename),
-      thumbnail
-        ? h('img', {
-            src: thumbnail.url,
-            alt: `Thumbnail of ${file.filename}`,
-            class: 'detail-thumb',
-            'data-testid': 'detail-thumbnail',
+      file.status === 'PROCESSING' && file.progress !== null
+        ? h('progress', {
+            max: '100',
+            value: String(file.progress),
+            'aria-label': 'Processing progress',
+            'data-testid': 'detail-progress',
           })
         : null,
+      player ??
+        (thumbnail
+          ? h('img', {
+              src: thumbnail.url,
+              alt: `Thumbnail of ${file.filename}`,
+              class: 'detail-thumb',
+              'data-testid': 'detail-thumbnail',
+            })
+          : null),
       file.reason ? h('p', { class: 'reason' }, file.reason) : null,
       h(
         'dl',
@@ -374,6 +427,55 @@ export class FilesView {
     close.focus();
   }
 }
+
+/** `1 h 2 min 3.4 s`, `12.0 s`. */
+const formatDuration = (seconds: number): string => {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return [h ? `${h} h` : '', h || m ? `${m} min` : '', `${s.toFixed(1)} s`]
+    .filter(Boolean)
+    .join(' ');
+};
+
+/** What the probe said of a video or audio file, as rows of the detail's list. */
+const mediaFacts = (media: MediaMetadata): [string, string][] => {
+  const facts: [string, string][] = [
+    ['Duration', formatDuration(media.durationSeconds)],
+    ['Container', media.container],
+  ];
+  const { video, audio } = media;
+  if (video) {
+    facts.push([
+      'Video',
+      [
+        `${video.codec}${video.profile ? ` ${video.profile}` : ''}`,
+        `${video.displayWidth} × ${video.displayHeight}`,
+        video.rotation ? `turned ${video.rotation}°` : '',
+        video.frameRate
+          ? `${video.frameRate} fps${video.variableFrameRate ? ' (variable)' : ''}`
+          : '',
+      ]
+        .filter(Boolean)
+        .join(', '),
+    ]);
+  }
+  if (audio) {
+    facts.push([
+      'Audio',
+      [
+        audio.codec,
+        audio.channels ? `${audio.channels} ch` : '',
+        audio.sampleRate ? `${audio.sampleRate} Hz` : '',
+      ]
+        .filter(Boolean)
+        .join(', '),
+    ]);
+  }
+  if (media.creationTime) facts.push(['Recorded', new Date(media.creationTime).toLocaleString()]);
+  for (const note of media.notes ?? []) facts.push(['Note', note]);
+  return facts;
+};
 
 /** A tabular file's columns: name, type, nulls, range. */
 const schemaTable = (tabular: TabularMetadata): HTMLElement =>

@@ -78,7 +78,7 @@ const signInView = (client: SyncFlowClient, config: ConsoleConfig, done: () => v
   return form;
 };
 
-const STATE_OF: Record<FileEventMessage['type'], UploadState> = {
+const STATE_OF: Record<Exclude<FileEventMessage['type'], 'file.progress'>, UploadState> = {
   'file.processing': 'processing',
   'file.processed': 'processed',
   'file.failed': 'failed',
@@ -118,6 +118,10 @@ const appView = (client: SyncFlowClient) => {
     return at <= (endedAt.get(event.fileId) ?? Number.NEGATIVE_INFINITY);
   };
   const applyEvent = (event: FileEventMessage) => {
+    if (event.type === 'file.progress') {
+      files.applyProgress(event.fileId, event.progress ?? 0);
+      return;
+    }
     if (isStale(event)) return;
     files.applyStatus(event.fileId, event.status, event.reason);
     const item = queue.byFileId(event.fileId);

@@ -49,6 +49,11 @@ export interface SyncFlowFunctionProps extends FunctionDefaults {
   readonly workers?: readonly string[];
   /** /tmp space, for functions that spill to disk. @default 512 MiB */
   readonly ephemeralStorageSize?: Size;
+  /**
+   * Files copied beside the bundle, as paths from the repository root: what the code loads at
+   * run time from next to itself (MediaInfo's WASM). @default none
+   */
+  readonly assets?: readonly string[];
   /** Name of the service in logs, traces and metrics. */
   readonly serviceName: string;
   /** Where an asynchronous invocation goes once its retries are spent. */
@@ -77,6 +82,7 @@ export class SyncFlowFunction extends NodejsFunction {
     const cpu = props.architecture === 'arm64' ? 'arm64' : 'x64';
     const natives = props.nativeModules ?? [];
     const workers = props.workers ?? [];
+    const assets = props.assets ?? [];
     super(scope, id, {
       entry: join(ROOT, 'functions', `${props.entry}.ts`),
       handler: 'handler',
@@ -123,7 +129,7 @@ export class SyncFlowFunction extends NodejsFunction {
           ...unusedDriverModules(props.database),
           ...(props.nativeModules ?? []),
         ],
-        ...((natives.length > 0 || workers.length > 0) && {
+        ...((natives.length > 0 || workers.length > 0 || assets.length > 0) && {
           commandHooks: {
             beforeBundling: () => [],
             beforeInstall: () => [],
@@ -149,6 +155,7 @@ export class SyncFlowFunction extends NodejsFunction {
                 const name = basename(entry).replace(/\.ts$/, '.mjs');
                 return `"${ESBUILD}" "${join(ROOT, entry)}" --bundle --platform=node --format=esm --target=${BUNDLING.target} --minify-whitespace --minify-syntax --log-level=warning --outfile="${join(output, name)}"`;
               }),
+              ...assets.map((asset) => `cp "${join(ROOT, asset)}" "${output}/"`),
             ],
           },
         }),

@@ -3,6 +3,7 @@ import { EventBus, Match } from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
 import { EVENT_SOURCE } from '../../shared/domain/contracts.ts';
 import { REPROCESS_REQUESTED } from '../../shared/domain/reprocess.ts';
+import { FILE_PROGRESS } from '../../shared/domain/video-workflow.ts';
 
 /**
  * The custom bus of the public `file.*` events (source `syncflow.files`). Users attach their own
@@ -32,7 +33,9 @@ export class FileEvents extends Construct {
         // finished files as running (file.processing).
         eventPattern: {
           source: [EVENT_SOURCE],
-          detailType: Match.anythingBut(REPROCESS_REQUESTED, 'file.processing'),
+          // Work orders would run work again on a replay; a run's start and its progress are
+          // stale the moment they are read.
+          detailType: Match.anythingBut(REPROCESS_REQUESTED, 'file.processing', FILE_PROGRESS),
         },
         retention: Duration.days(props.archiveDays),
       });

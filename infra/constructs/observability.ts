@@ -18,6 +18,7 @@ import type { DatabaseCluster } from 'aws-cdk-lib/aws-rds';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { MetricName } from '../../shared/observability/powertools.ts';
@@ -39,6 +40,14 @@ export interface ObservabilityProps {
   readonly webSocketApi: WebSocketApi;
   readonly webSocketStage: WebSocketStage;
   readonly cluster?: DatabaseCluster;
+  /**
+   * The video workflow (VideoWorkflow): its executions on the dashboard, and its alarms (made
+   * with it, before this topic exists) sent to the topic like every other.
+   */
+  readonly videoWorkflow?: {
+    readonly stateMachine: IStateMachine;
+    readonly alarms: Readonly<Record<string, Alarm>>;
+  };
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
@@ -117,6 +126,12 @@ export class Observability extends Construct {
       this.alarms[alarmId] = created;
       return created;
     };
+
+    for (const [alarmId, created] of Object.entries(props.videoWorkflow?.alarms ?? {})) {
+      created.addAlarmAction(action);
+      created.addOkAction(action);
+      this.alarms[alarmId] = created;
+    }
 
     // Any message in any DLQ: work that did not happen.
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
@@ -308,6 +323,21 @@ export class Observability extends Construct {
         ],
       ),
     );
+    const video = props.videoWorkflow?.stateMachine;
+    if (video) {
+      this.dashboard.addWidgets(
+        widget(
+          'Video executions: started, succeeded, failed, timed out',
+          [
+            video.metricStarted({ period: FIVE_MINUTES }),
+            video.metricSucceeded({ period: FIVE_MINUTES }),
+            video.metricFailed({ period: FIVE_MINUTES }),
+            video.metricTimedOut({ period: FIVE_MINUTES }),
+          ],
+          [video.metricTime({ period: FIVE_MINUTES, statistic: 'p95' })],
+        ),
+      );
+    }
     if (props.cluster) {
       const rds = (metricName: string) =>
         new Metric({

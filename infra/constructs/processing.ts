@@ -4,6 +4,7 @@ import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
   ANALYTICS_PREFIX,
@@ -46,7 +47,16 @@ const KIND_FUNCTIONS: Readonly<Record<FileKind, KindFunction>> = {
     analytics: true,
   },
   other: { entry: 'process-other', nativeModules: [], workers: [], analytics: false },
+  // Checks the bytes and starts the video workflow, whose own functions do the media work.
+  video: { entry: 'process-video', nativeModules: [], workers: [], analytics: false },
 };
+
+/** The video kind's way out: the state machine it starts one execution of per file version. */
+export interface VideoHandOff {
+  readonly stateMachine: IStateMachine;
+  /** The state machine's timeout: a video's deadline while its execution runs. */
+  readonly executionTimeout: Duration;
+}
 
 export interface ProcessingProps {
   readonly bucket: IBucket;
@@ -61,6 +71,8 @@ export interface ProcessingProps {
   readonly maxReceiveCount: number;
   /** The stage's Glue database, where the tabular and logs kinds keep their tables. */
   readonly analyticsDatabase: string;
+  /** The video workflow the video kind's function hands its files to (VideoWorkflow). */
+  readonly video: VideoHandOff;
   /**
    * Lets files named `fault-…` crash or slow the functions (shared/processing/faults.ts); only
    * a stage deployed into an emulator may (the stack refuses it elsewhere). @default false
@@ -137,8 +149,13 @@ export class Processing extends Construct {
           DUCKDB_MEMORY_MB: String(settings.duckdbMemoryMb),
         }),
         ...(props.faultInjection && { [FAULT_INJECTION_ENV]: 'on' }),
+        ...(kind === 'video' && {
+          STATE_MACHINE_ARN: props.video.stateMachine.stateMachineArn,
+          VIDEO_WORKFLOW_TIMEOUT_SECONDS: String(props.video.executionTimeout.toSeconds()),
+        }),
       },
     });
+    if (kind === 'video') props.video.stateMachine.grantStartExecution(fn);
     fn.addEventSource(
       new SqsEventSource(route.queue, {
         // One file an invocation, for every kind. A converter's batch of large files would

@@ -13,7 +13,8 @@ const TYPES: Record<string, string> = {
 /**
  * The Content-Security-Policy the console runs under, here and behind CloudFront: its own
  * scripts and styles only (no inline script), and connections to the API, the WebSocket, the
- * bucket and the sign-in service it names.
+ * bucket and the sign-in service it names. Pictures and media (a video's rendition, an audio
+ * file) come from the bucket's short-lived URLs (`images`).
  */
 export const consoleCsp = (connect: readonly string[], images: readonly string[]): string =>
   [
@@ -21,6 +22,7 @@ export const consoleCsp = (connect: readonly string[], images: readonly string[]
     "script-src 'self'",
     "style-src 'self'",
     `img-src 'self' data: blob: ${images.join(' ')}`.trim(),
+    `media-src 'self' ${images.join(' ')}`.trim(),
     `connect-src 'self' ${connect.join(' ')}`.trim(),
     "base-uri 'none'",
     "form-action 'none'",

@@ -631,8 +631,9 @@ export const alarmMetrics = (stage: StageConfig): number => {
   const backlogAlarms = kinds;
   // An error-rate alarm watches errors and invocations (metric math); locally, errors alone.
   const errorMetrics = kinds * (stage.metricMathAlarms ? 2 : 1);
-  // API 5xx, sweeper errors, notifier failures.
-  return deadLetterAlarms + backlogAlarms + errorMetrics + 3;
+  // API 5xx, sweeper errors, notifier failures; the video workflow's failed, timed-out and
+  // throttled executions (infra/constructs/video-workflow.ts).
+  return deadLetterAlarms + backlogAlarms + errorMetrics + 3 + 3;
 };
 
 /** What a stage costs each month with no file at all. */
@@ -642,7 +643,7 @@ export const idleLines = (stage: StageConfig): Line[] => {
   const scheduledRuns = 2 * sweeps;
   const small = MEASURED.smallFunctionMs.value / 1000;
   const minAcu = stage.database.kind === 'aurora' ? stage.database.minCapacity : 0;
-  // Four processing queues and the notifications queue are polled by Lambda.
+  // Each kind's queue and the notifications queue are polled by Lambda.
   const polledQueues = FILE_KINDS.length + 1;
   return [
     line(

@@ -5,6 +5,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GlueClient } from '@aws-sdk/client-glue';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { tracer } from '../observability/powertools.ts';
 
@@ -49,6 +50,7 @@ export const dynamoDbClient = /* @__PURE__ */ once(() =>
 );
 export const glueClient = /* @__PURE__ */ once(() => tracer.captureAWSv3Client(new GlueClient({})));
 export const sqsClient = /* @__PURE__ */ once(() => tracer.captureAWSv3Client(new SQSClient({})));
+export const sfnClient = /* @__PURE__ */ once(() => tracer.captureAWSv3Client(new SFNClient({})));
 export const sesClient = /* @__PURE__ */ once(() => tracer.captureAWSv3Client(new SESv2Client({})));
 export const cognitoClient = /* @__PURE__ */ once(() =>
   tracer.captureAWSv3Client(new CognitoIdentityProviderClient({})),

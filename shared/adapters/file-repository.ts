@@ -693,4 +693,44 @@ export class FileRepository {
       [fileId, ownerId, capReason(reason), new Date()],
     );
   }
+
+  /**
+   * Records how far a video's run is (issue 15): only while the file is PROCESSING the version
+   * named, and only forward, so late or repeated reports change nothing. Returns the record when
+   * the percentage moved (the caller tells the owner), undefined otherwise. `updated_at` moves
+   * too: a run that reports progress is not stuck.
+   */
+  recordProgress(
+    fileId: string,
+    objectVersion: string,
+    percent: number,
+  ): Promise<FileRecord | undefined> {
+    const value = Math.max(0, Math.min(100, Math.floor(percent)));
+    return this.one(
+      `UPDATE files SET progress = $3, updated_at = $4::timestamptz
+       WHERE file_id = $1::uuid AND status = 'PROCESSING' AND object_version = $2
+         AND (progress IS NULL OR progress < $3)
+       RETURNING ${COLUMNS}`,
+      [fileId, objectVersion, value, new Date()],
+    );
+  }
+
+  /** The percentage a run last reported, or null (none, or the file is not PROCESSING). */
+  async progressOf(fileId: string): Promise<number | null> {
+    const [row] = await this.db.query<{ progress: unknown }>(
+      `SELECT CASE WHEN status = 'PROCESSING' THEN progress END AS progress
+       FROM files WHERE file_id = $1::uuid`,
+      [fileId],
+    );
+    return row?.progress === null || row?.progress === undefined ? null : Number(row.progress);
+  }
+
+  /** Forgets a finished run's progress, so the next run of the file starts from nothing. */
+  async clearProgress(fileId: string): Promise<void> {
+    await this.db.query(
+      `UPDATE files SET progress = NULL
+       WHERE file_id = $1::uuid AND status <> 'PROCESSING' AND progress IS NOT NULL`,
+      [fileId],
+    );
+  }
 }

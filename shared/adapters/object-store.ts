@@ -145,31 +145,6 @@ export class ObjectStore {
   }
 
   /**
-   * Writes a local file as an object, streamed (a table's Parquet may be hundreds of MiB);
-   * returns the version S3 gave it.
-   */
-  async putFile(
-    bucket: string,
-    key: string,
-    path: string,
-    contentType: string,
-    metadata: Record<string, string> = {},
-  ): Promise<{ readonly versionId?: string }> {
-    const { size } = await stat(path);
-    const response = await this.s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: createReadStream(path),
-        ContentLength: size,
-        ContentType: contentType,
-        Metadata: metadata,
-      }),
-    );
-    return response.VersionId ? { versionId: response.VersionId } : {};
-  }
-
-  /**
    * Removes for good every version (and delete marker) of one key but `keep`. Returns how many
    * went.
    */
@@ -196,5 +171,64 @@ export class ObjectStore {
       }
     }
     return deleted;
+  }
+
+  /**
+   * Writes a local file as an object, streamed (a video rendition may not fit in memory; one
+   * PUT takes up to 5 GB). Returns the version S3 gave it and its size.
+   */
+  async putFile(
+    bucket: string,
+    key: string,
+    path: string,
+    contentType: string,
+    metadata: Record<string, string> = {},
+  ): Promise<{ readonly versionId?: string; readonly size: number }> {
+    const { size } = await stat(path);
+    const response = await this.s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: createReadStream(path),
+        ContentLength: size,
+        ContentType: contentType,
+        Metadata: metadata,
+      }),
+    );
+    return { ...(response.VersionId && { versionId: response.VersionId }), size };
+  }
+
+  /** A whole (small) object's bytes, or undefined when there is no such object. */
+  async readAll(bucket: string, key: string): Promise<Buffer | undefined> {
+    try {
+      const object = await this.open(bucket, key);
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of object.body) chunks.push(chunk);
+      return Buffer.concat(chunks);
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata
+        ?.httpStatusCode;
+      if (status === 404 || (error as Error).name === 'NoSuchKey') return undefined;
+      throw error;
+    }
+  }
+
+  /** An object's size and version, or undefined when there is none. */
+  async stat(
+    bucket: string,
+    key: string,
+  ): Promise<{ readonly size: number; readonly versionId?: string } | undefined> {
+    try {
+      const response = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return {
+        size: response.ContentLength ?? 0,
+        ...(response.VersionId && { versionId: response.VersionId }),
+      };
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata
+        ?.httpStatusCode;
+      if (status === 404 || (error as Error).name === 'NotFound') return undefined;
+      throw error;
+    }
   }
 }

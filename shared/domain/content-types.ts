@@ -20,6 +20,30 @@ export interface SniffedType {
   readonly description: string;
 }
 
+/**
+ * Video and audio containers the video workflow probes, by the family of bytes they share: an
+ * uploader's name for a file of one family may be any of its types (a phone's `.m4a` is
+ * `audio/mp4` or `audio/x-m4a`, a WebM audio `audio/webm`), which the sniffer cannot tell apart
+ * from the first bytes alone; the probe reads the streams.
+ */
+const MEDIA_FAMILIES: Readonly<Record<string, readonly string[]>> = {
+  'video/mp4': ['video/mp4', 'video/quicktime', 'video/x-m4v', 'audio/mp4', 'audio/x-m4a'],
+  'video/webm': ['video/webm', 'audio/webm', 'video/x-matroska', 'audio/x-matroska'],
+  'video/mp2t': ['video/mp2t'],
+  'audio/mpeg': ['audio/mpeg'],
+  'audio/aac': ['audio/aac', 'audio/x-aac'],
+  'audio/wav': ['audio/wav', 'audio/x-wav', 'audio/wave'],
+  'audio/flac': ['audio/flac', 'audio/x-flac'],
+  'audio/ogg': ['audio/ogg', 'video/ogg', 'application/ogg', 'audio/opus'],
+};
+/** The family (its first type) each media type belongs to. */
+const MEDIA_FAMILY_OF: ReadonlyMap<string, string> = new Map(
+  Object.entries(MEDIA_FAMILIES).flatMap(([family, types]) => types.map((t) => [t, family])),
+);
+
+/** Every video and audio type an upload may declare. */
+export const MEDIA_CONTENT_TYPES: readonly string[] = Object.values(MEDIA_FAMILIES).flat();
+
 /** Declared types accepted by default; a stage may narrow or widen this list. */
 export const DEFAULT_ALLOWED_CONTENT_TYPES: readonly string[] = [
   'image/jpeg',
@@ -37,6 +61,7 @@ export const DEFAULT_ALLOWED_CONTENT_TYPES: readonly string[] = [
   'application/zip',
   'application/gzip',
   'application/octet-stream',
+  ...MEDIA_CONTENT_TYPES,
 ];
 
 /** Image formats the processor makes derivatives of (all decodable by sharp's libvips). */
@@ -54,6 +79,8 @@ const ALIASES: Record<string, string> = {
   'image/pjpeg': 'image/jpeg',
   'application/x-gzip': 'application/gzip',
   'application/x-zip-compressed': 'application/zip',
+  'audio/mp3': 'audio/mpeg',
+  'audio/vnd.wave': 'audio/wav',
   'text/x-log': 'text/plain',
 };
 
@@ -89,6 +116,15 @@ export const checkDeclaredType = (
   };
   if (declared === sniffed.mime) return { ok: true, contentType: sniffed.mime };
   if (sniffed.kind === 'executable' || sniffed.kind === 'markup') return mismatch;
+  const family = MEDIA_FAMILY_OF.get(sniffed.mime);
+  if (
+    sniffed.kind === 'media' &&
+    family !== undefined &&
+    MEDIA_FAMILY_OF.get(declared) === family
+  ) {
+    // The declared name is the more precise one within a family (audio/mp4 for an M4A).
+    return { ok: true, contentType: declared };
+  }
   if (TEXT_DECLARATIONS.has(declared) || declared.startsWith('text/')) {
     return sniffed.kind === 'text' ? { ok: true, contentType: declared } : mismatch;
   }

@@ -1,6 +1,10 @@
 import type { FileStatus } from './file-record.ts';
 
-/** Types a browser shows without running anything: raster images and PDF. */
+/**
+ * Types a browser shows without running anything: raster images, PDF, and the video and audio
+ * a `<video>` or `<audio>` element plays (a video's web rendition is `video/mp4`; an audio file
+ * is served as it is). A presigned GET answers range requests, so players can seek.
+ */
 const INLINE_TYPES = new Set([
   'image/jpeg',
   'image/png',
@@ -8,6 +12,15 @@ const INLINE_TYPES = new Set([
   'image/gif',
   'image/avif',
   'application/pdf',
+  'video/mp4',
+  'video/webm',
+  'audio/mpeg',
+  'audio/mp4',
+  'audio/aac',
+  'audio/ogg',
+  'audio/wav',
+  'audio/flac',
+  'audio/webm',
 ]);
 
 /**

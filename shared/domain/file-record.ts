@@ -1,5 +1,6 @@
 import type { LogRecordSummary, TabularRecordSummary } from './analytics-summary.ts';
 import type { FileKind } from './kinds.ts';
+import type { MediaMetadata } from './video.ts';
 
 /** Every state a file can be in; see docs/architecture.md, "Statuses". */
 export const FILE_STATUSES = [
@@ -54,6 +55,8 @@ export interface FileMetadata {
   readonly tabular?: TabularRecordSummary;
   /** A log file's summary, and where its records are queryable. */
   readonly logs?: LogRecordSummary;
+  /** A video's or an audio file's probe (issue 15). */
+  readonly media?: MediaMetadata;
 }
 
 export interface FileRecord {

@@ -7,7 +7,7 @@ import { PROCESSABLE_IMAGE_TYPES } from './content-types.ts';
  * never holds up another. Adding a kind: add it here, give it a pipeline folder under
  * shared/processing/, a handler under functions/ and an entry in the processing construct.
  */
-export const FILE_KINDS = ['image', 'tabular', 'logs', 'other'] as const;
+export const FILE_KINDS = ['image', 'tabular', 'logs', 'other', 'video'] as const;
 export type FileKind = (typeof FILE_KINDS)[number];
 
 export const isFileKind = (value: unknown): value is FileKind =>
@@ -22,6 +22,22 @@ const TABULAR_TYPES = new Set([
 ]);
 const TABULAR_EXTENSIONS = new Set(['csv', 'tsv', 'tab', 'psv', 'ndjson', 'jsonl']);
 const LOG_EXTENSIONS = new Set(['log']);
+const MEDIA_EXTENSIONS = new Set([
+  'mp4',
+  'm4v',
+  'mov',
+  'webm',
+  'mkv',
+  'mp3',
+  'm4a',
+  'aac',
+  'wav',
+  'flac',
+  'ogg',
+  'oga',
+  'ogv',
+  'opus',
+]);
 
 /** The extension that says what the data is: `x.csv.gz` → `csv`, `access.log` → `log`. */
 const dataExtension = (filename: string): string | undefined => {
@@ -35,12 +51,22 @@ const dataExtension = (filename: string): string | undefined => {
 /**
  * The kind a file gets when its upload request names none (documented in README "Kinds of
  * file"): image types are images; CSV, TSV and NDJSON types or names are tabular data; a `.log`
- * name (gzip-compressed or not) is a log; anything else is other. A JSON document is `other`
+ * name (gzip-compressed or not) is a log; `video/*` and `audio/*` types, or a media file's name
+ * sent as `application/octet-stream`, are video (the video workflow probes the bytes and
+ * rejects what is not media); anything else is other. A JSON document is `other`
  * unless the request says `tabular`: a JSON file is as often a configuration as a table.
  */
 export const defaultKind = (contentType: string, filename: string): FileKind => {
   if (IMAGE_TYPES.has(contentType)) return 'image';
+  if (contentType.startsWith('video/') || contentType.startsWith('audio/')) return 'video';
   const extension = dataExtension(filename);
+  if (
+    contentType === 'application/octet-stream' &&
+    extension !== undefined &&
+    MEDIA_EXTENSIONS.has(extension)
+  ) {
+    return 'video';
+  }
   if (extension !== undefined && LOG_EXTENSIONS.has(extension)) return 'logs';
   if (TABULAR_TYPES.has(contentType)) return 'tabular';
   if (extension !== undefined && TABULAR_EXTENSIONS.has(extension)) return 'tabular';

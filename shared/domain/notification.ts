@@ -1,14 +1,16 @@
 /**
- * What the WebSocket tells a file's owner when a run starts on a file and when the file ends
- * (docs/architecture.md, "WebSocket"). Only the facts a
- * client needs to decide what to do next: metadata, EXIF and derivatives stay out (the client
- * reads them with `GET /files/{fileId}`), so a message always fits in one API Gateway frame.
+ * What the WebSocket tells a file's owner when a run starts on a file, how far a long run is
+ * (`file.progress`, a video's transcode) and when the file ends (docs/architecture.md,
+ * "WebSocket"). Only the facts a client needs to decide what to do next: metadata, EXIF and
+ * derivatives stay out (the client reads them with `GET /files/{fileId}`), so a message always
+ * fits in one API Gateway frame.
  */
 export const NOTIFIED_TYPES = [
   'file.processing',
   'file.processed',
   'file.failed',
   'file.rejected',
+  'file.progress',
 ] as const;
 export type NotifiedType = (typeof NOTIFIED_TYPES)[number];
 
@@ -23,6 +25,8 @@ export interface FileNotification {
   readonly size: number;
   readonly contentType: string;
   readonly reason?: string;
+  /** Percent done, on `file.progress` only. */
+  readonly progress?: number;
   readonly at: string;
 }
 
@@ -47,6 +51,7 @@ export interface FileEventEnvelope {
     readonly size?: unknown;
     readonly contentType?: unknown;
     readonly reason?: unknown;
+    readonly progress?: unknown;
   };
 }
 
@@ -81,6 +86,11 @@ export const notificationFor = (
     size: typeof detail.size === 'number' ? detail.size : 0,
     contentType: typeof detail.contentType === 'string' ? detail.contentType.slice(0, 255) : '',
     ...(reason !== undefined && { reason }),
+    ...(type === 'file.progress' &&
+      typeof detail.progress === 'number' &&
+      Number.isFinite(detail.progress) && {
+        progress: Math.max(0, Math.min(100, Math.floor(detail.progress))),
+      }),
     at: event.time,
   };
   return { ownerId: detail.ownerId, message };

@@ -37,6 +37,13 @@ export interface KindHandlerOptions {
   readonly kind: FileKind;
   /** Made from the shared object store once the environment is read. */
   readonly pipeline: (store: ObjectStore) => KindPipeline;
+  /**
+   * How long a claimed file may stay PROCESSING before the sweeper may end it (its `deadline`).
+   * By default the function's remaining time; a kind that hands its files to a longer workflow
+   * (video) gives that workflow's timeout, or the sweeper would end a file its workflow still
+   * works on.
+   */
+  readonly claimSeconds?: number;
 }
 
 /** A record left for lack of time: not a failure of the file's, and not counted as one. */
@@ -152,12 +159,19 @@ export const kindHandler = async (options: KindHandlerOptions) => {
     metrics.addMetadata('fileId', fileId ?? 'unknown');
     const started = Date.now();
     let ran = false;
-    const deadline = new Date(Date.now() + (Number.isFinite(remainingMs) ? remainingMs : 900_000));
+    const claimMs =
+      options.claimSeconds !== undefined
+        ? options.claimSeconds * 1000
+        : Number.isFinite(remainingMs)
+          ? remainingMs
+          : 900_000;
+    const deadline = new Date(Date.now() + claimMs);
     let cause: unknown;
     /** What the idempotency record keeps of a run: enough to tell a replay what happened. */
     type Stored =
       | { kind: 'skipped'; reason: string }
       | { kind: 'removed'; reason: string; count: number }
+      | { kind: 'handed-off'; to: string; started: boolean }
       | { kind: 'done'; status: string; size: number; reason: string | null };
     const processOnce = makeIdempotent(
       async (ref: IngestWork): Promise<Stored> => {
@@ -170,6 +184,9 @@ export const kindHandler = async (options: KindHandlerOptions) => {
         if (outcome.kind === 'skipped') return { kind: 'skipped', reason: outcome.reason };
         if (outcome.kind === 'removed') {
           return { kind: 'removed', reason: outcome.reason, count: outcome.count };
+        }
+        if (outcome.kind === 'handed-off') {
+          return { kind: 'handed-off', to: outcome.to, started: outcome.started };
         }
         cause = outcome.cause;
         return {
@@ -197,6 +214,12 @@ export const kindHandler = async (options: KindHandlerOptions) => {
       } else if (outcome.kind === 'removed') {
         metrics.addMetric(MetricName.VersionsRemoved, MetricUnit.Count, outcome.count);
         logger.warn('Object versions removed', { reason: outcome.reason, count: outcome.count });
+      } else if (outcome.kind === 'handed-off') {
+        // Its end is counted where it is written (the workflow's steps), not here.
+        logger.info(
+          outcome.started ? 'File handed to its workflow' : 'Its workflow had the file already',
+          { to: outcome.to },
+        );
       } else {
         const name =
           outcome.status === 'PROCESSED'

@@ -8,6 +8,8 @@ export interface KindWork {
   readonly bucket: string;
   /** The exact version being checked, when the bucket gave one. */
   readonly versionId?: string;
+  /** Set when the run is an explicit reprocess request (a new video execution is named by it). */
+  readonly reprocessId?: string;
   /**
    * Opens that version from its first byte. A kind may open it more than once (the checks
    * read it once, a converter again): every call is a new GET of the same version.
@@ -42,6 +44,18 @@ export type KindResult =
       readonly cleanup?: () => Promise<void>;
     })
   | (Common & {
+      /**
+       * The file's end is another's to write: the video kind hands a checked file to its state
+       * machine, whose steps record and publish the end (docs/video.md). The file stays
+       * PROCESSING meanwhile.
+       */
+      readonly status: 'PROCESSING';
+      /** What took the file over (an execution's ARN). */
+      readonly handedOffTo: string;
+      /** False when it had it already (a replayed event, a redelivered message). */
+      readonly started: boolean;
+    })
+  | (Common & {
       readonly status: 'FAILED' | 'REJECTED';
       readonly reason: string;
       /** What a library said, for the log only: the reason is our own sentence. */
@@ -50,7 +64,8 @@ export type KindResult =
 
 /**
  * A kind's work on one object version: the user's mistakes end FAILED or REJECTED with a
- * reason; only errors a retry could mend are thrown. Each kind's folder under
+ * reason, or the file is handed to a longer-running workflow (PROCESSING); only errors a retry
+ * could mend are thrown. Each kind's folder under
  * shared/processing/ exports one.
  */
 export type KindPipeline = (work: KindWork) => Promise<KindResult>;

@@ -46,6 +46,14 @@ export type ProcessOutcome =
       /** What a library said about a FAILED file, for the log. */
       readonly cause?: unknown;
     }
+  /** The kind's pipeline handed the file to a workflow that records and publishes its end. */
+  | {
+      readonly kind: 'handed-off';
+      readonly fileId: string;
+      readonly to: string;
+      /** False when the workflow had it already (a replay). */
+      readonly started: boolean;
+    }
   | { readonly kind: 'skipped'; readonly reason: string; readonly fileId?: string }
   /** Object versions nobody may be served were looked for and `count` removed. */
   | {
@@ -243,8 +251,17 @@ const runClaimed = async (
     file: started,
     bucket: ref.bucket,
     ...(ref.versionId && { versionId: ref.versionId }),
+    ...(run.reprocessId && { reprocessId: run.reprocessId }),
     open: () => deps.store.open(ref.bucket, existing.key, ref.versionId),
   });
+  if (result.status === 'PROCESSING') {
+    return {
+      kind: 'handed-off',
+      fileId: ids.fileId,
+      to: result.handedOffTo,
+      started: result.started,
+    };
+  }
 
   const derivatives: Derivative[] = [];
   if (result.status === 'PROCESSED') {

@@ -92,6 +92,7 @@ const ISO_BMFF_BRANDS: Record<string, SniffedType> = {
   mif1: type('image/heif', 'image', 'a HEIF image'),
   msf1: type('image/heif', 'image', 'a HEIF image'),
   qt: type('video/quicktime', 'media', 'a QuickTime video'),
+  M4A: type('audio/mp4', 'media', 'an M4A audio file'),
 };
 const MP4 = type('video/mp4', 'media', 'an MP4 video');
 
@@ -107,6 +108,51 @@ const sniffRiff = (head: Uint8Array): SniffedType | undefined => {
   if (startsWith(head, ascii('WAVE'), 8)) return type('audio/wav', 'media', 'a WAV audio file');
   if (startsWith(head, ascii('AVI '), 8)) return type('video/x-msvideo', 'media', 'an AVI video');
   return type('application/octet-stream', 'binary', 'a RIFF container');
+};
+
+const MPEG_TS_PACKET = 188;
+
+/**
+ * Media containers without an ISO BMFF or RIFF header: Matroska/WebM (EBML), Ogg, FLAC, MPEG-TS
+ * (a sync byte every 188 bytes), MP3 (an ID3 tag or an MPEG audio frame header) and ADTS AAC.
+ * The video workflow's probe reads the streams; this only routes the file and checks its
+ * declared type.
+ */
+const sniffMedia = (head: Uint8Array): SniffedType | undefined => {
+  if (startsWith(head, [0x1a, 0x45, 0xdf, 0xa3])) {
+    // The EBML header names its DocType within its first few dozen bytes.
+    const header = Buffer.from(head.subarray(0, 64)).toString('latin1');
+    return header.includes('webm')
+      ? type('video/webm', 'media', 'a WebM video')
+      : type('video/x-matroska', 'media', 'a Matroska video');
+  }
+  if (startsWith(head, ascii('OggS'))) return type('audio/ogg', 'media', 'an Ogg media file');
+  if (startsWith(head, ascii('fLaC'))) return type('audio/flac', 'media', 'a FLAC audio file');
+  if (startsWith(head, ascii('ID3'))) return type('audio/mpeg', 'media', 'an MP3 audio file');
+  const packets = Math.floor(head.length / MPEG_TS_PACKET);
+  if (packets >= 2) {
+    let synced = true;
+    for (let i = 0; i < Math.min(packets, 8) && synced; i++) {
+      synced = head[i * MPEG_TS_PACKET] === 0x47;
+    }
+    if (synced) return type('video/mp2t', 'media', 'an MPEG transport stream');
+  }
+  // An MPEG audio frame header: 11 set sync bits, then a layer, bit rate and sample rate that
+  // are not the reserved values (which random bytes starting 0xFF rarely all avoid).
+  const [b0, b1, b2] = [head[0] ?? 0, head[1] ?? 0, head[2] ?? 0];
+  if (b0 === 0xff && (b1 & 0xe0) === 0xe0 && head.length >= 4) {
+    const layer = (b1 >> 1) & 0x03;
+    const version = (b1 >> 3) & 0x03;
+    if (layer === 0 && version >= 2) {
+      // Layer bits 00 with the MPEG-2/4 ID: ADTS, AAC's raw stream.
+      if ((b1 & 0xf6) === 0xf0) return type('audio/aac', 'media', 'an AAC audio stream');
+      return undefined;
+    }
+    if (layer !== 0 && version !== 1 && b2 >> 4 !== 0x0f && ((b2 >> 2) & 0x03) !== 0x03) {
+      return type('audio/mpeg', 'media', 'an MP3 audio file');
+    }
+  }
+  return undefined;
 };
 
 const WINDOWS_EXECUTABLE = type(
@@ -175,6 +221,7 @@ export const sniff = (head: Uint8Array): SniffedType => {
     sniffPortableExecutable(head) ??
     sniffIsoBmff(head) ??
     sniffRiff(head) ??
+    sniffMedia(head) ??
     sniffText(head) ??
     type('application/octet-stream', 'binary', 'binary data')
   );

@@ -1,10 +1,12 @@
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { type Browser, type CDPSession, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { ApiError } from '../../client/src/index.ts';
 import { type E2eUser, freshUsers } from '../support/e2e-users.ts';
 import { HTML_PAGE, makeJpeg } from '../support/images.ts';
@@ -14,6 +16,7 @@ import { freePort } from '../support/ports.ts';
  * The web console in a real browser (Debian's Chromium, driven by playwright-core; no browser
  * download), against the target stack, as a person uses it.
  */
+const run = promisify(execFile);
 const target = inject('target');
 const MIB = 1024 ** 2;
 /** Chromium's flags known to work on these machines (no network beyond loopback). */
@@ -305,6 +308,37 @@ describe(`the web console on the ${target.name} stack, in Chromium`, () => {
       expect(loads).toBe(0);
     },
   );
+
+  it("plays a video's web rendition, its poster first, and lists its probe", {
+    timeout: 360_000,
+  }, async () => {
+    const clip = join(work, 'clip.mp4');
+    await run('ffmpeg', [
+      ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25:duration=3'],
+      ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=3', '-c:v', 'libx264'],
+      ...['-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip],
+    ]);
+    await drop([{ name: 'clip.mp4', type: 'video/mp4', data: readFileSync(clip) }]);
+    expect(await waitForState('clip.mp4', ['processed', 'failed', 'rejected'], 300_000)).toBe(
+      'processed',
+    );
+    await page.getByLabel('Name starts with').fill('clip');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await settled(() => rows().count()).toBe(1);
+    await page.getByRole('button', { name: 'clip.mp4' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    await expect(dialog.textContent()).resolves.toMatch(/AVC .*640 × 360.*25 fps/);
+    const video = page.getByTestId('detail-video');
+    onTestFinished(() => dialog.getByRole('button', { name: 'Close' }).click());
+    await expect(video.getAttribute('poster')).resolves.toMatch(/preview\.jpg/);
+    // Chromium read the rendition's header from its URL: a playable H.264/AAC MP4 of 3 s.
+    await settled(() =>
+      video.evaluate((v: HTMLVideoElement) => (v.error ? `error ${v.error.code}` : v.duration)),
+    ).toBeCloseTo(3, 0);
+    await expect(video.evaluate((v: HTMLVideoElement) => v.videoHeight)).resolves.toBe(360);
+    await shot('console-video');
+  });
 
   it('fits a phone-sized screen in dark mode, keyboard first', async () => {
     await page.setViewportSize({ width: 390, height: 844 });

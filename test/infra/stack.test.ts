@@ -98,7 +98,7 @@ describe('storage', () => {
   });
 });
 
-const KINDS = ['image', 'tabular', 'logs', 'other'] as const;
+const KINDS = ['image', 'tabular', 'logs', 'other', 'video'] as const;
 
 /** Every IAM statement of the policies attached to one role. */
 const statementsOf = (roleName: unknown) => {
@@ -142,6 +142,7 @@ describe('ingest', () => {
                     'uploads/tabular/',
                     'uploads/logs/',
                     'uploads/other/',
+                    'uploads/video/',
                     'derived/',
                     'analytics/',
                   ],
@@ -528,7 +529,13 @@ describe('realtime', () => {
       EventBusName: dev.stack.resolve(events.bus.eventBusName),
       EventPattern: {
         source: ['syncflow.files'],
-        'detail-type': ['file.processing', 'file.processed', 'file.failed', 'file.rejected'],
+        'detail-type': [
+          'file.processing',
+          'file.processed',
+          'file.failed',
+          'file.rejected',
+          'file.progress',
+        ],
       },
       Targets: [
         Match.objectLike({
@@ -596,7 +603,7 @@ describe('observability', () => {
       found.filter((a) => pattern.test(a.AlarmDescription));
     // One per DLQ: each kind's ingest, notifications (prod names no mail sender, so no mail DLQ).
     const deadLetters = found.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
-    expect(deadLetters.map((a) => a.Threshold)).toEqual([1, 1, 1, 1, 1]);
+    expect(deadLetters.map((a) => a.Threshold)).toEqual([1, 1, 1, 1, 1, 1]);
     for (const kind of KINDS) {
       expect(byDescription(new RegExp(`oldest ${kind} upload`))).toEqual([
         expect.objectContaining({ MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 600 }),
@@ -626,7 +633,7 @@ describe('observability', () => {
     const localAlarms = alarms(local.template);
     expect(
       localAlarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible'),
-    ).toHaveLength(6);
+    ).toHaveLength(7);
     // The emulator refuses metric math: the local stage alarms on the error count.
     expect(localAlarms.filter((a) => a.Metrics !== undefined)).toEqual([]);
     expect(
@@ -835,9 +842,15 @@ describe('the Data API double stages', () => {
         'keysEndpoint',
         'metricMathAlarms',
         'name',
+        'video',
         'vpcFlowLogs',
       ].sort(),
     );
+    // Within video, only the job template the emulator's CloudFormation does not know.
+    expect(rehearsal.video).toEqual({
+      ...(prodConfig.video as object),
+      mediaConvertJobTemplate: false,
+    });
     expect(rehearsal.database).toEqual({
       ...(prodConfig.database as object),
       dataApiEndpoint: 'http://127.0.0.1:4321',
@@ -938,7 +951,9 @@ describe('integrity under misuse', () => {
     prod.template.hasResourceProperties('AWS::Events::Archive', {
       EventPattern: {
         source: ['syncflow.files'],
-        'detail-type': [{ 'anything-but': ['file.reprocess-requested', 'file.processing'] }],
+        'detail-type': [
+          { 'anything-but': ['file.reprocess-requested', 'file.processing', 'file.progress'] },
+        ],
       },
     });
   });
@@ -1017,6 +1032,7 @@ describe('integrity under misuse', () => {
       tabular: { processorTimeoutSeconds: 900, visibilityTimeoutSeconds: 5400 },
       logs: { processorTimeoutSeconds: 900, visibilityTimeoutSeconds: 5400 },
       other: { processorTimeoutSeconds: 300, visibilityTimeoutSeconds: 1800 },
+      video: { processorTimeoutSeconds: 900, visibilityTimeoutSeconds: 5400 },
     });
     const scheduled = (template: Template) =>
       Object.values(template.findResources('AWS::Events::Rule'))
@@ -1037,6 +1053,40 @@ describe('integrity under misuse', () => {
     expect(envOf(local.template, 'upload-api')).toMatchObject({ UPLOADS_PER_MINUTE: '6000' });
   });
 
+  it("hands videos to the video state machine, claiming them for the machine's timeout", () => {
+    for (const [{ stack, template }, minutes] of [
+      [prod, 180 + 30],
+      [local, 15 + 30],
+    ] as const) {
+      const video = ourFunctions(stack, template).find((fn) => fn.service === 'process-video');
+      const machine = stack.resolve(stack.video.stateMachine.stateMachineArn);
+      expect(video?.env).toMatchObject({
+        STATE_MACHINE_ARN: machine,
+        VIDEO_WORKFLOW_TIMEOUT_SECONDS: String(minutes * 60),
+      });
+      // It may start executions of that machine, and of no other.
+      const starts = (video?.statements ?? []).filter((st) =>
+        [st.Action].flat().includes('states:StartExecution'),
+      );
+      expect(starts.map((st) => st.Resource)).toEqual([machine]);
+    }
+    const outputs = prod.template.toJSON().Outputs;
+    expect(outputs.VideoStateMachineArn.Value).toEqual(
+      prod.stack.resolve(prod.stack.video.stateMachine.stateMachineArn),
+    );
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining([
+        'VideoQueueUrl',
+        'VideoDeadLetterQueueUrl',
+        'VideoProcessorFunctionName',
+      ]),
+    );
+    // prod registers MediaConvert's job template (its rehearsal does not: the stage test above).
+    expect(Object.keys(prod.template.findResources('AWS::MediaConvert::JobTemplate'))).toHaveLength(
+      1,
+    );
+  });
+
   it('injects faults only on the local stage, and refuses them on any other', () => {
     const withFaults = (template: Template, stack: SyncFlowStack) =>
       ourFunctions(stack, template).filter((fn) => 'SYNCFLOW_FAULT_INJECTION' in fn.env);
@@ -1046,7 +1096,13 @@ describe('integrity under misuse', () => {
       withFaults(local.template, local.stack)
         .map((fn) => fn.service)
         .sort(),
-    ).toEqual(['process-image', 'process-logs', 'process-other', 'process-tabular']);
+    ).toEqual([
+      'process-image',
+      'process-logs',
+      'process-other',
+      'process-tabular',
+      'process-video',
+    ]);
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     expect(
       () =>
@@ -1105,6 +1161,14 @@ describe('cdk-nag suppressions', () => {
           !/: xray:/.test(entry) &&
           // CDK's own log-retention function (the database's log group) sets retention on "*".
           !/^LogRetention[0-9a-f]+ServiceRole.*: logs:(Put|Delete)RetentionPolicy$/.test(entry) &&
+          // MediaConvert's jobs and Step Functions' log delivery take no narrower resource: the
+          // video state machine's role (infra/constructs/video-workflow.ts).
+          !/^VideoStateMachineRoleDefaultPolicy[0-9A-F]+: mediaconvert:(CreateJob|GetJob|CancelJob)$/.test(
+            entry,
+          ) &&
+          !/^VideoStateMachineRoleDefaultPolicy[0-9A-F]+: logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/.test(
+            entry,
+          ) &&
           // CDK's BucketDeployment invalidates the console's distribution, on "*".
           !/^CustomCDKBucketDeployment[0-9A-F]+ServiceRole.*: cloudfront:(Create|Get)Invalidation$/.test(
             entry,
@@ -1154,6 +1218,8 @@ describe('web console hosting', () => {
     expect(csp).toMatch(/default-src 'none'/);
     expect(csp).toMatch(/script-src 'self';/);
     expect(csp).toMatch(/frame-ancestors 'none'/);
+    // A video's rendition plays from the bucket's URLs, as thumbnails show from them.
+    expect(csp).toMatch(/media-src 'self' https:\/\/[^;]*s3/);
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
     expect(csp).toMatch(/execute-api/);
     expect(config.StrictTransportSecurity).toMatchObject({

@@ -582,4 +582,69 @@ describe.each<TestDriver>(['pg', 'pglite', 'data-api'])('file repository on %s',
     expect(await repo.markUploaded([{ fileId: waiting.fileId, ownerId: OWNER }])).toBe(0);
     expect((await repo.startProcessing(waiting.fileId, claim()))?.status).toBe('PROCESSING');
   });
+
+  // Issue 15: a video run's progress (migration 0006).
+  const processing = async () => {
+    const fileId = randomUUID();
+    await repo.createPending({
+      fileId,
+      ownerId: 'video-owner',
+      filename: 'clip.mp4',
+      contentType: 'video/mp4',
+      size: 1000,
+      checksumSha256: null,
+      bucket: 'bucket',
+      key: uploadKey('video-owner', fileId, 'video'),
+      uploadExpiresAt: new Date(Date.now() + 900_000),
+    });
+    await repo.startProcessing(fileId, {
+      objectVersion: 'v1',
+      versionId: 'v1',
+      attempts: 1,
+      deadline: new Date(Date.now() + 3_600_000),
+    });
+    return fileId;
+  };
+
+  it('a video’s progress moves only forward, only for the version being processed, and is gone once the file ends', async () => {
+    const fileId = await processing();
+    expect(await repo.progressOf(fileId)).toBeNull();
+    const first = await repo.recordProgress(fileId, 'v1', 42.9);
+    expect(first?.fileId).toBe(fileId);
+    expect(await repo.progressOf(fileId)).toBe(42);
+    // A late or repeated report, or one for another version, changes nothing.
+    expect(await repo.recordProgress(fileId, 'v1', 30)).toBeUndefined();
+    expect(await repo.recordProgress(fileId, 'v1', 42)).toBeUndefined();
+    expect(await repo.recordProgress(fileId, 'v2', 90)).toBeUndefined();
+    expect(await repo.progressOf(fileId)).toBe(42);
+    // Out-of-range reports are held to 0..100, which the column also enforces.
+    expect((await repo.recordProgress(fileId, 'v1', 250))?.fileId).toBe(fileId);
+    expect(await repo.progressOf(fileId)).toBe(100);
+
+    await repo.finish(fileId, {
+      status: 'PROCESSED',
+      objectVersion: 'v1',
+      size: 1000,
+      contentType: 'video/mp4',
+      sha256: null,
+      metadata: {},
+      derivatives: [],
+      reason: null,
+    });
+    expect(await repo.progressOf(fileId)).toBeNull();
+    expect(await repo.recordProgress(fileId, 'v1', 100)).toBeUndefined();
+    await repo.clearProgress(fileId);
+    const [row] = await handle.db.query<{ progress: unknown }>(
+      'SELECT progress FROM files WHERE file_id = $1::uuid',
+      [fileId],
+    );
+    expect(row?.progress).toBeNull();
+  });
+
+  it('refuses a progress outside 0..100 written straight to the column', async () => {
+    const fileId = await processing();
+    await expect(
+      handle.db.query('UPDATE files SET progress = 101 WHERE file_id = $1::uuid', [fileId]),
+    ).rejects.toThrow();
+  });
 });

@@ -42,19 +42,21 @@ const isKindFunction = (name: string): boolean => name.startsWith('process-');
 
 /**
  * Only the kinds' functions carry the parser's zod schemas, and each only its own native
- * library: sharp for images, DuckDB for tabular data and logs, neither for other files. A
- * function that pulled one in through a shared module would start slower, or not at all where
- * the library is not installed beside it.
+ * library: sharp for images, DuckDB for tabular data and logs, neither for other files or
+ * videos (the video workflow's poster step carries sharp: it makes the same derivatives an
+ * image gets). A function that pulled one in through a shared module would start slower, or
+ * not at all where the library is not installed beside it.
  */
 const NATIVES: Record<string, string[]> = {
   'process-image': ['sharp'],
   'process-tabular': ['@duckdb/node-api'],
   'process-logs': ['@duckdb/node-api'],
   'process-other': [],
+  'process-video': [],
 };
 
 describe('function bundles', () => {
-  it.each(functionNames().filter((name) => !isKindFunction(name)))(
+  it.each(functionNames().filter((name) => !isKindFunction(name) && name !== 'video-poster'))(
     '%s carries neither sharp, DuckDB nor zod',
     async (name) => {
       const { inputs, externals } = await bundleOf(name);
@@ -71,6 +73,12 @@ describe('function bundles', () => {
       expect([...new Set(natives)].sort()).toEqual(NATIVES[name]);
     },
   );
+
+  it('video-poster carries sharp beside it, and no zod', async () => {
+    const { inputs, externals } = await bundleOf('video-poster');
+    expect(externals).toContain('sharp');
+    expect(inputs.filter((path) => /node_modules\/zod\//.test(path))).toEqual([]);
+  });
 
   /**
    * `semver` is aliased to a one-function shim (shared/shims/semver.ts): a dependency that starts

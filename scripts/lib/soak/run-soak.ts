@@ -92,6 +92,7 @@ const QUEUE_OUTPUTS: Record<FileKind, { queue: string; dlq: string }> = {
   tabular: { queue: 'TabularQueueUrl', dlq: 'TabularDeadLetterQueueUrl' },
   logs: { queue: 'LogsQueueUrl', dlq: 'LogsDeadLetterQueueUrl' },
   other: { queue: 'OtherQueueUrl', dlq: 'OtherDeadLetterQueueUrl' },
+  video: { queue: 'VideoQueueUrl', dlq: 'VideoDeadLetterQueueUrl' },
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

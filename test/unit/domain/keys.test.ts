@@ -18,8 +18,8 @@ describe('object keys', () => {
   it('refuses ids that could escape the prefix, and kinds it does not know', () => {
     expect(() => uploadKey('../etc', FILE, 'image')).toThrow(/owner id/);
     expect(() => uploadKey(OWNER, 'passwd', 'image')).toThrow(/file id/);
-    expect(() => uploadKey(OWNER, FILE, 'video' as 'image')).toThrow(/kind/);
-    expect(parseUploadKey(`uploads/video/${OWNER}/${FILE}`)).toBeUndefined();
+    expect(() => uploadKey(OWNER, FILE, 'audio' as 'image')).toThrow(/kind/);
+    expect(parseUploadKey(`uploads/audio/${OWNER}/${FILE}`)).toBeUndefined();
   });
 
   it('accepts URL-encoded event keys only when they decode to our shape', () => {

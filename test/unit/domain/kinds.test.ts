@@ -30,6 +30,15 @@ describe('kinds of file', () => {
     expect(defaultKind('application/json', 'config.json')).toBe('other');
     expect(defaultKind('application/pdf', 'report.pdf')).toBe('other');
     expect(defaultKind('text/plain', 'notes.txt')).toBe('other');
+    // Video and audio by type, or by a media name sent as opaque bytes; the workflow's probe
+    // rejects what is not media.
+    expect(defaultKind('video/mp4', 'clip')).toBe('video');
+    expect(defaultKind('audio/mpeg', 'song.mp3')).toBe('video');
+    expect(defaultKind('application/octet-stream', 'clip.MOV')).toBe('video');
+    expect(defaultKind('application/octet-stream', 'blob.bin')).toBe('other');
+    // A TypeScript source is not an MPEG transport stream.
+    expect(defaultKind('text/plain', 'main.ts')).toBe('other');
+    expect(defaultKind('application/octet-stream', 'main.ts')).toBe('other');
   });
 
   it('lets the upload request name the kind, and the dataset of a tabular file', () => {
@@ -53,10 +62,10 @@ describe('kinds of file', () => {
   it('refuses an unknown kind, a dataset for a file that is not tabular, and an empty dataset name', () => {
     expect(() =>
       validateUploadRequest(
-        { filename: 'a', contentType: 'text/plain', size: 1, kind: 'video' },
+        { filename: 'a', contentType: 'text/plain', size: 1, kind: 'movie' },
         limits,
       ),
-    ).toThrow(/kind: must be one of image, tabular, logs, other/);
+    ).toThrow(/kind: must be one of image, tabular, logs, other, video/);
     expect(() =>
       validateUploadRequest(
         { filename: 'a.png', contentType: 'image/png', size: 1, dataset: 'x' },

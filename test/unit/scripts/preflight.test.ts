@@ -73,7 +73,7 @@ describe('npm run preflight', () => {
     const found = byCheck(results);
     expect(found['CDK bootstrap']?.message).toMatch(/version 29/);
     expect(found['API Gateway logging role']?.message).toMatch(/not set yet/);
-    expect(found['Lambda concurrency']?.message).toMatch(/1000 unreserved of 1000 \(needs 50\)/);
+    expect(found['Lambda concurrency']?.message).toMatch(/1000 unreserved of 1000 \(needs 55\)/);
     expect(found.SES?.message).toMatch(/no emails/);
   });
 
@@ -136,7 +136,7 @@ describe('npm run preflight', () => {
     const found = byCheck(await runPreflight(clients, stageConfig('prod'), '17.7'));
     expect(found['Lambda concurrency']).toMatchObject({
       status: 'fail',
-      message: expect.stringMatching(/10 unreserved of 10.*at least 50 in Service Quotas/),
+      message: expect.stringMatching(/10 unreserved of 10.*at least 55 in Service Quotas/),
     });
   });
 

@@ -1,0 +1,83 @@
+import { derivedPrefix } from '../../domain/keys.ts';
+import type { StepError, VideoExecutionState } from '../../domain/video-workflow.ts';
+import { FFMPEG_FAILED, FFMPEG_MISSING } from './ffmpeg.ts';
+import { type RecordDeps, type RecordResult, writeEnd } from './record-video.ts';
+
+/**
+ * Errors whose message is written for a person (shared/domain/errors.ts and ffmpeg.ts): it may
+ * go on the record as it is. Anything else is ours, and the record gets a sentence instead.
+ */
+const SHOWN_ERRORS = new Set([
+  'PermanentProcessingError',
+  'RejectedFileError',
+  'FfmpegMissingError',
+  'FfmpegFailedError',
+]);
+
+const parseCause = (cause: string | undefined): Record<string, unknown> => {
+  if (!cause) return {};
+  try {
+    const parsed: unknown = JSON.parse(cause);
+    return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+};
+
+/**
+ * MiniStack names every function error `Runtime.HandlerError` (AWS names it after the error's
+ * class): there, a message is shown only when it begins as one of ours does.
+ */
+const SHOWN_OPENINGS = [FFMPEG_MISSING, FFMPEG_FAILED];
+
+/** The sentence a FAILED video's record carries for the error a step ended with. */
+export const failureReason = (error: StepError | undefined): string => {
+  const name = error?.Error ?? 'an unknown error';
+  const cause = parseCause(error?.Cause);
+  const message = typeof cause.errorMessage === 'string' ? cause.errorMessage : undefined;
+  if (message !== undefined && SHOWN_ERRORS.has(name)) return message;
+  if (
+    message !== undefined &&
+    name === 'Runtime.HandlerError' &&
+    SHOWN_OPENINGS.some((opening) => message.startsWith(opening))
+  ) {
+    return message;
+  }
+  if (name === 'States.Timeout' || name === 'States.HeartbeatTimeout') {
+    return 'Processing the video took longer than its step may run; reprocess it to try again.';
+  }
+  if (name.startsWith('MediaConvert')) {
+    const message =
+      typeof cause.errorMessage === 'string'
+        ? cause.errorMessage
+        : typeof cause.ErrorMessage === 'string'
+          ? cause.ErrorMessage
+          : undefined;
+    return message
+      ? `The video could not be transcoded: ${message}`
+      : 'The video could not be transcoded.';
+  }
+  return `The video could not be processed (${name}); reprocess it to try again.`;
+};
+
+/**
+ * The workflow's failure path: ends the file FAILED with a reason a person can read, by the
+ * same rules as every end state (the version the file holds, never a deleted file).
+ */
+export const recordVideoFailure = async (
+  deps: RecordDeps,
+  state: VideoExecutionState,
+): Promise<RecordResult> => {
+  const { job } = state;
+  const result = await writeEnd(deps, job, {
+    status: 'FAILED',
+    metadata: state.probe && 'media' in state.probe ? { media: state.probe.media } : {},
+    derivatives: [],
+    reason: failureReason(state.error),
+  });
+  // What the run wrote before it failed (a rendition without its poster) is nobody's: the
+  // record names no derivative now.
+  if (result.recorded)
+    await deps.deleteEverything(job.bucket, [derivedPrefix(job.ownerId, job.fileId)]);
+  return result;
+};

@@ -1,0 +1,108 @@
+import { describe, expect, it, vi } from 'vitest';
+import { notificationFor } from '#shared/domain/notification.ts';
+import { progressFromEvent, recordProgress } from '#shared/processing/video/progress.ts';
+import { failureReason } from '#shared/processing/video/record-failure.ts';
+
+describe('failureReason', () => {
+  it('shows messages written for people, and a sentence for anything else', () => {
+    expect(
+      failureReason({
+        Error: 'FfmpegMissingError',
+        Cause: JSON.stringify({ errorType: 'FfmpegMissingError', errorMessage: 'install ffmpeg' }),
+      }),
+    ).toBe('install ffmpeg');
+    // MiniStack names every function error Runtime.HandlerError: only our openings are shown.
+    expect(
+      failureReason({
+        Error: 'Runtime.HandlerError',
+        Cause: JSON.stringify({
+          errorMessage: 'Videos cannot be transcoded on this machine: ffmpeg was not found',
+        }),
+      }),
+    ).toBe('Videos cannot be transcoded on this machine: ffmpeg was not found');
+    expect(
+      failureReason({
+        Error: 'Runtime.HandlerError',
+        Cause: JSON.stringify({ errorMessage: 'connect ECONNREFUSED 10.0.0.1:5432' }),
+      }),
+    ).toBe('The video could not be processed (Runtime.HandlerError); reprocess it to try again.');
+    expect(failureReason({ Error: 'States.Timeout' })).toMatch(/took longer/);
+    expect(
+      failureReason({
+        Error: 'MediaConvert.JobFailed',
+        Cause: JSON.stringify({ ErrorMessage: 'Demuxer: end of file' }),
+      }),
+    ).toBe('The video could not be transcoded: Demuxer: end of file');
+    expect(
+      failureReason({
+        Error: 'TypeError',
+        Cause: JSON.stringify({ errorMessage: 'x is undefined' }),
+      }),
+    ).toBe('The video could not be processed (TypeError); reprocess it to try again.');
+    expect(failureReason(undefined)).toMatch(/could not be processed/);
+  });
+});
+
+describe('progress', () => {
+  const mediaConvert = (percent: unknown, status = 'STATUS_UPDATE') => ({
+    source: 'aws.mediaconvert',
+    'detail-type': 'MediaConvert Job State Change',
+    detail: {
+      status,
+      jobPercentComplete: percent,
+      userMetadata: { fileId: 'f1', objectVersion: 'v1', application: 'syncflow-x' },
+    },
+  });
+
+  it('reads MediaConvert’s status updates and the local transcoder’s reports, nothing else', () => {
+    expect(progressFromEvent(mediaConvert(42))).toEqual({
+      fileId: 'f1',
+      objectVersion: 'v1',
+      percent: 42,
+    });
+    expect(progressFromEvent(mediaConvert(100, 'COMPLETE'))).toBeUndefined();
+    expect(progressFromEvent(mediaConvert('42'))).toBeUndefined();
+    expect(
+      progressFromEvent({
+        source: 'syncflow.video',
+        detail: { fileId: 'f1', objectVersion: 'v1', percent: 7 },
+      }),
+    ).toEqual({ fileId: 'f1', objectVersion: 'v1', percent: 7 });
+    expect(progressFromEvent({ source: 'aws.s3', detail: {} })).toBeUndefined();
+  });
+
+  it('publishes file.progress only when the record moved, and the owner’s message carries it', async () => {
+    const file = { fileId: 'f1', ownerId: 'o1', size: 10, contentType: 'video/mp4' };
+    const put = vi.fn(async () => undefined);
+    const moved = await recordProgress(
+      { repository: { recordProgress: vi.fn(async () => file as never) }, events: { put } },
+      { fileId: 'f1', objectVersion: 'v1', percent: 42.7 },
+    );
+    expect(moved).toEqual({ ...file, status: 'PROCESSING', progress: 42 });
+    expect(put).toHaveBeenCalledWith('file.progress', moved, 'f1');
+    const stale = await recordProgress(
+      { repository: { recordProgress: vi.fn(async () => undefined) }, events: { put } },
+      { fileId: 'f1', objectVersion: 'v1', percent: 10 },
+    );
+    expect(stale).toBeUndefined();
+    expect(put).toHaveBeenCalledTimes(1);
+
+    const { ownerId, message } = notificationFor({
+      id: 'e1',
+      'detail-type': 'file.progress',
+      time: '2026-12-01T00:00:00Z',
+      detail: moved as never,
+    });
+    expect(ownerId).toBe('o1');
+    expect(message).toEqual({
+      type: 'file.progress',
+      eventId: 'e1',
+      fileId: 'f1',
+      status: 'PROCESSING',
+      size: 10,
+      contentType: 'video/mp4',
+      progress: 42,
+      at: '2026-12-01T00:00:00Z',
+    });
+  });
+});
