@@ -94,6 +94,7 @@ export class SyncFlowStack extends Stack {
       this.console = new ConsoleHosting(this, 'Console', {
         retainData: configured.retainData,
         logBucket: this.storage.accessLogs,
+        copyAssets: configured.consoleAssets,
       });
       this.storage.allowBrowserOrigin(this.console.origin);
     }

@@ -76,6 +76,12 @@ export interface StageConfig {
   readonly corsOrigins: readonly string[];
   /** Serve the web console from a private bucket behind CloudFront (npm start serves it locally). */
   readonly consoleHosting: boolean;
+  /**
+   * Copy the console's files and config.json into its bucket at deploy (with `consoleHosting`).
+   * CDK's BucketDeployment runs the AWS CLI from a Lambda layer that the emulator's functions
+   * lack, so the deploy rehearsal hosts the console without copying it.
+   */
+  readonly consoleAssets: boolean;
   readonly maxUploadBytes: number;
   /** Files of at least this size are uploaded in parts (resumable); smaller ones by one POST. */
   readonly multipartThresholdBytes: number;
@@ -200,6 +206,7 @@ const common = {
   databaseLogExports: true,
   sourceMaps: false,
   consoleHosting: true,
+  consoleAssets: true,
   video: {
     transcoder: 'mediaconvert',
     limits: DEFAULT_VIDEO_LIMITS,
@@ -354,6 +361,9 @@ export const STAGES: Readonly<Record<string, StageConfig>> = {
     // MediaConvert as in prod (the state machine waits on CreateJob.sync), without the job
     // template the emulator's CloudFormation does not know; jobs carry complete settings.
     video: { ...prod.video, mediaConvertJobTemplate: false },
+    // The console's bucket and distribution as in prod, its files not copied in (no AWS CLI
+    // layer for CDK's BucketDeployment in the emulator).
+    consoleAssets: false,
   },
 };
 

@@ -24,6 +24,8 @@ export interface ConsoleHostingProps {
   readonly retainData: boolean;
   /** Where CloudFront writes its access logs (a bucket with ACLs enabled). */
   readonly logBucket: IBucket;
+  /** Copy the console's files in at deploy (the stage's `consoleAssets`); default true. */
+  readonly copyAssets?: boolean;
 }
 
 /** What the console is told about its stack (config.json), made at deploy. */
@@ -53,9 +55,11 @@ export class ConsoleHosting extends Construct {
   /** `https://<distribution domain>`: the console's origin. */
   readonly origin: string;
   private csp: string | undefined;
+  private readonly copyAssets: boolean;
 
   constructor(scope: Construct, id: string, props: ConsoleHostingProps) {
     super(scope, id);
+    this.copyAssets = props.copyAssets ?? true;
     this.bucket = new Bucket(this, 'Site', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       encryption: BucketEncryption.S3_MANAGED,
@@ -139,6 +143,7 @@ export class ConsoleHosting extends Construct {
       [settings.restOrigin, settings.websocketOrigin, bucketHosts, cognito],
       [bucketHosts],
     );
+    if (!this.copyAssets) return;
     const build = buildConsole(join(ROOT, '.syncflow', 'console-dist'));
     const deployment = new BucketDeployment(this, 'Deploy', {
       destinationBucket: this.bucket,

@@ -835,6 +835,7 @@ describe('the Data API double stages', () => {
     expect(differing.sort()).toEqual(
       [
         'architecture',
+        'consoleAssets',
         'database',
         'databaseLogExports',
         'emulatorEndpoint',
@@ -846,6 +847,8 @@ describe('the Data API double stages', () => {
         'vpcFlowLogs',
       ].sort(),
     );
+    // The console is hosted as in prod; only its files are not copied in.
+    expect(rehearsal.consoleHosting).toBe(true);
     // Within video, only the job template the emulator's CloudFormation does not know.
     expect(rehearsal.video).toEqual({
       ...(prodConfig.video as object),
