@@ -238,6 +238,14 @@ export class FilesView {
   }
 
   /** A live status change: the row shows it at once; a new end state may bring a thumbnail. */
+  /** The status a file's row shows, if the list has it. */
+  private statusShown(fileId: string): string | undefined {
+    return (
+      this.rows.get(fileId)?.querySelector('.status-cell .badge')?.getAttribute('data-status') ??
+      undefined
+    );
+  }
+
   applyStatus(fileId: string, status: FileStatus, reason?: string): void {
     const tr = this.rows.get(fileId);
     if (!tr) return;
@@ -337,10 +345,13 @@ export class FilesView {
       }
     });
     reprocess.addEventListener('click', async () => {
+      const shown = this.statusShown(file.fileId);
       try {
         await this.api.reprocessFile(file.fileId);
         announce(`${file.filename} queued for processing again`);
-        this.applyStatus(file.fileId, 'UPLOADED');
+        // Under load the run's own pushes can beat this answer: only a row nobody moved since
+        // the click is set back to UPLOADED.
+        if (this.statusShown(file.fileId) === shown) this.applyStatus(file.fileId, 'UPLOADED');
         this.dialog.close();
       } catch (error) {
         announce(
