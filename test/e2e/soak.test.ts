@@ -4,7 +4,7 @@ import { runSoak } from '../../scripts/lib/soak/run-soak.ts';
 const target = inject('target');
 const database = inject('soakDatabase');
 /** Short in CI; `npm run soak` runs the full 2,000 files with its own stack. */
-const FILES = Number(process.env.SYNCFLOW_SOAK_FILES ?? 100);
+const FILES = Number(process.env.SYNCFLOW_SOAK_FILES ?? 50);
 
 describe(`a short soak with injected faults on the ${target.name} stack`, () => {
   // Needs the local stage's fault injection and the database proxy of the suite's own stack
