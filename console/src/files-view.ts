@@ -237,7 +237,6 @@ export class FilesView {
     return tr;
   }
 
-  /** A live status change: the row shows it at once; a new end state may bring a thumbnail. */
   /** The status a file's row shows, if the list has it. */
   private statusShown(fileId: string): string | undefined {
     return (
@@ -246,6 +245,7 @@ export class FilesView {
     );
   }
 
+  /** A live status change: the row shows it at once; a new end state may bring a thumbnail. */
   applyStatus(fileId: string, status: FileStatus, reason?: string): void {
     const tr = this.rows.get(fileId);
     if (!tr) return;
@@ -440,7 +440,7 @@ export class FilesView {
 }
 
 /** `1 h 2 min 3.4 s`, `12.0 s`. */
-const formatDuration = (seconds: number): string => {
+const formatMediaDuration = (seconds: number): string => {
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);
   const s = seconds % 60;
@@ -452,7 +452,7 @@ const formatDuration = (seconds: number): string => {
 /** What the probe said of a video or audio file, as rows of the detail's list. */
 const mediaFacts = (media: MediaMetadata): [string, string][] => {
   const facts: [string, string][] = [
-    ['Duration', formatDuration(media.durationSeconds)],
+    ['Duration', formatMediaDuration(media.durationSeconds)],
     ['Container', media.container],
   ];
   const { video, audio } = media;
