@@ -30,8 +30,17 @@ export const watch: Command<WatchFlags> = {
     const client = await ctx.client();
     const { out } = ctx;
     const only = flags.file ? new Set(flags.file) : undefined;
+    // Pushes are not ordered: a run's start no newer than the file's last end (event times
+    // have whole seconds) is a late push of that run, and is not printed.
+    const endedAt = new Map<string, number>();
     const print = (event: FileEventMessage) => {
       if (only && !only.has(event.fileId)) return;
+      const at = Date.parse(event.at ?? '') || Date.now();
+      if (event.type === 'file.processing') {
+        if (at <= (endedAt.get(event.fileId) ?? Number.NEGATIVE_INFINITY)) return;
+      } else if (event.type !== 'file.progress') {
+        endedAt.set(event.fileId, Math.max(endedAt.get(event.fileId) ?? 0, at));
+      }
       if (out.json) {
         out.result(event);
         return;
