@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { HeadObjectCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
@@ -24,6 +25,7 @@ import { freshUsers } from '../support/e2e-users.ts';
 import {
   type BusListener,
   busEvents,
+  functionLogLines,
   listenToBus,
   receive,
 } from '../support/emulator-resources.ts';
@@ -35,6 +37,7 @@ const s3 = new S3Client({ ...target.aws, forcePathStyle: Boolean(target.aws.endp
 const sqs = new SQSClient(target.aws);
 const eventBridge = new EventBridgeClient(target.aws);
 const dynamo = new DynamoDBClient(target.aws);
+const logs = new CloudWatchLogsClient(target.aws);
 const outputs = target.outputs as Record<string, string>;
 let listener: BusListener;
 /** Two users of this run, made fresh so that they start with no files. */
@@ -70,24 +73,26 @@ const waitForRunsToEnd = async (timeoutMs = 30_000): Promise<void> => {
   }
 };
 
-/** Waits until the processor has taken and deleted every message (a failed one would stay in flight). */
-const waitForDrained = async (queueUrl: string, timeoutMs = 60_000): Promise<void> => {
+/**
+ * Waits until a processor has logged `count` replays of this file skipped since `since`:
+ * its own messages handled, whatever other files' messages the queue still holds.
+ */
+const waitForSkippedReplays = async (
+  fileId: string,
+  count: number,
+  since: number,
+  timeoutMs = 60_000,
+): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: queueUrl,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-      }),
-    );
-    if (
-      Attributes?.ApproximateNumberOfMessages === '0' &&
-      Attributes.ApproximateNumberOfMessagesNotVisible === '0'
-    )
-      return;
-    if (Date.now() > deadline)
-      throw new Error(`${queueUrl} still holds messages: ${JSON.stringify(Attributes)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    const skipped = (await functionLogLines(logs, /Processor/, since)).filter(
+      (line) => line.fileId === fileId && line.message === 'Duplicate event skipped',
+    ).length;
+    if (skipped >= count) return;
+    if (Date.now() > deadline) {
+      throw new Error(`The processor skipped ${skipped} of ${count} replays of ${fileId}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
 };
 
@@ -155,6 +160,7 @@ describe(`end to end on the ${target.name} stack`, () => {
         object: { ...event.detail.object, etag: head.ETag?.replace(/"/g, '') },
       },
     };
+    const sent = Date.now();
     for (let i = 0; i < 3; i++) {
       await sqs.send(
         new SendMessageCommand({
@@ -163,7 +169,7 @@ describe(`end to end on the ${target.name} stack`, () => {
         }),
       );
     }
-    await waitForDrained(outputs.IngestQueueUrl ?? '');
+    await waitForSkippedReplays(fileId, 3, sent);
     expect(await eventsFor(fileId, 0, 5_000)).toEqual([]);
     const after = await alice.request<FileView>('GET', `/files/${fileId}`);
     expect(after.body).toMatchObject({ status: 'PROCESSED', processedAt: file.processedAt });

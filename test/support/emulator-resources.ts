@@ -1,4 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import {
+  type CloudWatchLogsClient,
+  DescribeLogGroupsCommand,
+  FilterLogEventsCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateEventBusCommand,
@@ -282,4 +287,45 @@ export const busEvents = (sqs: SQSClient, listener: BusListener) => {
     arrived.delete(fileId);
     return found;
   };
+};
+
+/** One structured line a function logged (Powertools' JSON), with the fields the tests read. */
+export interface FunctionLogLine {
+  readonly message?: string;
+  readonly fileId?: string;
+  readonly reprocessId?: string;
+  readonly gone?: number;
+}
+
+/**
+ * The JSON lines logged since `since` (epoch ms) by the functions whose log group matches
+ * `groups`. Each function logs to a group of its own (infra/constructs/base-function.ts), named
+ * by CloudFormation after its construct: the kinds' processors' names hold `Processor`.
+ */
+export const functionLogLines = async (
+  logs: CloudWatchLogsClient,
+  groups: RegExp,
+  since: number,
+): Promise<FunctionLogLine[]> => {
+  const lines: FunctionLogLine[] = [];
+  const names = ((await logs.send(new DescribeLogGroupsCommand({}))).logGroups ?? [])
+    .map((group) => group.logGroupName ?? '')
+    .filter((name) => groups.test(name));
+  for (const logGroupName of names) {
+    let nextToken: string | undefined;
+    do {
+      const page = await logs
+        .send(new FilterLogEventsCommand({ logGroupName, startTime: since, nextToken }))
+        .catch(() => undefined);
+      for (const event of page?.events ?? []) {
+        try {
+          lines.push(JSON.parse(event.message ?? ''));
+        } catch {
+          // Not one of Powertools' lines (the runtime's START/END/REPORT).
+        }
+      }
+      nextToken = page?.nextToken;
+    } while (nextToken);
+  }
+  return lines;
 };
