@@ -36,7 +36,25 @@ export interface FileEventDetail {
   readonly metadata: FileMetadata;
   readonly derivatives: readonly Derivative[];
   readonly reason?: string;
+  /**
+   * The same for every publication of one outcome (an end state or a deletion), different for
+   * each run's: the event is published at least once (a retry after the publication and before
+   * its record republishes it), and consumers drop a repeat by this id. Absent on a run's start.
+   */
+  readonly outcomeId?: string;
 }
+
+/**
+ * The id of the outcome a record holds: its file, its status and when that status was written,
+ * which a republication of the same outcome reads unchanged and a new run rewrites.
+ */
+export const outcomeIdOf = (file: FileRecord): string | undefined => {
+  if (file.status === 'DELETED') return `${file.fileId}:DELETED:${file.updatedAt.toISOString()}`;
+  if (file.status !== 'PROCESSED' && file.status !== 'FAILED' && file.status !== 'REJECTED') {
+    return undefined;
+  }
+  return `${file.fileId}:${file.status}:${(file.processedAt ?? file.updatedAt).toISOString()}`;
+};
 
 /** Most bytes of metadata an event carries: EventBridge takes entries up to 256 KB. */
 const MAX_EVENT_METADATA_BYTES = 64 * 1024;
@@ -59,23 +77,27 @@ const eventMetadata = (metadata: FileMetadata): FileMetadata => {
  * (`versionId`), so a rule that reads the object reads those bytes. A deleted file's event
  * carries no metadata or derivatives: they are gone.
  */
-export const eventDetail = (file: FileRecord): FileEventDetail => ({
-  fileId: file.fileId,
-  ownerId: file.ownerId,
-  filename: file.filename,
-  bucket: file.bucket,
-  key: file.key,
-  kind: file.kind,
-  ...(file.dataset !== null && { dataset: file.dataset }),
-  ...(file.versionId !== null && { versionId: file.versionId }),
-  size: file.size,
-  contentType: file.contentType,
-  sha256: file.sha256,
-  status: file.status,
-  metadata: file.status === 'DELETED' ? {} : eventMetadata(file.metadata),
-  derivatives: file.status === 'DELETED' ? [] : file.derivatives,
-  ...(file.reason !== null && { reason: file.reason }),
-});
+export const eventDetail = (file: FileRecord): FileEventDetail => {
+  const outcomeId = outcomeIdOf(file);
+  return {
+    fileId: file.fileId,
+    ownerId: file.ownerId,
+    filename: file.filename,
+    bucket: file.bucket,
+    key: file.key,
+    kind: file.kind,
+    ...(file.dataset !== null && { dataset: file.dataset }),
+    ...(file.versionId !== null && { versionId: file.versionId }),
+    size: file.size,
+    contentType: file.contentType,
+    sha256: file.sha256,
+    status: file.status,
+    metadata: file.status === 'DELETED' ? {} : eventMetadata(file.metadata),
+    derivatives: file.status === 'DELETED' ? [] : file.derivatives,
+    ...(file.reason !== null && { reason: file.reason }),
+    ...(outcomeId !== undefined && { outcomeId }),
+  };
+};
 
 /** Puts `file.*` events on the custom bus; a rejected entry is an error, so it is retried. */
 export class FileEventPublisher {

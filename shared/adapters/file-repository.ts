@@ -408,11 +408,14 @@ export class FileRepository {
    * Records that a delivery of a file's message came while another run still held the file
    * (its idempotency record in progress): if that run died, this count tells the sweeper the
    * message had its last delivery, so the file is ended once the run's deadline has passed.
+   * Returns the record (its `deadline` says when the holder stops at the latest), or undefined
+   * when the file is not being processed.
    */
-  async noteAttempt(fileId: string, attempts: number): Promise<void> {
-    await this.db.query(
+  noteAttempt(fileId: string, attempts: number): Promise<FileRecord | undefined> {
+    return this.one(
       `UPDATE files SET attempts = greatest(attempts, $2)
-       WHERE file_id = $1::uuid AND status = 'PROCESSING'`,
+       WHERE file_id = $1::uuid AND status = 'PROCESSING'
+       RETURNING ${COLUMNS}`,
       [fileId, attempts],
     );
   }
@@ -420,14 +423,18 @@ export class FileRepository {
   /**
    * Writes the end state for the version the file holds. Returns the updated record, or
    * undefined when the file may not move there (it was deleted, another version holds it, or
-   * this exact outcome was already written). The outcome's event is not yet published.
+   * this exact outcome was already written). The outcome's event is not yet published, unless
+   * the run was a plain re-run (a late copy of its event, a redrive; no reprocess) that ended as
+   * the file had ended before and been told: the owner heard that outcome once already.
    */
   finish(fileId: string, outcome: ProcessingOutcome): Promise<FileRecord | undefined> {
     const from = movableFrom(outcome.status);
     return this.one(
       `UPDATE files SET status = $2, object_version = $3, size = $4, content_type = $5,
          sha256 = $6, metadata = $7::jsonb, derivatives = $8::jsonb, reason = $9,
-         reprocess_id = NULL, published_status = NULL,
+         reprocess_id = NULL,
+         published_status = CASE WHEN published_status = $2 AND reprocess_id IS NULL
+           THEN published_status END,
          updated_at = $10::timestamptz, processed_at = $10::timestamptz
        WHERE file_id = $1::uuid AND status IN (${placeholders(from.length, 11)})
          AND (object_version IS NULL OR object_version = $3)

@@ -16,7 +16,10 @@ export type NotifiedType = (typeof NOTIFIED_TYPES)[number];
 
 export interface FileNotification {
   readonly type: NotifiedType;
-  /** The bus event's id: the same for every delivery of one event, so a client can drop repeats. */
+  /**
+   * The same for every delivery of one event and every publication of one outcome (the event's
+   * `outcomeId`, else the bus event's id), so a client can drop repeats.
+   */
   readonly eventId: string;
   readonly fileId: string;
   /** How the file was processed (shared/domain/kinds.ts). */
@@ -52,6 +55,7 @@ export interface FileEventEnvelope {
     readonly contentType?: unknown;
     readonly reason?: unknown;
     readonly progress?: unknown;
+    readonly outcomeId?: unknown;
   };
 }
 
@@ -79,7 +83,9 @@ export const notificationFor = (
       : undefined;
   const message: FileNotification = {
     type,
-    eventId: event.id,
+    // One outcome's repeats (published at least once) share its outcomeId: clients drop them.
+    eventId:
+      typeof detail.outcomeId === 'string' && detail.outcomeId !== '' ? detail.outcomeId : event.id,
     fileId: detail.fileId,
     ...(typeof detail.kind === 'string' && { kind: detail.kind.slice(0, 32) }),
     status: detail.status,

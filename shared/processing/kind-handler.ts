@@ -119,6 +119,28 @@ export const kindHandler = async (options: KindHandlerOptions) => {
   /** The invocation being served: records read its remaining time. */
   let invocation: Context | undefined;
 
+  /**
+   * Sends a message whose object another invocation holds back to the queue when that claim ends
+   * (the holder's deadline), not after the queue's visibility timeout, six times the function's:
+   * by then the holder has written the outcome, which the retry finds, or died, and the retry
+   * takes over. A failure here leaves the queue's timeout, as before.
+   */
+  const returnWhenClaimEnds = async (record: SQSRecord, claimEndsMs: number) => {
+    const seconds = Math.min(43_200, Math.max(1, Math.ceil((claimEndsMs - Date.now()) / 1000) + 1));
+    await sqsClient()
+      .send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: INGEST_QUEUE_URL,
+          ReceiptHandle: record.receiptHandle,
+          VisibilityTimeout: seconds,
+        }),
+      )
+      .then(() => logger.info('The message returns when the claim ends', { seconds }))
+      .catch((error: unknown) =>
+        logger.warn('Could not shorten the wait; the queue timeout applies', { error }),
+      );
+  };
+
   const handleRecord = async (record: SQSRecord): Promise<void> => {
     const attempts = Number(record.attributes.ApproximateReceiveCount ?? '1');
     let input: IngestWork;
@@ -256,11 +278,15 @@ export const kindHandler = async (options: KindHandlerOptions) => {
           attempts,
         });
         if (fileId) {
-          await deps.repository
+          const holder = await deps.repository
             .noteAttempt(fileId, attempts)
-            .catch((noteError: unknown) =>
-              logger.warn('Could not record the attempt', { error: noteError }),
-            );
+            .catch((noteError: unknown) => {
+              logger.warn('Could not record the attempt', { error: noteError });
+              return undefined;
+            });
+          if (holder?.deadline && attempts < MAX_RECEIVE_COUNT) {
+            await returnWhenClaimEnds(record, holder.deadline.getTime());
+          }
         }
       } else if (attempts >= MAX_RECEIVE_COUNT) {
         logger.error('Giving up on the file; the message goes to the DLQ', { error, attempts });

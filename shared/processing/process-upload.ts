@@ -198,7 +198,14 @@ export const processUpload = async (
   if (!ref) return { kind: 'skipped', reason: 'the object version is gone', fileId: ids.fileId };
   const version = objectVersionOf(ref);
   if (holdsAnotherVersion(existing, version)) return removeUncheckedVersions(deps, existing);
-  if (existing.status === 'PROCESSED' || existing.status === 'REJECTED') {
+  if (
+    existing.status === 'PROCESSED' ||
+    existing.status === 'REJECTED' ||
+    // A FAILED outcome whose event a database outage kept from being recorded as published: a
+    // retry of the message that ended it completes that outcome (the same outcomeId) rather
+    // than running the file again.
+    (existing.status === 'FAILED' && existing.publishedStatus === null && !run.reprocessId)
+  ) {
     const published = await publishOnce(deps, existing);
     if (published) return { kind: 'done', file: existing, published };
     return { kind: 'skipped', reason: `already ${existing.status}`, fileId: ids.fileId };
@@ -219,11 +226,16 @@ export const processUpload = async (
     return { kind: 'skipped', reason: 'status changed meanwhile', fileId: ids.fileId };
   }
   // The owner sees the file move to PROCESSING while its bytes are read: the event goes out
-  // beside the work, not before it, and is awaited before the run ends.
-  const announced = deps.events.publish('file.processing', started).then(
-    () => undefined,
-    (error: unknown) => deps.onAnnounceFailed?.(error),
-  );
+  // beside the work, not before it, and is awaited before the run ends. A re-run of a file
+  // whose end the owner was told (a late copy of its event, a redrive) is not announced: if it
+  // ends as before, nothing new is told (finish), and a start with no end would strand screens.
+  const rerun = started.publishedStatus !== null && started.reprocessId === null;
+  const announced = rerun
+    ? Promise.resolve()
+    : deps.events.publish('file.processing', started).then(
+        () => undefined,
+        (error: unknown) => deps.onAnnounceFailed?.(error),
+      );
   try {
     return await runClaimed(deps, { existing, started, ref, version, ids, run });
   } finally {

@@ -36,17 +36,7 @@ describe(`a short soak with injected faults on the ${target.name} stack`, () => 
       expect(faults.ws_disconnects).toBeGreaterThan(0);
       // Pushes met the vanished connections.
       expect(report.figures.notifier_pushes_gone).toBeGreaterThan(0);
-      // One defect is open (issue 17; docs/benchmarks.md, "Soak"): a database outage between an
-      // outcome's publication and the record of it makes the retry publish it again, under a
-      // new event id. The short run tolerates that repeat and nothing else: a missing outcome,
-      // one pushed to another user or any other failed check still fails it.
-      const knownRepeat = /(published 2 times|pushed under 2 event ids)$/;
-      const failed = report.checks.filter((check) => !check.ok);
-      for (const check of failed) {
-        expect(['events-once', 'owners-told'], check.detail).toContain(check.name);
-        const problems = check.detail.replace(/^\d+ problem\(s\): /, '').split('; ');
-        for (const problem of problems) expect(problem).toMatch(knownRepeat);
-      }
+      expect(report.checks.filter((check) => !check.ok)).toEqual([]);
       expect(report.figures.lost).toBe(0);
     },
     900_000,

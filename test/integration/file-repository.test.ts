@@ -310,6 +310,29 @@ describe.each<TestDriver>(['pg', 'pglite', 'data-api'])('file repository on %s',
     expect(await repo.queueReprocess(OWNER, file.fileId, randomUUID(), now)).toBeUndefined();
   });
 
+  it('keeps an outcome told when a plain re-run ends the same way, and lets a reprocess tell its own', async () => {
+    const now = { timing, now: new Date() };
+    const failed = { ...processed, status: 'FAILED' as const, reason: 'it broke' };
+    const file = await repo.createPending(newFile());
+    await repo.startProcessing(file.fileId, claim());
+    await repo.finish(file.fileId, failed);
+    expect(await repo.markPublished(file.fileId, 'FAILED')).toBe(true);
+    // A late copy of its event runs it again, and it fails again: nothing new to tell.
+    expect(await repo.startProcessing(file.fileId, claim())).toMatchObject({
+      publishedStatus: 'FAILED',
+      reprocessId: null,
+    });
+    expect(await repo.finish(file.fileId, failed)).toMatchObject({ publishedStatus: 'FAILED' });
+    // It ends otherwise: a new outcome, to be told.
+    await repo.startProcessing(file.fileId, claim());
+    expect(await repo.finish(file.fileId, processed)).toMatchObject({ publishedStatus: null });
+    expect(await repo.markPublished(file.fileId, 'PROCESSED')).toBe(true);
+    // A reprocess that ends as before is told all the same: the owner asked.
+    await repo.queueReprocess(OWNER, file.fileId, randomUUID(), now);
+    await repo.startProcessing(file.fileId, claim());
+    expect(await repo.finish(file.fileId, processed)).toMatchObject({ publishedStatus: null });
+  });
+
   it('queues a stuck file for a reprocess by the rules the sweeper follows', async () => {
     const now = new Date();
     const cut = await repo.createPending(newFile());
@@ -338,7 +361,12 @@ describe.each<TestDriver>(['pg', 'pglite', 'data-api'])('file repository on %s',
     ).toBeUndefined();
     // The same version again (a redelivery after a crash) may, and says which delivery it is.
     expect(await repo.startProcessing(file.fileId, claim('v1', 2))).toMatchObject({ attempts: 2 });
-    await repo.noteAttempt(file.fileId, 3);
+    const deadline = new Date(Date.now() + 120_000);
+    expect(await repo.startProcessing(file.fileId, claim('v1', 2, deadline))).toMatchObject({
+      deadline,
+    });
+    // A delivery that finds the run still going learns when that run stops at the latest.
+    expect((await repo.noteAttempt(file.fileId, 3))?.deadline).toEqual(deadline);
     expect((await repo.get(file.fileId))?.attempts).toBe(3);
     const done = await repo.finish(file.fileId, processed);
     expect(done).toMatchObject({ status: 'PROCESSED', publishedStatus: null });

@@ -28,6 +28,8 @@ export interface BusEventSeen {
   readonly type: string;
   readonly fileId: string;
   readonly ownerId: string;
+  /** The outcome it publishes (end states): the same on each publication of one outcome. */
+  readonly outcomeId?: string;
 }
 
 /** One message a user's steady WebSocket received. */
@@ -154,9 +156,15 @@ export const checkSoak = (seen: SoakObservations): CheckResult[] => {
       const record = records.get(upload.fileId);
       const events = eventsByFile.get(upload.fileId) ?? [];
       const types = events.map((e) => e.type);
+      // Published at least once: a repeat of one outcome carries its outcomeId (consumers drop
+      // it); two outcomeIds of one type are two outcomes told.
       for (const type of new Set(types)) {
-        const count = types.filter((t) => t === type).length;
-        if (count > 1) problems.push(`${upload.fileId}: ${type} published ${count} times`);
+        const outcomes = new Set(
+          events.filter((e) => e.type === type).map((e) => e.outcomeId ?? e.id),
+        );
+        if (outcomes.size > 1) {
+          problems.push(`${upload.fileId}: ${type} published for ${outcomes.size} outcomes`);
+        }
       }
       if (record && END_STATES.has(record.status)) {
         const wanted = Object.entries(STATUS_OF_TYPE).find(([, s]) => s === record.status)?.[0];

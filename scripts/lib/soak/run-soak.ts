@@ -2,11 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CloudWatchLogsClient,
-  DescribeLogGroupsCommand,
-  FilterLogEventsCommand,
-} from '@aws-sdk/client-cloudwatch-logs';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -24,7 +20,12 @@ import { stageConfig } from '../../../infra/stages.ts';
 import { parseUploadKey } from '../../../shared/domain/keys.ts';
 import { FILE_KINDS, type FileKind } from '../../../shared/domain/kinds.ts';
 import { freshUsers } from '../../../test/support/e2e-users.ts';
-import { emulatorClients, listenToBus, receive } from '../../../test/support/emulator-resources.ts';
+import {
+  emulatorClients,
+  functionLogLines,
+  listenToBus,
+  receive,
+} from '../../../test/support/emulator-resources.ts';
 import type { Target } from '../../../test/support/targets.ts';
 import { redrive } from '../redrive.ts';
 import {
@@ -487,13 +488,14 @@ export const runSoak = async (
         const event = JSON.parse(message.Body ?? '{}') as {
           id: string;
           'detail-type': string;
-          detail: { fileId: string; ownerId: string };
+          detail: { fileId: string; ownerId: string; outcomeId?: string };
         };
         busEvents.push({
           id: event.id,
           type: event['detail-type'],
           fileId: event.detail.fileId,
           ownerId: event.detail.ownerId,
+          ...(event.detail.outcomeId && { outcomeId: event.detail.outcomeId }),
         });
         await clients.sqs.send(
           new DeleteMessageCommand({
@@ -581,36 +583,16 @@ export const runSoak = async (
     let inProgressRetries = 0;
     let pushesToGone = 0;
     let pushesFailed = 0;
-    // Each function logs to a group of its own (infra/constructs/base-function.ts), named by
-    // CloudFormation after the construct: the kinds' processors are the ones named Processor.
-    const groups = (await logs.send(new DescribeLogGroupsCommand({}))).logGroups ?? [];
-    for (const group of groups
-      .map((g) => g.logGroupName ?? '')
-      .filter((name) => /Processor|Notifier/.test(name))) {
-      let nextToken: string | undefined;
-      do {
-        const page = await logs
-          .send(new FilterLogEventsCommand({ logGroupName: group, startTime: started, nextToken }))
-          .catch(() => undefined);
-        for (const event of page?.events ?? []) {
-          let line: { message?: string; fileId?: string; reprocessId?: string; gone?: number };
-          try {
-            line = JSON.parse(event.message ?? '');
-          } catch {
-            continue;
-          }
-          if (!line.fileId || !soakFiles.has(line.fileId)) continue;
-          if (line.message === 'Owner notified') pushesToGone += line.gone ?? 0;
-          else if (line.message === 'Push failed') pushesFailed++;
-          else if (line.message === 'File finished' && !line.reprocessId) {
-            runsByFile.set(line.fileId, (runsByFile.get(line.fileId) ?? 0) + 1);
-          } else if (line.message === 'Duplicate event skipped') duplicatesSuppressed++;
-          else if (line.message?.startsWith('The same object is being processed elsewhere')) {
-            inProgressRetries++;
-          }
-        }
-        nextToken = page?.nextToken;
-      } while (nextToken);
+    for (const line of await functionLogLines(logs, /Processor|Notifier/, started)) {
+      if (!line.fileId || !soakFiles.has(line.fileId)) continue;
+      if (line.message === 'Owner notified') pushesToGone += line.gone ?? 0;
+      else if (line.message === 'Push failed') pushesFailed++;
+      else if (line.message === 'File finished' && !line.reprocessId) {
+        runsByFile.set(line.fileId, (runsByFile.get(line.fileId) ?? 0) + 1);
+      } else if (line.message === 'Duplicate event skipped') duplicatesSuppressed++;
+      else if (line.message?.startsWith('The same object is being processed elsewhere')) {
+        inProgressRetries++;
+      }
     }
 
     // The bucket's objects of these users.
@@ -686,6 +668,11 @@ export const runSoak = async (
       duplicates_suppressed: duplicatesSuppressed,
       in_progress_retries: inProgressRetries,
       pushes_repeated_same_event_id: pushedTwice,
+      // Publications of an outcome already published (a failure between its publication and
+      // the record of it), each under its outcome's outcomeId.
+      outcomes_republished:
+        busEvents.filter((e) => e.outcomeId).length -
+        new Set(busEvents.flatMap((e) => (e.outcomeId ? [e.outcomeId] : []))).size,
       // The notifier's side of the ghost connections: pushes API Gateway answered 410 Gone (the
       // connection is then forgotten), and pushes that failed otherwise (retried).
       notifier_pushes_gone: pushesToGone,
@@ -694,8 +681,8 @@ export const runSoak = async (
       abandoned_upload_records: abandoned.length,
       dlq_messages: deadLetters.length,
       redriven,
-      // What the owners heard of the redriven files' new runs (a second file.failed, under a new
-      // eventId, when the cause is still there).
+      // What the owners heard of the redriven files' new runs (file.processed when the cause is
+      // gone; a run that fails again tells nothing new).
       pushes_after_redrive: pushes.length - pushesBeforeRedrive,
       lost,
       p50_upload_to_event_ms: Math.round(quantile(latencies, 0.5)),

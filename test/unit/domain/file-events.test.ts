@@ -56,4 +56,27 @@ describe('file events and WebSocket messages', () => {
     expect(detail.metadata.tabular?.preview).toEqual({ columns: [], rows: [] });
     expect(detail.metadata.tabular?.rowCount).toBe(1);
   });
+
+  it('carry one outcomeId for every publication of an outcome, which the WebSocket message names as its eventId', () => {
+    const processedAt = new Date('2026-12-01T10:00:00.123Z');
+    const ended = { ...file, processedAt };
+    const first = eventDetail(ended);
+    // The same record read again (a republication) gives the same id; a new run's end does not.
+    expect(eventDetail({ ...ended }).outcomeId).toBe(first.outcomeId);
+    expect(first.outcomeId).toBe(`${file.fileId}:PROCESSED:2026-12-01T10:00:00.123Z`);
+    expect(
+      eventDetail({ ...ended, processedAt: new Date('2026-12-01T10:05:00Z') }).outcomeId,
+    ).not.toBe(first.outcomeId);
+    expect(eventDetail({ ...ended, status: 'FAILED' }).outcomeId).not.toBe(first.outcomeId);
+    // A run's start is no outcome.
+    expect(eventDetail({ ...ended, status: 'PROCESSING' }).outcomeId).toBeUndefined();
+    const pushed = (id: string, detail: object) =>
+      notificationFor({ id, 'detail-type': 'file.processed', time: '2026-12-01T10:00:01Z', detail })
+        .message.eventId;
+    expect(pushed('bus-1', first)).toBe(first.outcomeId);
+    expect(pushed('bus-2', first)).toBe(first.outcomeId);
+    // An event published before outcomeId existed (an archive replay) keeps the bus event's id.
+    const { outcomeId: _none, ...older } = first;
+    expect(pushed('bus-3', older)).toBe('bus-3');
+  });
 });

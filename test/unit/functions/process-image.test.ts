@@ -23,6 +23,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { database, fileRepository } from '#shared/adapters/db/instance.ts';
 import { migrate } from '#shared/adapters/db/migrate.ts';
+import { FileRepository } from '#shared/adapters/file-repository.ts';
 import { uploadKey } from '#shared/domain/keys.ts';
 import { logger } from '#shared/observability/powertools.ts';
 import { lambdaContext, objectCreatedEvent, sqsRecord } from '../../support/events.ts';
@@ -291,12 +292,35 @@ describe('processor handler', () => {
     await expect(handler({ Records: [record] }, lambdaContext('processor'))).rejects.toThrow(
       /All records failed/,
     );
-    // Still PROCESSING, and the sweeper now knows the message had its last delivery.
+    // Still PROCESSING, and the sweeper now knows the message had its last delivery; the
+    // message keeps the queue's timeout (its next delivery would send it to the DLQ).
     expect(await (await fileRepository()).get(fileId)).toMatchObject({
       status: 'PROCESSING',
       attempts: 3,
     });
+    expect(sqs.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
     expect(sentEvents()).toEqual([]);
+  });
+
+  it('sends a message whose file another invocation holds back when that run must end, not after the queue timeout', async () => {
+    const fileId = await upload(Buffer.from('hello'), 'text/plain');
+    await (await fileRepository()).startProcessing(fileId, claim());
+    sqs.on(ChangeMessageVisibilityCommand).resolves({});
+    dynamo.on(PutItemCommand).rejects(
+      idempotencyRecordExists('INPROGRESS', {
+        in_progress_expiration: { N: String(Date.now() + 60_000) },
+      }),
+    );
+    const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5), 1);
+    await expect(handler({ Records: [record] }, lambdaContext('processor'))).rejects.toThrow(
+      /All records failed/,
+    );
+    const [call] = sqs.commandCalls(ChangeMessageVisibilityCommand);
+    expect(call?.args[0].input.ReceiptHandle).toBe(record.receiptHandle);
+    // The holder's claim (claim()) ends a minute from now: back then, give or take a second.
+    expect(call?.args[0].input.VisibilityTimeout).toBeGreaterThanOrEqual(59);
+    expect(call?.args[0].input.VisibilityTimeout).toBeLessThanOrEqual(61);
+    expect(await (await fileRepository()).get(fileId)).toMatchObject({ status: 'PROCESSING' });
   });
 
   it('retries a transient failure, and on the last attempt records FAILED with the reason', async () => {
@@ -322,6 +346,67 @@ describe('processor handler', () => {
     });
     // The last attempt's run announced itself again before it failed.
     expect(sentEvents().map((e) => e.type)).toEqual(['file.processing', 'file.failed']);
+  });
+
+  it('tells a FAILED outcome once: a late copy of the event runs the file again unannounced, and only a new outcome is told', async () => {
+    const fileId = await upload(Buffer.from('hello'), 'text/plain');
+    const event = objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5);
+    s3.on(GetObjectCommand).rejects(new Error('S3 is having a bad day'));
+    await expect(
+      handler({ Records: [sqsRecord(event, 3)] }, lambdaContext('processor')),
+    ).rejects.toThrow(/All records failed/);
+    expect(sentEvents().map((e) => e.type)).toEqual(['file.processing', 'file.failed']);
+    const failedOutcome = sentEvents()[1]?.detail.outcomeId;
+    expect(failedOutcome).toMatch(new RegExp(`^${fileId}:FAILED:`));
+    eventBridge.resetHistory();
+
+    // A late copy (its own first delivery) fails the same way: no start, no second file.failed.
+    await expect(
+      handler({ Records: [sqsRecord(event, 1)] }, lambdaContext('processor')),
+    ).rejects.toThrow(/All records failed/);
+    await expect(
+      handler({ Records: [sqsRecord(event, 3)] }, lambdaContext('processor')),
+    ).rejects.toThrow(/All records failed/);
+    expect(sentEvents()).toEqual([]);
+    expect(await (await fileRepository()).get(fileId)).toMatchObject({
+      status: 'FAILED',
+      publishedStatus: 'FAILED',
+    });
+
+    // Another copy after the cause went away ends PROCESSED: a new outcome, told.
+    s3.on(GetObjectCommand).callsFake(() => ({
+      Body: Readable.from([Buffer.from('hello')]),
+      ContentLength: 5,
+      VersionId: 'v1',
+    }));
+    await handler({ Records: [sqsRecord(event, 1)] }, lambdaContext('processor'));
+    expect(sentEvents().map((e) => e.type)).toEqual(['file.processed']);
+    expect(sentEvents()[0]?.detail.outcomeId).toMatch(new RegExp(`^${fileId}:PROCESSED:`));
+  });
+
+  it('completes a FAILED outcome whose publication was not recorded, under the same outcomeId, without running again', async () => {
+    const fileId = await upload(Buffer.from('hello'), 'text/plain');
+    const event = objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5);
+    s3.on(GetObjectCommand).rejects(new Error('S3 is having a bad day'));
+    // The last delivery ends it FAILED and publishes; the database is gone before the record of
+    // the publication is written (markPublished is the only statement that touches it).
+    const repository = await fileRepository();
+    const markPublished = vi
+      .spyOn(FileRepository.prototype, 'markPublished')
+      .mockRejectedValueOnce(new Error('connection refused'));
+    await expect(
+      handler({ Records: [sqsRecord(event, 3)] }, lambdaContext('processor')),
+    ).rejects.toThrow(/All records failed/);
+    markPublished.mockRestore();
+    expect(await repository.get(fileId)).toMatchObject({ status: 'FAILED', publishedStatus: null });
+    const first = sentEvents().find((e) => e.type === 'file.failed')?.detail.outcomeId;
+    eventBridge.resetHistory();
+    s3.resetHistory();
+
+    await handler({ Records: [sqsRecord(event, 1)] }, lambdaContext('processor'));
+    expect(sentEvents().map((e) => [e.type, e.detail.outcomeId])).toEqual([['file.failed', first]]);
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+    expect((await repository.get(fileId))?.publishedStatus).toBe('FAILED');
   });
 
   it("removes a version sent under a processed file's key, keeping the checked one and its record", async () => {
