@@ -317,9 +317,24 @@ export const startLocalStack = async (options: {
   // A throwaway stack keeps its objects and rows in a folder of its own, removed when it stops,
   // so it never touches what `npm start` keeps.
   const scratch = persist ? undefined : mkdtempSync(join(tmpdir(), 'syncflow-local-'));
+  // Its CDK assembly, outputs, console build and emulator log too: two throwaway stacks (the
+  // end-to-end suite's two passes) may deploy from one checkout at the same time, and neither
+  // registers in .syncflow/local.json, which names the stack `npm start` keeps for the CLI.
   const dirs = scratch
-    ? { s3: join(scratch, 's3'), pglite: join(scratch, 'pglite') }
-    : { s3: KEPT.s3, pglite: KEPT.pglite };
+    ? {
+        s3: join(scratch, 's3'),
+        pglite: join(scratch, 'pglite'),
+        work: scratch,
+        console: join(scratch, 'console'),
+        emulatorLog: join(scratch, 'ministack.log'),
+      }
+    : {
+        s3: KEPT.s3,
+        pglite: KEPT.pglite,
+        work: undefined,
+        console: join(STATE_DIR, 'console'),
+        emulatorLog: join(STATE_DIR, 'ministack.log'),
+      };
   let emulator: RunningEmulator | undefined;
   let pglite: RunningPglite | undefined;
   let consoleServer: RunningConsole | undefined;
@@ -337,10 +352,12 @@ export const startLocalStack = async (options: {
   }
 
   async function startStores(): Promise<string> {
-    log(`Starting MiniStack on 127.0.0.1:${options.emulatorPort} (log: .syncflow/ministack.log)`);
+    log(
+      `Starting MiniStack on 127.0.0.1:${options.emulatorPort} (log: ${dirs.emulatorLog.replace(`${PROJECT_ROOT}/`, '')})`,
+    );
     emulator = await startMinistack({
       port: options.emulatorPort,
-      logFile: join(STATE_DIR, 'ministack.log'),
+      logFile: dirs.emulatorLog,
       region: REGION,
       dataDir: dirs.s3,
       ...(persist && { stateDir: KEPT.emulator }),
@@ -396,6 +413,8 @@ export const startLocalStack = async (options: {
       quiet: output === 'hidden',
       output,
       reuse: persist,
+      register: persist,
+      ...(dirs.work && { workDir: dirs.work }),
       ...(options.dataApi && { dataApi: options.dataApi }),
       corsOrigins: consoleOrigins(options.consolePort),
     });
@@ -405,7 +424,7 @@ export const startLocalStack = async (options: {
     log(`Serving the web console on 127.0.0.1:${options.consolePort}`);
     consoleServer = await startConsoleServer({
       port: options.consolePort,
-      outDir: join(STATE_DIR, 'console'),
+      outDir: dirs.console,
       endpoint: deployed.endpoint,
       config: {
         stage: 'local',
@@ -419,7 +438,7 @@ export const startLocalStack = async (options: {
       },
     });
     const info = { ...deployed, consoleUrl: consoleServer.url };
-    writeFileSync(LOCAL_JSON, `${JSON.stringify(info, null, 2)}\n`);
+    if (persist) writeFileSync(LOCAL_JSON, `${JSON.stringify(info, null, 2)}\n`);
     return info;
   }
 };
@@ -448,6 +467,13 @@ export const deployToEmulator = async (options: {
    * settings (a kept state after a restart): nothing would change.
    */
   reuse?: boolean;
+  /** Write .syncflow/local.json, by which the CLI and the tests find the stack. @default true */
+  register?: boolean;
+  /**
+   * Where the CDK assembly and the outputs file go; by default cdk.out and .syncflow. A deploy
+   * of its own needs one of its own: two deploys into one folder mix their assets.
+   */
+  workDir?: string;
   /** Browser origins the API and the bucket answer (CORS); any origin when not given. */
   corsOrigins?: readonly string[];
 }): Promise<LocalStackInfo> => {
@@ -498,12 +524,22 @@ export const deployToEmulator = async (options: {
         : '';
     if (!(await stackOutputs(options.endpoint, 'CDKToolkit'))) {
       log(`Bootstrapping CDK in the emulator${logNote}`);
-      await run('npx', ['cdk', 'bootstrap', `aws://${ACCOUNT}/${REGION}`], awsEnv, output);
+      await run(
+        'npx',
+        [
+          'cdk',
+          'bootstrap',
+          `aws://${ACCOUNT}/${REGION}`,
+          ...(options.workDir ? ['--output', join(options.workDir, 'cdk.out')] : []),
+        ],
+        awsEnv,
+        output,
+      );
     }
     log(
       `Deploying SyncFlow-local, the same constructs and handlers as in AWS (a minute or two)${logNote}`,
     );
-    const outputsFile = join(STATE_DIR, 'outputs.json');
+    const outputsFile = join(options.workDir ?? STATE_DIR, 'outputs.json');
     const progress = typeof output === 'object' ? deployProgress(output.logFile, log) : undefined;
     try {
       await run(
@@ -516,6 +552,7 @@ export const deployToEmulator = async (options: {
           'never',
           '--outputs-file',
           outputsFile,
+          ...(options.workDir ? ['--output', join(options.workDir, 'cdk.out')] : []),
           '--progress',
           'events',
         ],
@@ -561,6 +598,6 @@ export const deployToEmulator = async (options: {
     token,
     outputs,
   };
-  writeFileSync(LOCAL_JSON, `${JSON.stringify(local, null, 2)}\n`);
+  if (options.register ?? true) writeFileSync(LOCAL_JSON, `${JSON.stringify(local, null, 2)}\n`);
   return local;
 };
