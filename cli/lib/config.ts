@@ -16,7 +16,7 @@ export const configDir = (env: NodeJS.ProcessEnv = process.env): string =>
 
 /** `.syncflow/local.json` of the stack `npm start` runs (SYNCFLOW_LOCAL_JSON moves it). */
 export const localJsonPath = (env: NodeJS.ProcessEnv = process.env): string =>
-  env.SYNCFLOW_LOCAL_JSON ?? join(REPO_ROOT, '.syncflow', 'local.json');
+  env.SYNCFLOW_LOCAL_JSON || join(REPO_ROOT, '.syncflow', 'local.json');
 
 /** A stack the CLI talks to: where its API, WebSocket and user pool are. */
 export interface Profile extends StackConfig {

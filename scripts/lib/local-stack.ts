@@ -31,7 +31,8 @@ import { signInUser } from './users.ts';
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
 const STEP_TIMEOUT_MS = 10 * 60_000;
-const DEMO_USER = { email: 'demo@syncflow.local', password: 'Demo-password-1!' };
+/** The user every local stack makes, whose password the CLI and the console read from local.json. */
+export const DEMO_USER = { email: 'demo@syncflow.local', password: 'Demo-password-1!' };
 
 /** What `.syncflow/local.json` holds: how other tools and tests find the running stack. */
 export interface LocalStackInfo {
@@ -61,7 +62,11 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-export const LOCAL_JSON = join(STATE_DIR, 'local.json');
+/**
+ * Where the stack `npm start` keeps is named, for the CLI, the scripts and the tests;
+ * SYNCFLOW_LOCAL_JSON names another (a test stack's, which never rewrites this one).
+ */
+export const LOCAL_JSON = process.env.SYNCFLOW_LOCAL_JSON || join(STATE_DIR, 'local.json');
 
 /** Every 15 s of a deploy, how far CloudFormation got (from the events in the deploy's log). */
 const deployProgress = (logFile: string, log: (message: string) => void) => {

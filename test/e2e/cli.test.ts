@@ -324,7 +324,11 @@ describe(`syncflow (the CLI) against the ${target.name} stack`, () => {
     "adds a user to the local stack, who can sign in and sees none of the others' files",
     async () => {
       const email = `cli-added-${randomBytes(4).toString('hex')}@e2e.syncflow.test`;
-      const local = { SYNCFLOW_CONFIG_DIR: join(work, 'config-local'), SYNCFLOW_PROFILE: 'local' };
+      const local = {
+        SYNCFLOW_CONFIG_DIR: join(work, 'config-local'),
+        SYNCFLOW_PROFILE: 'local',
+        SYNCFLOW_LOCAL_JSON: inject('localJson') ?? '',
+      };
       const added = await cli(['users', 'add', email, '--json'], local);
       expect(added.code, added.stderr).toBe(0);
       const password = String(

@@ -36,6 +36,7 @@ const runRedrive = async (queue: keyof typeof QUEUES, dryRun = false): Promise<s
     const args = ['tsx', 'scripts/redrive.ts', '--stage', 'local', '--queue', queue];
     const { stdout } = await promisify(execFile)('npx', dryRun ? [...args, '--dry-run'] : args, {
       cwd: join(import.meta.dirname, '..', '..'),
+      env: { ...process.env, SYNCFLOW_LOCAL_JSON: inject('localJson') ?? '' },
     });
     return stdout;
   }

@@ -74,8 +74,11 @@ const waitForRunsToEnd = async (timeoutMs = 30_000): Promise<void> => {
 };
 
 /**
- * Waits until a processor has logged `count` replays of this file skipped since `since`:
- * its own messages handled, whatever other files' messages the queue still holds.
+ * Waits until a processor has logged `count` replays of this file skipped since `since`: its own
+ * messages handled, whatever other files' messages the queue still holds. A replay naming the
+ * version (the emulator's own event names none, so its idempotency key differs) is first run and
+ * finds the file PROCESSED (`Object skipped`); its repeats are stopped by the idempotency record
+ * (`Duplicate event skipped`).
  */
 const waitForSkippedReplays = async (
   fileId: string,
@@ -85,12 +88,17 @@ const waitForSkippedReplays = async (
 ): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const skipped = (await functionLogLines(logs, /Processor/, since)).filter(
-      (line) => line.fileId === fileId && line.message === 'Duplicate event skipped',
+    const lines = (await functionLogLines(logs, /Processor/, since)).filter(
+      (line) => line.fileId === fileId,
+    );
+    const skipped = lines.filter(
+      (line) => line.message === 'Duplicate event skipped' || line.message === 'Object skipped',
     ).length;
     if (skipped >= count) return;
     if (Date.now() > deadline) {
-      throw new Error(`The processor skipped ${skipped} of ${count} replays of ${fileId}`);
+      throw new Error(
+        `The processor skipped ${skipped} of ${count} replays of ${fileId}; its lines: ${JSON.stringify(lines.map((line) => line.message))}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }

@@ -8,6 +8,8 @@ declare module 'vitest' {
     target: Target;
     /** The suite's own local stack's database and proxy (the soak's outages); null otherwise. */
     soakDatabase: SoakDatabase | null;
+    /** The local.json naming the stack (SYNCFLOW_LOCAL_JSON for the CLI and scripts); null in AWS. */
+    localJson: string | null;
   }
 }
 
@@ -19,6 +21,7 @@ export async function setup(project: TestProject): Promise<void> {
   started = resolved.started;
   project.provide('target', resolved.target);
   project.provide('soakDatabase', resolved.database ?? null);
+  project.provide('localJson', resolved.localJson ?? null);
 }
 
 export async function teardown(): Promise<void> {

@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LOCAL_DATA_API } from '../../infra/stages.ts';
 import {
   deployToEmulator,
   findRunningLocalStack,
+  LOCAL_JSON,
   type LocalStack,
   type LocalStackInfo,
   startLocalStack,
@@ -246,6 +247,26 @@ const proxiedLocalTarget = async (
 };
 
 /**
+ * A started stack's local.json in a folder of its own, for the CLI and the scripts the tests run
+ * (SYNCFLOW_LOCAL_JSON); `stop` also removes it.
+ */
+const registered = (started: LocalStack): { started: LocalStack; localJson: string } => {
+  const dir = mkdtempSync(join(tmpdir(), 'syncflow-e2e-stack-'));
+  const localJson = join(dir, 'local.json');
+  writeFileSync(localJson, `${JSON.stringify(started.info, null, 2)}\n`);
+  return {
+    localJson,
+    started: {
+      info: started.info,
+      stop: async () => {
+        await started.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    },
+  };
+};
+
+/**
  * Resolves SYNCFLOW_TARGET: `local` (the default) reuses a running `npm start` or starts a stack
  * of its own on free loopback ports; `localstack` deploys into a running LocalStack; `aws` reads
  * a deployment's outputs file. Returns what to stop afterwards, if anything was started, and
@@ -254,18 +275,28 @@ const proxiedLocalTarget = async (
 export const resolveTarget = async (
   env: NodeJS.ProcessEnv,
   log: (message: string) => void,
-): Promise<{ target: Target; started?: LocalStack; database?: SoakDatabase }> => {
+): Promise<{
+  target: Target;
+  started?: LocalStack;
+  database?: SoakDatabase;
+  /** The local.json naming the stack, for the CLI and scripts (SYNCFLOW_LOCAL_JSON). */
+  localJson?: string;
+}> => {
   const name = env.SYNCFLOW_TARGET ?? 'local';
   switch (name) {
     case 'aws':
       return { target: awsTarget(env) };
     case 'localstack':
-      return { target: await localstackTarget(env, log) };
+      return { target: await localstackTarget(env, log), localJson: LOCAL_JSON };
     case 'local': {
-      if (env.SYNCFLOW_E2E_DATABASE === 'data-api') return dataApiLocalTarget(log);
+      if (env.SYNCFLOW_E2E_DATABASE === 'data-api') {
+        const own = await dataApiLocalTarget(log);
+        return { ...own, ...registered(own.started) };
+      }
       const running = await findRunningLocalStack();
-      if (running) return { target: fromEmulator('local', running) };
-      return proxiedLocalTarget(log);
+      if (running) return { target: fromEmulator('local', running), localJson: LOCAL_JSON };
+      const own = await proxiedLocalTarget(log);
+      return { ...own, ...registered(own.started) };
     }
     default:
       throw new Error(`SYNCFLOW_TARGET=${name} is not one of local, localstack, aws`);

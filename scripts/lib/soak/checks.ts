@@ -185,7 +185,8 @@ export const checkSoak = (seen: SoakObservations): CheckResult[] => {
       pushed.set(push.eventId, [...(pushed.get(push.eventId) ?? []), push]);
     for (const event of seen.busEvents) {
       if (!connected.has(event.ownerId) || !(event.type in STATUS_OF_TYPE)) continue;
-      const got = pushed.get(event.id) ?? [];
+      // A push names the outcome it tells (notification.ts), else the bus event.
+      const got = pushed.get(event.outcomeId ?? event.id) ?? [];
       if (!got.some((p) => p.ownerId === event.ownerId && p.fileId === event.fileId)) {
         problems.push(`${event.type} ${event.fileId} never reached its owner`);
       }

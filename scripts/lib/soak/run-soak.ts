@@ -145,11 +145,11 @@ export const runSoak = async (
     cleanups.push(remove);
     log(`${users.length} users, ${plan.length} files planned`);
 
-    // Redeliveries within 35 s instead of six times the function's timeout (the stage's
-    // visibility timeout, minutes for the converters), so a failed run is retried within the
-    // soak. A delivery that comes while its version still runs (a converter's run past 35 s, a
-    // crashed run whose claim has not ended) finds it in progress and returns when that claim
-    // ends (kind-handler.ts), which the soak counts (`in_progress_retries`).
+    // Redeliveries soon after the function's timeout instead of six times it (the stage's
+    // visibility timeout), so a failed run is retried within the soak; never sooner than the
+    // timeout: a slow run delivered again while it still holds its file spends a delivery (the
+    // copy finds it in progress), and with the local stage's three a file could be parked
+    // while it ends PROCESSED (seen with 35 s for the converters under load).
     const settings = stageConfig('local').processing;
     const originalVisibility = new Map<string, string>();
     const setVisibility = async (seconds: (kind: FileKind) => number) => {
@@ -169,7 +169,7 @@ export const runSoak = async (
         );
       }
     };
-    await setVisibility((kind) => Math.min(settings[kind].timeoutSeconds, 30) + 5);
+    await setVisibility((kind) => settings[kind].timeoutSeconds + 5);
     cleanups.push(async () => {
       for (const [QueueUrl, value] of originalVisibility) {
         await clients.sqs.send(

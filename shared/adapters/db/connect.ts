@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import type { DataApiConfig } from './data-api.ts';
+import { invocationTimeLeft } from './deadline.ts';
 
 /** A value a query takes: JSON for `jsonb` columns is wrapped with `json()`. */
 export type SqlValue = string | number | boolean | null | Date | SqlJson;
@@ -91,6 +92,37 @@ const wire = (value: SqlValue): string | number | boolean | null => {
 };
 
 /** Opens the configured database. Drivers are imported on demand so a bundle carries only its own. */
+/** Errors of a connection that was never made: no statement was sent, so trying again is safe. */
+const REFUSED = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P03']);
+/** Time kept back from the invocation's deadline to answer after the last try. */
+const RESERVE_MS = 3_000;
+/** How long connecting is retried outside an invocation (init, scripts). */
+const CONNECT_BUDGET_MS = 10_000;
+
+/**
+ * A pooled connection, tried again while the server refuses connections (a restart, a failover,
+ * an outage of seconds) for as long as the invocation has time, or 10 s outside one. Only the
+ * connection is retried: a statement whose connection drops under it fails, since it may have
+ * run, and its message comes back from the queue.
+ */
+const connectRetrying = async (pool: Pool): Promise<PoolClient> => {
+  const started = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await pool.connect();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code !== 'string' || !REFUSED.has(code)) throw error;
+      const wait = Math.min(2_000, 200 * 2 ** attempt) * (0.75 + Math.random() / 4);
+      const left = invocationTimeLeft();
+      const room =
+        left === undefined ? CONNECT_BUDGET_MS - (Date.now() - started) : left - RESERVE_MS;
+      if (room < wait) throw error;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+};
+
 export const openDatabase = async (config: DatabaseConfig): Promise<DatabaseHandle> => {
   switch (config.driver) {
     case 'data-api': {
@@ -103,14 +135,25 @@ export const openDatabase = async (config: DatabaseConfig): Promise<DatabaseHand
         connectionString: config.connectionString,
         max: config.maxConnections ?? 4,
       });
+      // An idle connection the server closes (a restart, an outage) is reported here and left
+      // out of the pool; unheard, the error would end the process.
+      pool.on('error', () => {});
       const on =
         (client: Pool | PoolClient) =>
         async <Row>(text: string, params: readonly SqlValue[] = []): Promise<Row[]> =>
           (await client.query(text, params.map(wire))).rows as Row[];
+      const connect = () => connectRetrying(pool);
       const db: Database = {
-        query: on(pool),
+        query: async (text, params) => {
+          const client = await connect();
+          try {
+            return await on(client)(text, params);
+          } finally {
+            client.release();
+          }
+        },
         transaction: async (work) => {
-          const client = await pool.connect();
+          const client = await connect();
           try {
             await client.query('BEGIN');
             const value = await work(insideTransaction(on(client)));
