@@ -424,17 +424,23 @@ export class FileRepository {
    * Writes the end state for the version the file holds. Returns the updated record, or
    * undefined when the file may not move there (it was deleted, another version holds it, or
    * this exact outcome was already written). The outcome's event is not yet published, unless
-   * the run was a plain re-run (a late copy of its event, a redrive; no reprocess) that ended as
-   * the file had ended before and been told: the owner heard that outcome once already.
+   * the run was a plain re-run (a late copy of its event, a redrive; no reprocess, whether
+   * queued on the record or named by the run's message) that ended as the file had ended before
+   * and been told: the owner heard that outcome once already.
    */
-  finish(fileId: string, outcome: ProcessingOutcome): Promise<FileRecord | undefined> {
+  finish(
+    fileId: string,
+    outcome: ProcessingOutcome,
+    run: { readonly reprocess?: boolean } = {},
+  ): Promise<FileRecord | undefined> {
     const from = movableFrom(outcome.status);
+    const reprocess = `$${11 + from.length}`;
     return this.one(
       `UPDATE files SET status = $2, object_version = $3, size = $4, content_type = $5,
          sha256 = $6, metadata = $7::jsonb, derivatives = $8::jsonb, reason = $9,
          reprocess_id = NULL,
          published_status = CASE WHEN published_status = $2 AND reprocess_id IS NULL
-           THEN published_status END,
+           AND NOT ${reprocess}::boolean THEN published_status END,
          updated_at = $10::timestamptz, processed_at = $10::timestamptz
        WHERE file_id = $1::uuid AND status IN (${placeholders(from.length, 11)})
          AND (object_version IS NULL OR object_version = $3)
@@ -451,6 +457,7 @@ export class FileRepository {
         capReason(outcome.reason),
         new Date(),
         ...from,
+        run.reprocess === true,
       ],
     );
   }

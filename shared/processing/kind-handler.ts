@@ -1,7 +1,10 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { JSONValue } from '@aws-lambda-powertools/commons/types';
 import {
   IdempotencyAlreadyInProgressError,
   IdempotencyConfig,
+  IdempotencyItemNotFoundError,
+  IdempotencyRecordStatus,
   makeIdempotent,
 } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
@@ -125,7 +128,8 @@ export const kindHandler = async (options: KindHandlerOptions) => {
    * by then the holder has written the outcome, which the retry finds, or died, and the retry
    * takes over. A failure here leaves the queue's timeout, as before.
    */
-  const returnWhenClaimEnds = async (record: SQSRecord, claimEndsMs: number) => {
+  const returnWhenClaimEnds = async (record: SQSRecord, claimEndsMs: number | undefined) => {
+    if (claimEndsMs === undefined) return;
     const seconds = Math.min(43_200, Math.max(1, Math.ceil((claimEndsMs - Date.now()) / 1000) + 1));
     await sqsClient()
       .send(
@@ -139,6 +143,24 @@ export const kindHandler = async (options: KindHandlerOptions) => {
       .catch((error: unknown) =>
         logger.warn('Could not shorten the wait; the queue timeout applies', { error }),
       );
+  };
+
+  /**
+   * When the claim on an object version that another invocation holds ends (epoch ms): its
+   * idempotency record's own expiry, which is that invocation's deadline; now, if the record
+   * completed or went meanwhile (the holder was a replay or a skip, done in moments); else the
+   * file's deadline; undefined when neither can be read.
+   */
+  const claimEnd = async (input: IngestWork, fileDeadline: Date | null) => {
+    try {
+      const held = await persistenceStore.getRecord(input as unknown as JSONValue);
+      if (held.getStatus() !== IdempotencyRecordStatus.INPROGRESS) return Date.now();
+      return held.inProgressExpiryTimestamp ?? fileDeadline?.getTime();
+    } catch (error) {
+      if (error instanceof IdempotencyItemNotFoundError) return Date.now();
+      logger.warn('Could not read the claim on the object', { error });
+      return fileDeadline?.getTime();
+    }
   };
 
   const handleRecord = async (record: SQSRecord): Promise<void> => {
@@ -277,16 +299,14 @@ export const kindHandler = async (options: KindHandlerOptions) => {
         logger.info('The same object is being processed elsewhere; the message will be retried', {
           attempts,
         });
-        if (fileId) {
-          const holder = await deps.repository
-            .noteAttempt(fileId, attempts)
-            .catch((noteError: unknown) => {
+        const holder = fileId
+          ? await deps.repository.noteAttempt(fileId, attempts).catch((noteError: unknown) => {
               logger.warn('Could not record the attempt', { error: noteError });
               return undefined;
-            });
-          if (holder?.deadline && attempts < MAX_RECEIVE_COUNT) {
-            await returnWhenClaimEnds(record, holder.deadline.getTime());
-          }
+            })
+          : undefined;
+        if (attempts < MAX_RECEIVE_COUNT) {
+          await returnWhenClaimEnds(record, await claimEnd(input, holder?.deadline ?? null));
         }
       } else if (attempts >= MAX_RECEIVE_COUNT) {
         logger.error('Giving up on the file; the message goes to the DLQ', { error, attempts });

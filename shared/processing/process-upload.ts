@@ -229,7 +229,8 @@ export const processUpload = async (
   // beside the work, not before it, and is awaited before the run ends. A re-run of a file
   // whose end the owner was told (a late copy of its event, a redrive) is not announced: if it
   // ends as before, nothing new is told (finish), and a start with no end would strand screens.
-  const rerun = started.publishedStatus !== null && started.reprocessId === null;
+  const rerun =
+    started.publishedStatus !== null && started.reprocessId === null && !run.reprocessId;
   const announced = rerun
     ? Promise.resolve()
     : deps.events.publish('file.processing', started).then(
@@ -285,16 +286,20 @@ const runClaimed = async (
       await result.cleanup?.();
     }
   }
-  const finished = await deps.repository.finish(ids.fileId, {
-    status: result.status,
-    objectVersion: version,
-    size: result.size,
-    contentType: result.contentType,
-    sha256: result.sha256,
-    metadata: result.status === 'PROCESSED' ? result.metadata : {},
-    derivatives,
-    reason: result.status === 'PROCESSED' ? null : result.reason,
-  });
+  const finished = await deps.repository.finish(
+    ids.fileId,
+    {
+      status: result.status,
+      objectVersion: version,
+      size: result.size,
+      contentType: result.contentType,
+      sha256: result.sha256,
+      metadata: result.status === 'PROCESSED' ? result.metadata : {},
+      derivatives,
+      reason: result.status === 'PROCESSED' ? null : result.reason,
+    },
+    { reprocess: run.reprocessId !== undefined },
+  );
   if (!finished) {
     // Deleted while this run worked: the delete removed what was there then, not what this run
     // wrote since, and nobody may keep copies of a deleted file.
@@ -330,7 +335,7 @@ const runClaimed = async (
  */
 export const failAfterRetries = async (
   deps: ProcessDeps,
-  eventRef: ObjectRef,
+  eventRef: ObjectRef & { readonly reprocessId?: string },
   attempts: number,
 ): Promise<FileRecord | undefined> => {
   const ids = parseUploadKey(eventRef.key);
@@ -339,16 +344,20 @@ export const failAfterRetries = async (
   if (!existing || existing.ownerId !== ids.ownerId) return undefined;
   const ref = await withVersionId(deps, eventRef, existing.key);
   if (!ref) return undefined;
-  const failed = await deps.repository.finish(ids.fileId, {
-    status: 'FAILED',
-    objectVersion: objectVersionOf(ref),
-    size: existing.size,
-    contentType: existing.contentType,
-    sha256: existing.sha256,
-    metadata: existing.metadata,
-    derivatives: existing.derivatives,
-    reason: STUCK_REASONS.retriesSpent(attempts),
-  });
+  const failed = await deps.repository.finish(
+    ids.fileId,
+    {
+      status: 'FAILED',
+      objectVersion: objectVersionOf(ref),
+      size: existing.size,
+      contentType: existing.contentType,
+      sha256: existing.sha256,
+      metadata: existing.metadata,
+      derivatives: existing.derivatives,
+      reason: STUCK_REASONS.retriesSpent(attempts),
+    },
+    { reprocess: eventRef.reprocessId !== undefined },
+  );
   if (failed) await publishOnce(deps, failed);
   return failed;
 };

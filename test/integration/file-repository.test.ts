@@ -331,6 +331,15 @@ describe.each<TestDriver>(['pg', 'pglite', 'data-api'])('file repository on %s',
     await repo.queueReprocess(OWNER, file.fileId, randomUUID(), now);
     await repo.startProcessing(file.fileId, claim());
     expect(await repo.finish(file.fileId, processed)).toMatchObject({ publishedStatus: null });
+    // So is one whose request the record no longer names (a parked request, redriven).
+    await repo.queueReprocess(OWNER, file.fileId, randomUUID(), now);
+    await repo.startProcessing(file.fileId, claim());
+    await repo.finish(file.fileId, failed);
+    expect(await repo.markPublished(file.fileId, 'FAILED')).toBe(true);
+    expect(await repo.startProcessing(file.fileId, claim())).toMatchObject({ reprocessId: null });
+    expect(await repo.finish(file.fileId, failed, { reprocess: true })).toMatchObject({
+      publishedStatus: null,
+    });
   });
 
   it('queues a stuck file for a reprocess by the rules the sweeper follows', async () => {

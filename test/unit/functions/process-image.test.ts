@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
+  GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -306,21 +307,33 @@ describe('processor handler', () => {
     const fileId = await upload(Buffer.from('hello'), 'text/plain');
     await (await fileRepository()).startProcessing(fileId, claim());
     sqs.on(ChangeMessageVisibilityCommand).resolves({});
-    dynamo.on(PutItemCommand).rejects(
-      idempotencyRecordExists('INPROGRESS', {
-        in_progress_expiration: { N: String(Date.now() + 60_000) },
-      }),
-    );
+    const held = idempotencyRecordExists('INPROGRESS', {
+      in_progress_expiration: { N: String(Date.now() + 45_000) },
+    });
+    dynamo.on(PutItemCommand).rejects(held);
+    // The claim as DynamoDB holds it: the holder's deadline, 45 s from now.
+    dynamo.on(GetItemCommand).resolves({ Item: held.Item });
     const record = sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, fileId, 'image'), 5), 1);
     await expect(handler({ Records: [record] }, lambdaContext('processor'))).rejects.toThrow(
       /All records failed/,
     );
     const [call] = sqs.commandCalls(ChangeMessageVisibilityCommand);
     expect(call?.args[0].input.ReceiptHandle).toBe(record.receiptHandle);
-    // The holder's claim (claim()) ends a minute from now: back then, give or take a second.
-    expect(call?.args[0].input.VisibilityTimeout).toBeGreaterThanOrEqual(59);
-    expect(call?.args[0].input.VisibilityTimeout).toBeLessThanOrEqual(61);
+    expect(call?.args[0].input.VisibilityTimeout).toBeGreaterThanOrEqual(44);
+    expect(call?.args[0].input.VisibilityTimeout).toBeLessThanOrEqual(46);
     expect(await (await fileRepository()).get(fileId)).toMatchObject({ status: 'PROCESSING' });
+
+    // The holder was a replay that has finished meanwhile: back at once.
+    sqs.resetHistory();
+    dynamo.on(GetItemCommand).resolves({
+      Item: { ...held.Item, status: { S: 'COMPLETED' }, data: { S: '{}' } },
+    });
+    await expect(handler({ Records: [record] }, lambdaContext('processor'))).rejects.toThrow(
+      /All records failed/,
+    );
+    expect(sqs.commandCalls(ChangeMessageVisibilityCommand)[0]?.args[0].input).toMatchObject({
+      VisibilityTimeout: 1,
+    });
   });
 
   it('retries a transient failure, and on the last attempt records FAILED with the reason', async () => {
