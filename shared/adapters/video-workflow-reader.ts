@@ -39,11 +39,19 @@ const PAGE_LIMIT = 1000;
 
 const NOT_THERE = new Set(['ExecutionDoesNotExist', 'InvalidArn']);
 
-const unavailable = (error: unknown): WorkflowUnavailableError =>
-  new WorkflowUnavailableError(
-    `Step Functions did not answer (${(error as Error).name ?? 'Error'}: ${(error as Error).message})`,
+/**
+ * Step Functions down or unreachable (no answer, a 5xx) or throttling us: the caller may try
+ * again. Any other refusal (access denied, a request it finds invalid) is our bug, thrown as it
+ * is, so it is logged and answered as one.
+ */
+const unavailable = (error: unknown): Error => {
+  const { name, $fault } = error as { name?: string; $fault?: string };
+  if ($fault === 'client' && !/Throttl|TooManyRequests/.test(name ?? '')) return error as Error;
+  return new WorkflowUnavailableError(
+    `Step Functions did not answer (${name ?? 'Error'}: ${(error as Error).message})`,
     { cause: error },
   );
+};
 
 /**
  * Reads one execution: its status (DescribeExecution) and its steps (GetExecutionHistory,

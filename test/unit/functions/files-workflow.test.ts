@@ -290,4 +290,20 @@ describe('GET /files/{fileId}/workflow', () => {
     );
     expect((await workflowOf(fileId, 'alice')).statusCode).toBe(503);
   });
+
+  it('answers a refusal that is our own mistake (access denied) as a 500, not as a wait', async () => {
+    const fileId = await fileOf('alice', 'video', `${EXECUTIONS}${randomUUID()}-denied`);
+    sfn.on(DescribeExecutionCommand).rejects(
+      new SFNServiceException({
+        name: 'AccessDeniedException',
+        $fault: 'client',
+        message: 'not authorized to perform: states:DescribeExecution',
+        $metadata: {},
+      }),
+    );
+    const denied = await workflowOf(fileId, 'alice');
+    expect(denied.statusCode).toBe(500);
+    expect(denied.json.error.code).toBe('INTERNAL');
+    expect(denied.body).not.toContain('states:DescribeExecution');
+  });
 });
