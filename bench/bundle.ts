@@ -43,6 +43,8 @@ const FUNCTION_ENV = {
   SWEEP_GRACE_SECONDS: '300',
   WEBSOCKET_MANAGEMENT_URL: 'https://bench.execute-api.us-east-1.amazonaws.com/bench',
   NOTIFICATION_SENDER: 'bench@example.com',
+  // The video state machine: process-video starts its executions, files-api reads them.
+  STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:bench',
 };
 
 /**

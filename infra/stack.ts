@@ -178,6 +178,7 @@ export class SyncFlowStack extends Stack {
       logRetention,
       functions,
       timing,
+      videoStateMachine: this.video.stateMachine,
     });
     this.housekeeping = new Housekeeping(this, 'Housekeeping', {
       bucket: this.storage.bucket,

@@ -4,6 +4,7 @@ import { statements as integrity } from './0003_integrity.ts';
 import { statements as roles } from './0004_roles.ts';
 import { statements as kinds } from './0005_kinds.ts';
 import { statements as videoProgress } from './0006_video_progress.ts';
+import { statements as videoExecution } from './0007_video_execution.ts';
 
 export interface Migration {
   /** Never renamed once released: it is the row recorded in schema_migrations. */
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { id: '0004_roles', statements: roles },
   { id: '0005_kinds', statements: kinds },
   { id: '0006_video_progress', statements: videoProgress },
+  { id: '0007_video_execution', statements: videoExecution },
 ];

@@ -5,6 +5,7 @@ import type {
   FilePage,
   FileQuery,
   FileSummary,
+  FileWorkflow,
   ListedParts,
   ReprocessResponse,
   SignedParts,
@@ -95,6 +96,13 @@ export class SyncFlowApi {
 
   getFile(fileId: string, signal?: AbortSignal): Promise<FileDetail> {
     return this.request('GET', `files/${encodeURIComponent(fileId)}`, {
+      ...(signal && { signal }),
+    });
+  }
+
+  /** The Step Functions execution of a video's current run and its steps (404 for other kinds). */
+  getFileWorkflow(fileId: string, signal?: AbortSignal): Promise<FileWorkflow> {
+    return this.request('GET', `files/${encodeURIComponent(fileId)}/workflow`, {
       ...(signal && { signal }),
     });
   }

@@ -22,7 +22,8 @@ export type ErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'UNPROCESSABLE'
   | 'TOO_MANY_REQUESTS'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  | 'UNAVAILABLE';
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string };
@@ -230,6 +231,37 @@ export interface FileDetail extends FileSummary {
   uploadExpiresAt: string | null;
   download: { url: string; expiresAt: string } | null;
   derivatives: Derivative[];
+}
+
+/** What a failed step or execution said. */
+export interface WorkflowError {
+  error: string;
+  cause: string | null;
+}
+
+export interface WorkflowStep {
+  /** The state's name (`Probe`, `Transcode`, `Poster`, `Record`, `Publish`…). */
+  name: string;
+  type: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  enteredAt: string;
+  exitedAt: string | null;
+  durationMs: number | null;
+  retries: number;
+  error: WorkflowError | null;
+}
+
+/** `GET /files/{fileId}/workflow`: the execution of a video's current run. */
+export interface FileWorkflow {
+  fileId: string;
+  executionArn: string;
+  name: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+  startedAt: string;
+  stoppedAt: string | null;
+  error: WorkflowError | null;
+  truncated: boolean;
+  steps: WorkflowStep[];
 }
 
 export type SortOrder = 'createdAt' | '-createdAt' | 'size' | '-size' | 'filename' | '-filename';

@@ -10,6 +10,7 @@ import {
   type TabularMetadata,
 } from '../../client/src/index.ts';
 import { announce, formatBytes, h } from './dom.ts';
+import { WorkflowView } from './workflow-view.ts';
 
 const STATUSES: FileStatus[] = [
   'PENDING_UPLOAD',
@@ -67,6 +68,8 @@ export class FilesView {
   private nextCursor: string | null = null;
   private rows = new Map<string, HTMLTableRowElement>();
   private loading: AbortController | undefined;
+  /** The open detail's workflow, which asks Step Functions again while it runs. */
+  private workflow: WorkflowView | undefined;
 
   constructor(private readonly api: SyncFlowApi) {
     const statusSelect = select('status', [
@@ -133,6 +136,7 @@ export class FilesView {
       h('nav', { class: 'pager', 'aria-label': 'Pages' }, this.prev, this.pageInfo, this.next),
       this.dialog,
     );
+    this.dialog.addEventListener('close', () => this.workflow?.stop());
   }
 
   private query(): FileQuery {
@@ -330,6 +334,16 @@ export class FilesView {
           ] as [string, string][])
         : []),
     ];
+    this.workflow?.stop();
+    // A video's Step Functions execution, its steps live while it runs.
+    this.workflow =
+      file.kind === 'video' && file.status !== 'EXPIRED'
+        ? new WorkflowView(
+            this.api,
+            file.fileId,
+            ['PENDING_UPLOAD', 'UPLOADED', 'PROCESSING'].includes(file.status),
+          )
+        : undefined;
     const close = h('button', { type: 'button', onclick: () => this.dialog.close() }, 'Close');
     const remove = h('button', { type: 'button', class: 'danger' }, 'Delete');
     const reprocess = h('button', { type: 'button' }, 'Reprocess');
@@ -405,6 +419,7 @@ export class FilesView {
         {},
         facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
       ),
+      this.workflow?.element ?? null,
       tabular ? schemaTable(tabular) : null,
       tabular ? previewTable(tabular) : null,
       h(

@@ -24,6 +24,7 @@ import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { ANALYTICS_PREFIX, DERIVED_PREFIX, UPLOAD_PREFIX } from '../../shared/domain/keys.ts';
@@ -43,12 +44,15 @@ export interface ApiProps {
   readonly functions: FunctionDefaults;
   /** The pipeline's clock: a reprocess of a stuck file is allowed by the same rules the sweeper follows. */
   readonly timing: PipelineTiming;
+  /** The video workflow, whose executions `GET /files/{fileId}/workflow` reads (and no other). */
+  readonly videoStateMachine: IStateMachine;
 }
 
 /**
  * The REST API and its users: a Cognito user pool, a token authorizer that verifies the pool's
  * tokens (enforced in AWS and in the emulator alike), `POST /uploads`, `POST /uploads/batch`,
- * `GET /files`, `GET|DELETE /files/{fileId}`, `POST /files/{fileId}/reprocess`, the multipart routes under
+ * `GET /files`, `GET|DELETE /files/{fileId}`, `GET /files/{fileId}/workflow`,
+ * `POST /files/{fileId}/reprocess`, the multipart routes under
  * `/uploads/{fileId}` and `GET /health`.
  */
 export class Api extends Construct {
@@ -57,7 +61,10 @@ export class Api extends Construct {
   readonly userPoolClient: UserPoolClient;
   readonly authorizerFunction: SyncFlowFunction;
   readonly uploadApi: SyncFlowFunction;
-  /** `GET /files`, `GET /files/{fileId}`: reads the bucket and the database, nothing else. */
+  /**
+   * `GET /files`, `GET /files/{fileId}`, `GET /files/{fileId}/workflow`: reads the bucket, the
+   * database and the video workflow's executions, nothing else.
+   */
   readonly filesApi: SyncFlowFunction;
   /** `DELETE /files/{fileId}`, `POST /files/{fileId}/reprocess`: the routes that change a file. */
   readonly fileActions: SyncFlowFunction;
@@ -159,8 +166,36 @@ export class Api extends Construct {
       entry: 'files-api',
       serviceName: 'files-api',
       // The reading role: it cannot change a row, nor the schema.
-      environment: { ...props.metadata.environmentFor('read'), ...cors },
+      environment: {
+        ...props.metadata.environmentFor('read'),
+        ...cors,
+        STATE_MACHINE_ARN: props.videoStateMachine.stateMachineArn,
+      },
     });
+    // A video's steps: describe and read the history of that machine's executions, nothing else
+    // (no ListExecutions, no other machine, no execution's start or stop).
+    props.videoStateMachine.grantExecution(
+      this.filesApi,
+      'states:DescribeExecution',
+      'states:GetExecutionHistory',
+    );
+    NagSuppressions.addResourceSuppressions(
+      this.filesApi,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            "The video state machine's executions (`execution:<machine>:*`): one per file version, named at run time; only DescribeExecution and GetExecutionHistory.",
+          appliesTo: [
+            {
+              regex:
+                '/^Resource::arn:(<AWS::Partition>|[a-z-]+):states:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|[0-9]+):execution:.*VideoStateMachine[0-9A-F]{8}.*:\\*$/',
+            },
+          ],
+        },
+      ],
+      true,
+    );
     // Download URLs are presigned GETs of the original and its derivatives: read rights on both
     // prefixes, nothing else.
     for (const prefix of [UPLOAD_PREFIX, DERIVED_PREFIX]) {
@@ -371,6 +406,7 @@ export class Api extends Construct {
     file.addMethod('GET', new LambdaIntegration(this.filesApi));
     file.addMethod('DELETE', new LambdaIntegration(this.fileActions));
     file.addResource('reprocess').addMethod('POST', new LambdaIntegration(this.fileActions));
+    file.addResource('workflow').addMethod('GET', new LambdaIntegration(this.filesApi));
 
     this.restApi.root.addResource('health').addMethod(
       'GET',

@@ -532,7 +532,7 @@ export class FileRepository {
   async markDeleted(ownerId: string, fileId: string): Promise<boolean> {
     const rows = await this.db.query(
       `UPDATE files SET status = 'DELETED', published_status = NULL, reprocess_id = NULL,
-         updated_at = $3::timestamptz
+         video_execution = NULL, updated_at = $3::timestamptz
        WHERE file_id = $1::uuid AND owner_id = $2 AND status <> 'DELETED'
        RETURNING file_id`,
       [fileId, ownerId, new Date()],
@@ -746,5 +746,32 @@ export class FileRepository {
        WHERE file_id = $1::uuid AND status <> 'PROCESSING' AND progress IS NOT NULL`,
       [fileId],
     );
+  }
+
+  /**
+   * Records which workflow execution took over the run of the version named (the video kind's
+   * hand-off), so `GET /files/{fileId}/workflow` can find it whatever named it. Only while that
+   * version is the file's and the file is not deleted; a run that already ended keeps its
+   * execution too (the workflow may finish before this is written).
+   */
+  async noteVideoExecution(
+    fileId: string,
+    objectVersion: string,
+    executionArn: string,
+  ): Promise<void> {
+    await this.db.query(
+      `UPDATE files SET video_execution = $3
+       WHERE file_id = $1::uuid AND object_version = $2 AND status <> 'DELETED'`,
+      [fileId, objectVersion, executionArn],
+    );
+  }
+
+  /** The ARN of the execution that took the file's current (or last) run, or null. */
+  async videoExecutionOf(fileId: string): Promise<string | null> {
+    const [row] = await this.db.query<{ video_execution: unknown }>(
+      `SELECT video_execution FROM files WHERE file_id = $1::uuid AND status <> 'DELETED'`,
+      [fileId],
+    );
+    return textOrNull(row?.video_execution);
   }
 }

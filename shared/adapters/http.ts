@@ -125,11 +125,10 @@ export const httpErrors = (): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatew
     const { error } = request;
     if (error instanceof HttpError && error.expose) {
       // `message` is the logger's own key (the line's text): the refusal's goes in `reason`.
-      logger.info('Request refused', {
-        statusCode: error.statusCode,
-        code: error.code,
-        reason: error.message,
-      });
+      const facts = { statusCode: error.statusCode, code: error.code, reason: error.message };
+      if (error.statusCode >= 500)
+        logger.warn('Request not served', { ...facts, error: error.cause });
+      else logger.info('Request refused', facts);
       request.response = json(
         error.statusCode,
         { error: { code: error.code, message: error.message } },

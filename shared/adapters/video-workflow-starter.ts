@@ -9,6 +9,13 @@ export interface VideoStart {
 }
 
 /**
+ * What every execution ARN of a state machine begins with:
+ * `arn:aws:states:region:account:stateMachine:Name` → `…:execution:Name:`.
+ */
+export const executionArnPrefix = (stateMachineArn: string): string =>
+  `${stateMachineArn.replace(':stateMachine:', ':execution:')}:`;
+
+/**
  * Starts the video workflow for one file version, named by `videoExecutionName`. Step
  * Functions keeps a Standard machine's execution names for 90 days: a second start of the same
  * name answers the running execution (same input) or `ExecutionAlreadyExists` (finished, or
@@ -20,8 +27,7 @@ export const startVideoWorkflow = async (
   job: VideoJob,
 ): Promise<VideoStart> => {
   const name = videoExecutionName(job);
-  // arn:aws:states:region:account:stateMachine:Name → …:execution:Name:<execution name>
-  const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+  const executionArn = `${executionArnPrefix(stateMachineArn)}${name}`;
   try {
     const response = await sfn.send(
       new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify({ job }) }),

@@ -9,7 +9,8 @@ export type ErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'UNPROCESSABLE'
   | 'TOO_MANY_REQUESTS'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  | 'UNAVAILABLE';
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
@@ -22,11 +23,14 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   UNPROCESSABLE: 422,
   TOO_MANY_REQUESTS: 429,
   INTERNAL: 500,
+  UNAVAILABLE: 503,
 };
 
 /**
- * An error a client caused, or our own 500. `expose` says whether the message may be shown to
- * the caller: true for every 4xx, false for 500 (whose message stays in the logs).
+ * An error a client caused, a service we depend on that did not answer (503), or our own 500.
+ * `expose` says whether the message may be shown to the caller: true for every 4xx and for 503
+ * (its message says what is unavailable, so the caller knows to try again), false for 500
+ * (whose message stays in the logs).
  */
 export class HttpError extends Error {
   readonly code: ErrorCode;
@@ -44,7 +48,7 @@ export class HttpError extends Error {
     this.name = 'HttpError';
     this.code = code;
     this.statusCode = STATUS_BY_CODE[code];
-    this.expose = this.statusCode < 500;
+    this.expose = this.statusCode < 500 || code === 'UNAVAILABLE';
     this.headers = options?.headers ?? {};
   }
 }

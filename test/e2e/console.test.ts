@@ -321,17 +321,64 @@ describe(`the web console on the ${target.name} stack, in Chromium`, () => {
       ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=3', '-c:v', 'libx264'],
       ...['-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip],
     ]);
+    // What the detail asked of the workflow route, in order: a 404 while the file waits for
+    // its hand-off, then the execution's status each time.
+    const asked: string[] = [];
+    page.on('response', (response) => {
+      if (!/\/files\/[^/]+\/workflow$/.test(new URL(response.url()).pathname)) return;
+      if (response.request().method() !== 'GET') return;
+      void response
+        .json()
+        .then((body: { status?: string }) => asked.push(body.status ?? String(response.status())))
+        .catch(() => asked.push(String(response.status())));
+    });
     await drop([{ name: 'clip.mp4', type: 'video/mp4', data: readFileSync(clip) }]);
-    expect(await waitForState('clip.mp4', ['processed', 'failed', 'rejected'], 300_000)).toBe(
-      'processed',
-    );
+    await waitForState('clip.mp4', ['uploaded', 'processing', 'processed', 'failed', 'rejected']);
     await page.getByLabel('Name starts with').fill('clip');
     await page.getByRole('button', { name: 'Apply' }).click();
     await settled(() => rows().count()).toBe(1);
+    // Opened while the video is processed: its steps arrive and move on their own.
     await page.getByRole('button', { name: 'clip.mp4' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.waitFor();
+    const workflow = dialog.getByTestId('workflow');
+    await expect
+      .poll(() => workflow.getAttribute('data-status'), { timeout: 300_000, interval: 500 })
+      .toBe('SUCCEEDED');
+    const steps = workflow.getByTestId('workflow-step');
+    await expect(
+      steps.evaluateAll((items) =>
+        items.map(
+          (li) =>
+            `${li.querySelector('.step-name')?.textContent}:${li.getAttribute('data-status')}`,
+        ),
+      ),
+    ).resolves.toEqual(
+      ['Probe', 'IsVideo', 'Transcode', 'Poster', 'Record', 'Publish', 'Done'].map(
+        (name) => `${name}:SUCCEEDED`,
+      ),
+    );
+    await expect(steps.first().textContent()).resolves.toMatch(/Probe.*succeeded.*\d+(\.\d)? m?s/);
+    // It was asked again while the execution ran (the first answers came before its end)…
+    expect(asked.length).toBeGreaterThanOrEqual(2);
+    expect(asked[0]).not.toBe('SUCCEEDED');
+    expect(asked.at(-1)).toBe('SUCCEEDED');
+    // …and no more once it ended.
+    const answered = asked.length;
+    await page.waitForTimeout(4500);
+    expect(asked).toHaveLength(answered);
+    await shot('console-workflow');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+
+    expect(await waitForState('clip.mp4', ['processed', 'failed', 'rejected'], 60_000)).toBe(
+      'processed',
+    );
+    await page.getByRole('button', { name: 'clip.mp4' }).click();
+    await dialog.waitFor();
     await expect(dialog.textContent()).resolves.toMatch(/AVC .*640 × 360.*25 fps/);
+    // Opened once it ended: the steps at once, and one question only.
+    await settled(() => workflow.getByTestId('workflow-step').count()).toBe(7);
+    await settled(async () => asked.length).toBe(answered + 1);
     const video = page.getByTestId('detail-video');
     onTestFinished(() => dialog.getByRole('button', { name: 'Close' }).click());
     await expect(video.getAttribute('poster')).resolves.toMatch(/preview\.jpg/);

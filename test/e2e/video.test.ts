@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
+import type { FileWorkflow } from '../../client/src/index.ts';
 import { type FileView, uploadFile, waitForFile } from '../support/api-client.ts';
 import { type E2eUser, freshUsers } from '../support/e2e-users.ts';
 import { makeTestMedia, type TestMedia } from '../support/media.ts';
@@ -80,6 +82,23 @@ const expectServedInline = (response: Response, objectBytes: number, rangeBytes?
 
 const upload = async (user: E2eUser, path: string, name: string, contentType: string) =>
   uploadFile(user.api, name, contentType, await readFile(path));
+
+/**
+ * The file's workflow once its execution ended: the record is written by the Record step, one
+ * step before the execution's Publish and Done, so it may still run for a moment.
+ */
+const endedWorkflow = async (user: E2eUser, fileId: string): Promise<FileWorkflow> => {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const workflow = await user.client.api.getFileWorkflow(fileId);
+    if (workflow.status !== 'RUNNING') return workflow;
+    if (Date.now() > deadline) throw new Error(`The execution of ${fileId} still runs`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+};
+
+/** Each step as `name:status`, in the order the execution entered them. */
+const stepsOf = (workflow: FileWorkflow) => workflow.steps.map((s) => `${s.name}:${s.status}`);
 
 describe(`video and audio on the ${target.name} stack`, () => {
   let media: TestMedia;
@@ -181,6 +200,42 @@ describe(`video and audio on the ${target.name} stack`, () => {
     // the queue behind the notifier does not keep their order (the console shows the most).
     expect(new Set(percents).size).toBe(percents.length);
     expect(other.messages.filter((m) => m.fileId === fileId)).toEqual([]);
+
+    // The execution that did it, with its steps in order, each timed; one per file version.
+    const workflow = await endedWorkflow(alice, fileId);
+    expect(workflow).toMatchObject({ fileId, status: 'SUCCEEDED', error: null, truncated: false });
+    expect(workflow.name).toMatch(new RegExp(`^${fileId}-[0-9a-f]{32}$`));
+    expect(workflow.executionArn).toMatch(
+      new RegExp(`^arn:aws[a-z-]*:states:[a-z0-9-]+:\\d{12}:execution:[^:]+:${workflow.name}$`),
+    );
+    expect(stepsOf(workflow)).toEqual([
+      'Probe:SUCCEEDED',
+      'IsVideo:SUCCEEDED',
+      'Transcode:SUCCEEDED',
+      'Poster:SUCCEEDED',
+      'Record:SUCCEEDED',
+      'Publish:SUCCEEDED',
+      'Done:SUCCEEDED',
+    ]);
+    for (const step of workflow.steps) {
+      expect(step.durationMs).toBe(Date.parse(step.exitedAt ?? '') - Date.parse(step.enteredAt));
+    }
+    // The transcode is the long one: a 10 s 1080p video takes longer than its probe.
+    const took = new Map(workflow.steps.map((s) => [s.name, s.durationMs ?? 0]));
+    expect(took.get('Transcode')).toBeGreaterThan(took.get('Probe') ?? 0);
+    expect(Date.parse(workflow.stoppedAt ?? '')).toBeGreaterThanOrEqual(
+      Date.parse(workflow.startedAt),
+    );
+
+    // Nobody else learns it exists: the same 404 as a file that does not.
+    const foreign = await bob.api.request('GET', `/files/${fileId}/workflow`);
+    const missingId = randomUUID();
+    const missing = await bob.api.request('GET', `/files/${missingId}/workflow`);
+    expect(foreign.status).toBe(404);
+    expect(missing.status).toBe(404);
+    expect(JSON.stringify(foreign.body).replace(fileId, 'ID')).toBe(
+      JSON.stringify(missing.body).replace(missingId, 'ID'),
+    );
   });
 
   it('ends each hostile or odd media file in the right status with a readable reason', {
@@ -239,5 +294,22 @@ describe(`video and audio on the ${target.name} stack`, () => {
       status: 'REJECTED',
       reason: expect.stringMatching(/turned by .*only quarter turns/),
     });
+
+    // The user's mistakes are not the workflow's failures: those executions succeed, without
+    // a transcode; a file the processor's own check rejected never had one.
+    const probedOnly = ['Probe', 'IsVideo', 'Record', 'Publish', 'Done'].map(
+      (n) => `${n}:SUCCEEDED`,
+    );
+    for (const file of [cut, jpegOpaque, mp3, tilted]) {
+      const workflow = await endedWorkflow(alice, file?.fileId ?? '');
+      expect(workflow.status, file?.filename).toBe('SUCCEEDED');
+      expect(stepsOf(workflow), file?.filename).toEqual(probedOnly);
+    }
+    const unchecked = await alice.api.request<{ error: { code: string; message: string } }>(
+      'GET',
+      `/files/${jpeg?.fileId}/workflow`,
+    );
+    expect(unchecked.status).toBe(404);
+    expect(unchecked.body.error.message).toMatch(/not been handed to the video workflow/);
   });
 });

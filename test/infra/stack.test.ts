@@ -360,8 +360,8 @@ describe('api', () => {
     );
     const routes = methods.filter((m) => m.HttpMethod !== 'OPTIONS');
     // POST /uploads, POST /uploads/batch, the four multipart routes, GET /files,
-    // GET|DELETE /files/{fileId}, POST .../reprocess; GET /health.
-    expect(routes.filter((m) => m.AuthorizationType === 'CUSTOM')).toHaveLength(10);
+    // GET|DELETE /files/{fileId}, GET .../workflow, POST .../reprocess; GET /health.
+    expect(routes.filter((m) => m.AuthorizationType === 'CUSTOM')).toHaveLength(11);
     expect(routes.filter((m) => m.AuthorizationType !== 'CUSTOM')).toEqual([
       expect.objectContaining({ HttpMethod: 'GET', AuthorizationType: 'NONE' }),
     ]);
@@ -466,6 +466,45 @@ describe('api', () => {
     const actions = policiesOf(dev.stack.api.fileActions);
     expect(actions).toMatch(/s3:DeleteObject/);
     expect(actions).toMatch(/events:PutEvents/);
+  });
+
+  it("lets the files API read the video machine's executions, and nothing else of Step Functions", () => {
+    const role = dev.stack.resolve(dev.stack.api.filesApi.role?.roleName);
+    const statements = Object.values(dev.template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([role]))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Record<string, unknown>[]);
+    const states = statements.filter((s) => JSON.stringify(s.Action).includes('states:'));
+    const machineArn = dev.stack.resolve(dev.stack.video.stateMachine.stateMachineArn);
+    expect(states).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['states:DescribeExecution', 'states:GetExecutionHistory'],
+        // arn:…:execution:<the machine's name>:*: its executions, not the machine, not another's.
+        Resource: {
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':states:',
+              { Ref: 'AWS::Region' },
+              ':',
+              { Ref: 'AWS::AccountId' },
+              ':execution:',
+              // The name, the seventh field of arn:aws:states:region:account:stateMachine:Name.
+              { 'Fn::Select': [6, { 'Fn::Split': [':', machineArn] }] },
+              ':*',
+            ],
+          ],
+        },
+      },
+    ]);
+    const env = dev.stack.resolve(
+      (dev.stack.api.filesApi.node.defaultChild as { environment?: unknown }).environment,
+    ) as { variables: Record<string, unknown> };
+    expect(env.variables.STATE_MACHINE_ARN).toEqual(
+      dev.stack.resolve(dev.stack.video.stateMachine.stateMachineArn),
+    );
   });
 
   it("routes reprocess requests from the bus to their kind's queue; the files API sends to no queue", () => {

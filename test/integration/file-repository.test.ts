@@ -684,4 +684,35 @@ describe.each<TestDriver>(['pg', 'pglite', 'data-api'])('file repository on %s',
       handle.db.query('UPDATE files SET progress = 101 WHERE file_id = $1::uuid', [fileId]),
     ).rejects.toThrow();
   });
+
+  it('keeps the execution that took a video’s run, for that version only, past its end, not past a delete', async () => {
+    const fileId = await processing();
+    expect(await repo.videoExecutionOf(fileId)).toBeNull();
+    const execution = 'arn:aws:states:eu-west-1:000000000000:execution:Video:run-1';
+    await repo.noteVideoExecution(fileId, 'v2', `${execution}-other`);
+    expect(await repo.videoExecutionOf(fileId)).toBeNull();
+    await repo.noteVideoExecution(fileId, 'v1', execution);
+    expect(await repo.videoExecutionOf(fileId)).toBe(execution);
+    await repo.finish(fileId, {
+      status: 'PROCESSED',
+      objectVersion: 'v1',
+      size: 1000,
+      contentType: 'video/mp4',
+      sha256: null,
+      metadata: {},
+      derivatives: [],
+      reason: null,
+    });
+    // The workflow may end the file before the hand-off is written: it is kept all the same.
+    await repo.noteVideoExecution(fileId, 'v1', `${execution}-again`);
+    expect(await repo.videoExecutionOf(fileId)).toBe(`${execution}-again`);
+    expect(await repo.markDeleted('video-owner', fileId)).toBe(true);
+    expect(await repo.videoExecutionOf(fileId)).toBeNull();
+    await repo.noteVideoExecution(fileId, 'v1', execution);
+    const [row] = await handle.db.query<{ video_execution: unknown }>(
+      'SELECT video_execution FROM files WHERE file_id = $1::uuid',
+      [fileId],
+    );
+    expect(row?.video_execution).toBeNull();
+  });
 });

@@ -6,6 +6,15 @@ import type { KindPipeline } from '../kind-pipeline.ts';
 export interface VideoPipelineDeps {
   /** Starts the file version's execution of the video state machine (or finds it started). */
   readonly start: (job: VideoJob) => Promise<VideoStart>;
+  /**
+   * Keeps the execution on the file's record (`GET /files/{fileId}/workflow` reads it): a
+   * reprocess's execution is named after its request, which the record does not keep.
+   */
+  readonly noteExecution: (
+    fileId: string,
+    objectVersion: string,
+    executionArn: string,
+  ) => Promise<void>;
 }
 
 /**
@@ -39,6 +48,8 @@ export const videoPipeline =
       sha256: checked.common.sha256,
       ...(work.reprocessId && { reprocessId: work.reprocessId }),
     });
+    // Also when it was started already: a run that died before this write leaves it to the retry.
+    await deps.noteExecution(file.fileId, file.objectVersion, started.executionArn);
     return {
       ...checked.common,
       status: 'PROCESSING',

@@ -19,6 +19,7 @@ import { documented } from '../../support/openapi.ts';
 stubFunctionEnv({
   DOWNLOAD_URL_TTL_SECONDS: '300',
   CURSOR_KEY: 'unit-test-cursor-key',
+  STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Video',
   EVENT_BUS_NAME: 'files-bus',
   REPROCESS_PER_MINUTE: '30',
   PROCESSOR_TIMEOUT_SECONDS: '300',

@@ -59,7 +59,11 @@ const recordingStarter = () => {
     jobs.push(job);
     return { started: jobs.length === 1, executionArn: `arn:execution:${job.fileId}` };
   };
-  return { jobs, start };
+  const noted: string[] = [];
+  const noteExecution = async (fileId: string, objectVersion: string, executionArn: string) => {
+    noted.push(`${fileId}@${objectVersion}=${executionArn}`);
+  };
+  return { jobs, start, noteExecution, noted };
 };
 
 describe('the video kind’s pipeline', () => {
@@ -67,7 +71,7 @@ describe('the video kind’s pipeline', () => {
     const bytes = await readFile(media.h264_1080p);
     const starter = recordingStarter();
     const work = workOf(bytes, 'video/mp4');
-    const result = await videoPipeline({ start: starter.start })(work);
+    const result = await videoPipeline(starter)(work);
     expect(result).toEqual({
       status: 'PROCESSING',
       size: bytes.length,
@@ -89,21 +93,25 @@ describe('the video kind’s pipeline', () => {
         sha256: createHash('sha256').update(bytes).digest('hex'),
       },
     ]);
+    // The record names the execution, so the API finds it without knowing how it was named.
+    expect(starter.noted).toEqual([`${work.file.fileId}@v1=arn:execution:${work.file.fileId}`]);
   });
 
   it('names a reprocess request in the job, and reports a replay as not started', async () => {
     const bytes = await readFile(media.mp3);
     const starter = recordingStarter();
-    const pipeline = videoPipeline({ start: starter.start });
+    const pipeline = videoPipeline(starter);
     await pipeline(workOf(bytes, 'audio/mpeg'));
     const again = await pipeline(workOf(bytes, 'audio/mpeg', { reprocessId: 'r-1' }));
     expect(again).toMatchObject({ status: 'PROCESSING', started: false });
     expect(starter.jobs[1]?.reprocessId).toBe('r-1');
+    // A replay notes the execution again: the run that started it may have died before it did.
+    expect(starter.noted).toHaveLength(2);
   });
 
   it('ends a file whose bytes contradict its declaration without starting anything', async () => {
     const starter = recordingStarter();
-    const pipeline = videoPipeline({ start: starter.start });
+    const pipeline = videoPipeline(starter);
     const jpeg = await readFile(media.jpegAsMp4);
     expect(await pipeline(workOf(jpeg, 'video/mp4'))).toMatchObject({
       status: 'REJECTED',
@@ -115,14 +123,13 @@ describe('the video kind’s pipeline', () => {
       reason: expect.stringMatching(/bytes, but .* were declared/),
     });
     expect(starter.jobs).toEqual([]);
+    expect(starter.noted).toEqual([]);
   });
 
   it('leaves a JPEG sent as opaque bytes for the probe to reject', async () => {
     const starter = recordingStarter();
     const jpeg = await readFile(media.jpegAsMp4);
-    const result = await videoPipeline({ start: starter.start })(
-      workOf(jpeg, 'application/octet-stream'),
-    );
+    const result = await videoPipeline(starter)(workOf(jpeg, 'application/octet-stream'));
     expect(result).toMatchObject({ status: 'PROCESSING', contentType: 'image/jpeg' });
     expect(starter.jobs).toHaveLength(1);
   });
