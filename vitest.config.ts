@@ -20,6 +20,10 @@ export default defineConfig({
           // Handler tests start an embedded PGlite and migrate it first: seconds, more on a
           // busy machine.
           hookTimeout: 60_000,
+          // npm test runs this suite beside the end-to-end suite (scripts/test-lanes.ts): tests
+          // that bundle functions or start worker threads take seconds more on a busy machine.
+          // The limit only catches a hang; speed is measured by the benchmarks.
+          testTimeout: 30_000,
         },
       },
       {

@@ -234,6 +234,7 @@ export class SyncFlowStack extends Stack {
         ),
         'upload-api': this.api.uploadApi,
         'files-api': this.api.filesApi,
+        'workflow-api': this.api.workflowApi,
         'file-actions': this.api.fileActions,
         'multipart-api': this.api.multipartApi,
         authorizer: this.api.authorizerFunction,

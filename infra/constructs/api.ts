@@ -66,6 +66,8 @@ export class Api extends Construct {
    * database and the video workflow's executions, nothing else.
    */
   readonly filesApi: SyncFlowFunction;
+  /** `GET /files/{fileId}/workflow`: a video's Step Functions execution and its steps. */
+  readonly workflowApi: SyncFlowFunction;
   /** `DELETE /files/{fileId}`, `POST /files/{fileId}/reprocess`: the routes that change a file. */
   readonly fileActions: SyncFlowFunction;
   /** API Gateway's account settings with the CloudWatch role the REST API made for its logs. */
@@ -169,18 +171,36 @@ export class Api extends Construct {
       environment: {
         ...props.metadata.environmentFor('read'),
         ...cors,
+      },
+    });
+    // Download URLs are presigned GETs of the original and its derivatives: read rights on both
+    // prefixes, nothing else.
+    for (const prefix of [UPLOAD_PREFIX, DERIVED_PREFIX]) {
+      props.bucket.grantRead(this.filesApi, `${prefix}*`);
+    }
+    props.metadata.grantDataAccess(this.filesApi, 'read');
+
+    // A video's workflow, in a function of its own (functions/workflow-api.ts says why).
+    this.workflowApi = new SyncFlowFunction(this, 'WorkflowApi', {
+      ...props.functions,
+      entry: 'workflow-api',
+      serviceName: 'workflow-api',
+      environment: {
+        ...props.metadata.environmentFor('read'),
+        ...cors,
         STATE_MACHINE_ARN: props.videoStateMachine.stateMachineArn,
       },
     });
-    // A video's steps: describe and read the history of that machine's executions, nothing else
-    // (no ListExecutions, no other machine, no execution's start or stop).
+    props.metadata.grantDataAccess(this.workflowApi, 'read');
+    // Describe and read the history of that machine's executions, nothing else (no
+    // ListExecutions, no other machine, no execution's start or stop).
     props.videoStateMachine.grantExecution(
-      this.filesApi,
+      this.workflowApi,
       'states:DescribeExecution',
       'states:GetExecutionHistory',
     );
     NagSuppressions.addResourceSuppressions(
-      this.filesApi,
+      this.workflowApi,
       [
         {
           id: 'AwsSolutions-IAM5',
@@ -196,12 +216,6 @@ export class Api extends Construct {
       ],
       true,
     );
-    // Download URLs are presigned GETs of the original and its derivatives: read rights on both
-    // prefixes, nothing else.
-    for (const prefix of [UPLOAD_PREFIX, DERIVED_PREFIX]) {
-      props.bucket.grantRead(this.filesApi, `${prefix}*`);
-    }
-    props.metadata.grantDataAccess(this.filesApi, 'read');
 
     this.fileActions = new SyncFlowFunction(this, 'FileActions', {
       ...props.functions,
@@ -406,7 +420,7 @@ export class Api extends Construct {
     file.addMethod('GET', new LambdaIntegration(this.filesApi));
     file.addMethod('DELETE', new LambdaIntegration(this.fileActions));
     file.addResource('reprocess').addMethod('POST', new LambdaIntegration(this.fileActions));
-    file.addResource('workflow').addMethod('GET', new LambdaIntegration(this.filesApi));
+    file.addResource('workflow').addMethod('GET', new LambdaIntegration(this.workflowApi));
 
     this.restApi.root.addResource('health').addMethod(
       'GET',

@@ -468,8 +468,19 @@ describe('api', () => {
     expect(actions).toMatch(/events:PutEvents/);
   });
 
-  it("lets the files API read the video machine's executions, and nothing else of Step Functions", () => {
-    const role = dev.stack.resolve(dev.stack.api.filesApi.role?.roleName);
+  it("lets the workflow API read the video machine's executions, and nothing else of Step Functions; the files API none", () => {
+    const statementsOf = (fn: typeof dev.stack.api.filesApi) => {
+      const name = dev.stack.resolve(fn.role?.roleName);
+      return Object.values(dev.template.findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([name]))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as Record<string, unknown>[]);
+    };
+    expect(
+      statementsOf(dev.stack.api.filesApi).filter((s) =>
+        JSON.stringify(s.Action).includes('states:'),
+      ),
+    ).toEqual([]);
+    const role = dev.stack.resolve(dev.stack.api.workflowApi.role?.roleName);
     const statements = Object.values(dev.template.findResources('AWS::IAM::Policy'))
       .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([role]))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as Record<string, unknown>[]);
@@ -500,7 +511,7 @@ describe('api', () => {
       },
     ]);
     const env = dev.stack.resolve(
-      (dev.stack.api.filesApi.node.defaultChild as { environment?: unknown }).environment,
+      (dev.stack.api.workflowApi.node.defaultChild as { environment?: unknown }).environment,
     ) as { variables: Record<string, unknown> };
     expect(env.variables.STATE_MACHINE_ARN).toEqual(
       dev.stack.resolve(dev.stack.video.stateMachine.stateMachineArn),

@@ -26,7 +26,7 @@ stubFunctionEnv({
   WORKFLOW_MAX_EVENTS: '12',
 });
 const sfn = mockClient(SFNClient);
-const filesApi = (await import('../../../functions/files-api.ts')).handler;
+const filesApi = (await import('../../../functions/workflow-api.ts')).handler;
 
 const workflowOf = async (fileId: string, ownerId: string) => {
   const event = apiEvent({
@@ -35,7 +35,7 @@ const workflowOf = async (fileId: string, ownerId: string) => {
     ownerId,
     pathParameters: { fileId },
   });
-  const response = documented(event, await filesApi(event, lambdaContext('files-api')));
+  const response = documented(event, await filesApi(event, lambdaContext('workflow-api')));
   return { ...response, json: JSON.parse(response.body) };
 };
 
