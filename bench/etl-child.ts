@@ -10,7 +10,9 @@ import { convertTabular } from '../shared/processing/tabular/convert-tabular.ts'
  * One side of an ETL benchmark in a process of its own, so its peak RSS (DuckDB's native memory
  * included) is that side's alone: `ours-csv`, `ours-log` (the library as the function runs it,
  * over the file read in 64 KiB chunks, S3's stream size) or `duckdb-csv`, `duckdb-log` (the
- * baselines). Prints `{seconds, peakRss, rows}`.
+ * baselines). Prints `{seconds, cpuSeconds, peakRss, rows}`: CPU time of the whole process, worker
+ * threads and DuckDB's threads included, which says more than wall time when other work shares
+ * the cores.
  */
 const [mode, input] = process.argv.slice(2) as [string, string];
 
@@ -56,6 +58,7 @@ const duckdb = async (statement: (dir: string) => string): Promise<number> => {
 };
 
 const started = process.hrtime.bigint();
+const cpuStarted = process.cpuUsage();
 let rows = 0;
 const scratchDir = await mkdtemp(join(tmpdir(), 'syncflow-bench-'));
 try {
@@ -102,6 +105,8 @@ try {
   await rm(scratchDir, { recursive: true, force: true });
 }
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+const cpu = process.cpuUsage(cpuStarted);
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 clearInterval(timer);
 peak = Math.max(peak, process.memoryUsage().rss);
-process.stdout.write(JSON.stringify({ seconds, peakRss: peak, rows }));
+process.stdout.write(JSON.stringify({ seconds, cpuSeconds, peakRss: peak, rows }));

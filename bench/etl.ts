@@ -12,6 +12,7 @@ const DATA_DIR = process.env.BENCH_DATA_DIR ?? join(tmpdir(), 'syncflow-bench-da
 
 interface ChildResult {
   readonly seconds: number;
+  readonly cpuSeconds: number;
   readonly peakRss: number;
   readonly rows: number;
 }
@@ -96,6 +97,8 @@ const compare = async (
     baseline_mb_per_s: Number((mb / baselineSeconds).toFixed(1)),
     baseline_peak_rss_mb: Math.round(Math.max(a.peakRss, b.peakRss) / 1024 / 1024),
     ratio: Number((baselineSeconds / mine.seconds).toFixed(3)),
+    cpu_s: Number(mine.cpuSeconds.toFixed(1)),
+    baseline_cpu_s: Number(((a.cpuSeconds + b.cpuSeconds) / 2).toFixed(1)),
     code_path: 'bundled (esbuild, as deployed), worker entries as .mjs',
     goal,
   };

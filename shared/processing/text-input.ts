@@ -271,56 +271,31 @@ export const openTextInput = async (
 };
 
 /**
- * Splits decoded text into lines, a batch per chunk of text (one await per chunk, not per line):
- * `\n`, `\r\n` and a lone `\r` all end a line, so files with mixed line endings read the same.
- * A last line without an ending is yielded too. Lines longer than `maxLineChars` are cut there
- * (the rest of that line is dropped) so one endless line cannot exhaust memory.
+ * Makes `\r\n` and a lone `\r` into `\n` in text that arrives in pieces, so files with mixed
+ * line endings read the same: a `\r` that ends a piece is held back until the next piece shows
+ * whether a `\n` follows it.
  */
-export async function* splitLines(
-  text: AsyncIterable<string>,
-  maxLineChars: number,
-): AsyncGenerator<string[]> {
-  let carry = '';
-  let dropping = false;
-  let pendingCr = false;
-  for await (const chunk of text) {
-    const lines: string[] = [];
-    let start = 0;
-    if (pendingCr && chunk.charCodeAt(0) === 10) start = 1;
-    pendingCr = false;
-    for (;;) {
-      let end = chunk.indexOf('\n', start);
-      const cr = chunk.indexOf('\r', start);
-      if (cr >= 0 && (end < 0 || cr < end)) end = cr;
-      if (end < 0) {
-        if (!dropping) {
-          carry += chunk.slice(start);
-          if (carry.length > maxLineChars) {
-            lines.push(carry.slice(0, maxLineChars));
-            carry = '';
-            dropping = true;
-          }
-        }
-        break;
-      }
-      if (!dropping) {
-        const piece = carry.length > 0 ? carry + chunk.slice(start, end) : chunk.slice(start, end);
-        lines.push(piece.length > maxLineChars ? piece.slice(0, maxLineChars) : piece);
-      }
-      carry = '';
-      dropping = false;
-      if (chunk.charCodeAt(end) === 13) {
-        if (end + 1 >= chunk.length) {
-          pendingCr = true;
-          start = end + 1;
-          break;
-        }
-        start = chunk.charCodeAt(end + 1) === 10 ? end + 2 : end + 1;
-      } else {
-        start = end + 1;
-      }
+export class LineEnds {
+  private pendingCr = false;
+
+  /** The piece with its line ends made `\n`; `final`: no piece follows (nothing is held back). */
+  push(piece: string, final = false): string {
+    let t = piece;
+    if (this.pendingCr) {
+      t = `\r${t}`;
+      this.pendingCr = false;
     }
-    if (lines.length > 0) yield lines;
+    if (!final && t.charCodeAt(t.length - 1) === 13) {
+      this.pendingCr = true;
+      t = t.slice(0, -1);
+    }
+    return t.includes('\r') ? t.replace(/\r\n?/g, '\n') : t;
   }
-  if (carry.length > 0 && !dropping) yield [carry];
+
+  /** After the last piece: the line end of a `\r` held back, or nothing. */
+  end(): string {
+    const rest = this.pendingCr ? '\n' : '';
+    this.pendingCr = false;
+    return rest;
+  }
 }

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { quoteCsv } from '../tabular/csv-records.ts';
 import {
   ERROR_LEVELS,
@@ -7,12 +7,16 @@ import {
   type LogFormat,
   type ParsedLine,
 } from './log-formats.ts';
-import { detach, messageTemplate, TopCounter } from './templates.ts';
+import { detach, messageTemplate } from './templates.ts';
 
 /** Lines of a log, read on their own (in a worker thread or in line). */
 export interface LogBlockTask {
-  /** Lines joined by `\n` (already split and cut to the line limit). */
+  /** Whole lines, each ended by `\n` but the file's last (line ends already made `\n`). */
   readonly text: string;
+  /** Longer lines are cut to this. */
+  readonly maxLineChars: number;
+  /** Values of each top list sent back (the most frequent of the block). */
+  readonly topKept: number;
   /** The number of the block's first line in the file. */
   readonly firstLine: number;
   readonly format: LogFormat;
@@ -39,9 +43,51 @@ export interface LogBlockResult {
   readonly clients: Counts;
   /** How far the block's own counts of its top values may be short. */
   readonly maxError: number;
+  /** Longest row of the spill file, in bytes. */
   readonly longest: number;
   /** Null when no line parsed (no file written). */
   readonly spillPath: string | null;
+}
+
+/**
+ * Writes the spill file's rows through one reused buffer as they are made: no row is kept as a
+ * string until the block ends, which (with millions of lines) was most of the garbage collector's
+ * work.
+ */
+class SpillWriter {
+  private static buffer = Buffer.allocUnsafe(1024 * 1024);
+  private fd = -1;
+  private at = 0;
+  constructor(private readonly path: string) {}
+
+  /** Room for `n` more bytes, flushing (or growing, for one huge value) as needed. */
+  private room(n: number): void {
+    const buffer = SpillWriter.buffer;
+    if (this.at + n <= buffer.length) return;
+    this.flush();
+    if (n > buffer.length) SpillWriter.buffer = Buffer.allocUnsafe(n);
+  }
+
+  private flush(): void {
+    if (this.at === 0) return;
+    if (this.fd < 0) this.fd = openSync(this.path, 'w');
+    writeSync(this.fd, SpillWriter.buffer, 0, this.at);
+    this.at = 0;
+  }
+
+  /** Writes text as UTF-8 (at most three bytes a UTF-16 unit); returns its bytes. */
+  text(value: string): number {
+    this.room(value.length * 3);
+    const bytes = SpillWriter.buffer.write(value, this.at);
+    this.at += bytes;
+    return bytes;
+  }
+
+  close(): void {
+    this.flush();
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
 }
 
 const spillValue = (v: string | number | null): string =>
@@ -60,16 +106,58 @@ const templateOf = (message: string): string => {
   return template;
 };
 
+const count = (counts: Map<string, number>, value: string): void => {
+  counts.set(value, (counts.get(value) ?? 0) + 1);
+};
+
+/**
+ * A block's exact counts, cut to its `kept` most frequent values (the rest would only be dropped
+ * again by the file's bounded counter): returns them and the largest count dropped, which bounds
+ * how far short any value's total can be. Linear: the cut is found from a histogram of the
+ * counts (mostly ones and twos) instead of sorting every distinct value of the block; among
+ * values of the cut's count the first seen are kept.
+ */
+const mostFrequent = (
+  counts: Map<string, number>,
+  kept: number,
+): { entries: [string, number][]; dropped: number } => {
+  if (counts.size <= kept) return { entries: [...counts], dropped: 0 };
+  const histogram = new Map<number, number>();
+  for (const n of counts.values()) histogram.set(n, (histogram.get(n) ?? 0) + 1);
+  const levels = [...histogram.keys()].sort((a, b) => b - a);
+  // The smallest count `cut` such that the values counted above it fit in `kept`.
+  let above = 0;
+  let cut = 0;
+  for (const level of levels) {
+    const atLevel = histogram.get(level) ?? 0;
+    cut = level;
+    if (above + atLevel > kept) break;
+    above += atLevel;
+  }
+  let room = kept - above;
+  const entries: [string, number][] = [];
+  for (const [value, n] of counts) {
+    if (n > cut) entries.push([value, n]);
+    else if (n === cut && room > 0) {
+      entries.push([value, n]);
+      room--;
+    }
+  }
+  return { entries, dropped: cut };
+};
+
 /**
  * Parses every line of a block with the file's format, sums it up, and writes the parsed lines
  * (time in microseconds, the format's columns, the line number) to the block's spill file.
+ * Counts of templates, paths and clients are exact within the block; each list sent back holds
+ * the block's `topKept` most frequent values.
  */
 export const analyseLogBlock = (task: LogBlockTask): LogBlockResult => {
   const spec = LOG_FORMATS.find((f) => f.format === task.format);
   if (spec === undefined) throw new Error(`Unknown log format ${task.format}`);
   const context = { referenceTimeUs: task.referenceTimeUs };
   const access = spec.format === 'combined' || spec.format === 'common';
-  const lines = task.text.split('\n');
+  const text = task.text;
   let parsedCount = 0;
   let unparsed = 0;
   const examples: { line: number; text: string }[] = [];
@@ -79,51 +167,64 @@ export const analyseLogBlock = (task: LogBlockTask): LogBlockResult => {
   let errors = 0;
   const statusClasses = new Map<string, number>();
   let responseBytes = 0;
-  const templates = new TopCounter();
-  const paths = new TopCounter();
-  const clients = new TopCounter();
-  const rows: string[] = [];
+  // Keys are cut from the block's text, which lives as long as these maps: no copies needed.
+  const templates = new Map<string, number>();
+  const paths = new Map<string, number>();
+  const clients = new Map<string, number>();
+  const spill = new SpillWriter(task.spillPath);
   let longest = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
-    if (line.length === 0 || line.trim() === '') continue;
-    const lineNumber = task.firstLine + i;
-    const parsed: ParsedLine | undefined = spec.parse(line, context);
-    if (parsed === undefined) {
-      unparsed++;
-      if (examples.length < task.unparsedExamples)
-        examples.push({ line: lineNumber, text: line.slice(0, 200) });
-      continue;
+  let lineCount = 0;
+  try {
+    // Every `\n` ends a line, and the text after the last one is a line too (as `split` reads).
+    for (let start = 0; start <= text.length; ) {
+      let end = text.indexOf('\n', start);
+      if (end < 0) end = text.length;
+      const lineNumber = task.firstLine + lineCount;
+      lineCount++;
+      const from = start;
+      start = end + 1;
+      if (end === from) continue;
+      const line = text.slice(from, Math.min(end, from + task.maxLineChars));
+      if (line.trim() === '') continue;
+      const parsed: ParsedLine | undefined = spec.parse(line, context);
+      if (parsed === undefined) {
+        unparsed++;
+        if (examples.length < task.unparsedExamples)
+          examples.push({ line: lineNumber, text: line.slice(0, 200) });
+        continue;
+      }
+      parsedCount++;
+      const t = parsed.timeUs;
+      if (t !== null) {
+        if (t < minUs) minUs = t;
+        if (t > maxUs) maxUs = t;
+      }
+      if (parsed.level !== null) {
+        levels.set(parsed.level, (levels.get(parsed.level) ?? 0) + 1);
+        if (!access && ERROR_LEVELS.has(parsed.level)) errors++;
+      }
+      count(templates, templateOf(parsed.message));
+      if (parsed.access) {
+        const a = parsed.access;
+        const cls = `${Math.floor(a.status / 100)}xx`;
+        statusClasses.set(cls, (statusClasses.get(cls) ?? 0) + 1);
+        if (a.status >= 500) errors++;
+        responseBytes += a.bytes;
+        count(paths, a.path);
+        count(clients, a.client);
+      }
+      // One write a row: the row's string dies young, which the collector handles cheaply.
+      let row = t === null ? '' : String(t);
+      for (const v of parsed.values) row += `,${spillValue(v)}`;
+      const written = spill.text(`${row},${lineNumber}\n`);
+      if (written > longest) longest = written;
     }
-    parsedCount++;
-    const t = parsed.timeUs;
-    if (t !== null) {
-      if (t < minUs) minUs = t;
-      if (t > maxUs) maxUs = t;
-    }
-    if (parsed.level !== null) {
-      levels.set(parsed.level, (levels.get(parsed.level) ?? 0) + 1);
-      if (!access && ERROR_LEVELS.has(parsed.level)) errors++;
-    }
-    templates.add(templateOf(parsed.message));
-    if (parsed.access) {
-      const a = parsed.access;
-      const cls = `${Math.floor(a.status / 100)}xx`;
-      statusClasses.set(cls, (statusClasses.get(cls) ?? 0) + 1);
-      if (a.status >= 500) errors++;
-      responseBytes += a.bytes;
-      paths.add(a.path);
-      clients.add(a.client);
-    }
-    let row = t === null ? '' : String(t);
-    for (const v of parsed.values) row += `,${spillValue(v)}`;
-    row += `,${lineNumber}`;
-    if (row.length > longest) longest = row.length;
-    rows.push(row);
+  } finally {
+    spill.close();
   }
-  if (rows.length > 0) writeFileSync(task.spillPath, `${rows.join('\n')}\n`);
+  const top = [templates, paths, clients].map((m) => mostFrequent(m, task.topKept));
   return {
-    lines: lines.length,
+    lines: lineCount,
     parsed: parsedCount,
     unparsed,
     examples,
@@ -133,11 +234,11 @@ export const analyseLogBlock = (task: LogBlockTask): LogBlockResult => {
     errors,
     statusClasses: [...statusClasses],
     responseBytes,
-    templates: templates.entries(),
-    paths: paths.entries(),
-    clients: clients.entries(),
-    maxError: Math.max(templates.maxError, paths.maxError, clients.maxError),
+    templates: top[0]?.entries ?? [],
+    paths: top[1]?.entries ?? [],
+    clients: top[2]?.entries ?? [],
+    maxError: Math.max(...top.map((t) => t.dropped)),
     longest,
-    spillPath: rows.length > 0 ? task.spillPath : null,
+    spillPath: parsedCount > 0 ? task.spillPath : null,
   };
 };

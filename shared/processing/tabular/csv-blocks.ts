@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { type ColumnEvidence, newEvidence, observe, observeRange } from './column-types.ts';
 import { CsvRecordReader, isNullRange, plainFields, quoteCsv } from './csv-records.ts';
 
@@ -39,9 +39,38 @@ export interface BlockResult {
 }
 
 /**
+ * Writes the spill's parts as lines. A block of good one-line rows is one part, a slice of the
+ * block's text: written as it is, not joined into a copy first (with its line end added, a copy
+ * of 2 Mi characters a block, then flattened again to be written).
+ */
+const writeParts = (path: string, parts: readonly string[]): void => {
+  const fd = openSync(path, 'w');
+  try {
+    let batch: string[] = [];
+    let size = 0;
+    for (const part of parts) {
+      batch.push(part);
+      size += part.length;
+      if (size >= 1024 * 1024) {
+        writeSync(fd, batch.length === 1 ? (batch[0] as string) : batch.join('\n'));
+        writeSync(fd, '\n');
+        batch = [];
+        size = 0;
+      }
+    }
+    if (batch.length > 0) {
+      writeSync(fd, batch.join('\n'));
+      writeSync(fd, '\n');
+    }
+  } finally {
+    closeSync(fd);
+  }
+};
+
+/**
  * Reads one block: checks each row's width, adds every value to its column's evidence, keeps the
- * first rows for the preview and writes the good rows to the block's spill file (plain rows as
- * they were, quoted ones normalised).
+ * first rows for the preview and writes the good rows to the block's spill file (rows of one line
+ * as they were, others normalised).
  */
 export const inspectCsvBlock = (task: BlockTask): BlockResult => {
   let width = task.width;
@@ -89,16 +118,19 @@ export const inspectCsvBlock = (task: BlockTask): BlockResult => {
     { delimiter: task.delimiter, maxRecordChars: task.maxRecordChars },
     {
       malformed: onMalformed,
-      plain: (text, from, to, starts, ends, count, line) => {
-        if (!admit(() => plainFields(text, starts, ends, count), count, line)) return;
+      plain: (text, from, to, starts, ends, count, line, quoted) => {
+        if (!admit(() => plainFields(text, starts, ends, count, quoted), count, line)) return;
         rows++;
         for (let c = 0; c < count; c++) {
           const a = starts[c] as number;
           const b = ends[c] as number;
-          if (!isNullRange(text, a, b)) observeRange(evidence[c] as ColumnEvidence, text, a, b);
+          // A quoted value is never null. Its inside is observed as written: a `""` in it makes
+          // it text, as the quote it stands for would.
+          if ((quoted !== null && quoted[c] === 1) || !isNullRange(text, a, b))
+            observeRange(evidence[c] as ColumnEvidence, text, a, b);
         }
         if (preview.length < task.previewRows)
-          preview.push(plainFields(text, starts, ends, count).map(clip));
+          preview.push(plainFields(text, starts, ends, count, quoted).map(clip));
         if (to - from > longest) longest = to - from;
         // The reader hands out offsets into the block's own text (one push, no carry).
         if (runStart >= 0 && runEnd + 1 === from) {
@@ -127,7 +159,7 @@ export const inspectCsvBlock = (task: BlockTask): BlockResult => {
   reader.push(task.text);
   reader.end();
   closeRun();
-  if (rows > 0) writeFileSync(task.spillPath, `${parts.join('\n')}\n`);
+  if (rows > 0) writeParts(task.spillPath, parts);
   return {
     ...(names !== undefined && { names }),
     width,

@@ -1,11 +1,16 @@
 /** Streaming CSV/TSV records (RFC 4180 quoting) over decoded text, in bounded memory. */
 
+import { LineEnds } from '../text-input.ts';
+
 /** Where the reader's records go. */
 export interface CsvSink {
   /**
-   * A record on one line with no quote in it, given as offsets so nothing is cut out of the text
-   * unless needed: value k is `text.slice(starts[k], ends[k])`, the record `text.slice(from, to)`.
-   * The arrays are reused for the next record.
+   * A record on one line, given as offsets so nothing is cut out of the text unless needed: value
+   * k is `text.slice(starts[k], ends[k])`, the record `text.slice(from, to)`, already in the form
+   * the spill file keeps (RFC 4180). `quoted` is null when the line has no quote; otherwise
+   * `quoted[k]` is 1 for a value written in quotes, whose range is its inside: never null, and
+   * `""` in it stands for one quote (see {@link plainFields}). The arrays are reused for the next
+   * record.
    */
   plain(
     text: string,
@@ -15,8 +20,13 @@ export interface CsvSink {
     ends: Int32Array,
     count: number,
     line: number,
+    quoted: Uint8Array | null,
   ): void;
-  /** A record with quotes; `null` for an unquoted empty value or null marker. */
+  /**
+   * A record whose quotes the one-line reading could not take (a value over several lines, a
+   * quote inside an unquoted value, text after a closing quote); `null` for an unquoted empty
+   * value or null marker.
+   */
   quoted(fields: (string | null)[], line: number): void;
   malformed(line: number, reason: string): void;
 }
@@ -45,18 +55,24 @@ export const isNullRange = (text: string, a: number, b: number): boolean => {
   return (c === 78 || c === 110) && NULL_MARKERS.includes(text.slice(a, b));
 };
 
-/** The values of a plain record as strings and nulls. */
+/** The values of a one-line record (see {@link CsvSink.plain}) as strings and nulls. */
 export const plainFields = (
   text: string,
   starts: Int32Array,
   ends: Int32Array,
   count: number,
+  quoted: Uint8Array | null = null,
 ): (string | null)[] => {
   const fields: (string | null)[] = new Array(count);
   for (let k = 0; k < count; k++) {
     const a = starts[k] as number;
     const b = ends[k] as number;
-    fields[k] = isNullRange(text, a, b) ? null : text.slice(a, b);
+    if (quoted !== null && quoted[k] === 1) {
+      const inside = text.slice(a, b);
+      fields[k] = inside.includes('"') ? inside.replaceAll('""', '"') : inside;
+    } else {
+      fields[k] = isNullRange(text, a, b) ? null : text.slice(a, b);
+    }
   }
   return fields;
 };
@@ -87,12 +103,13 @@ export class CsvRecordReader {
   private buf = '';
   private pos = 0;
   private line = 1;
-  private pendingCr = false;
+  private readonly lineEnds = new LineEnds();
   private skipping = false;
   private scan: QuotedScan | undefined;
   private nextQuote = -1;
   private starts = new Int32Array(64);
   private ends = new Int32Array(64);
+  private quotedFlags = new Uint8Array(64);
   private readonly delimiter: string;
   private readonly delimiterCode: number;
 
@@ -105,16 +122,7 @@ export class CsvRecordReader {
   }
 
   push(text: string): void {
-    let t = text;
-    if (this.pendingCr) {
-      t = `\r${t}`;
-      this.pendingCr = false;
-    }
-    if (t.charCodeAt(t.length - 1) === 13) {
-      this.pendingCr = true;
-      t = t.slice(0, -1);
-    }
-    if (t.includes('\r')) t = t.replace(/\r\n?/g, '\n');
+    let t = this.lineEnds.push(text);
     if (this.skipping) {
       const nl = t.indexOf('\n');
       if (nl < 0) return;
@@ -131,11 +139,9 @@ export class CsvRecordReader {
   }
 
   end(): void {
-    if (this.pendingCr) {
-      this.pendingCr = false;
-      if (!this.skipping) this.buf += '\n';
-    }
+    const rest = this.lineEnds.end();
     if (this.skipping) return;
+    this.buf += rest;
     this.nextQuote = -1;
     this.drain(true);
     this.buf = '';
@@ -190,6 +196,13 @@ export class CsvRecordReader {
           this.pos = end + 1;
           continue;
         }
+        // Most quoted records are one line of well-formed values ("New York, NY"): read in place,
+        // they need no copy of their values and stay as written in the spill file.
+        if ((nl >= 0 || final) && end - this.pos <= max && this.splitOneLine(buf, this.pos, end)) {
+          this.line++;
+          this.pos = end + 1;
+          continue;
+        }
         this.scan = {
           fields: [],
           cur: '',
@@ -203,19 +216,25 @@ export class CsvRecordReader {
     }
   }
 
+  private grow(): void {
+    const count = this.starts.length;
+    const starts = new Int32Array(count * 2);
+    starts.set(this.starts);
+    this.starts = starts;
+    const ends = new Int32Array(count * 2);
+    ends.set(this.ends);
+    this.ends = ends;
+    const quoted = new Uint8Array(count * 2);
+    quoted.set(this.quotedFlags);
+    this.quotedFlags = quoted;
+  }
+
   private splitPlain(buf: string, from: number, to: number): void {
     let count = 0;
     let s = from;
     const delimiter = this.delimiter;
     for (;;) {
-      if (count === this.starts.length) {
-        const starts = new Int32Array(count * 2);
-        starts.set(this.starts);
-        this.starts = starts;
-        const ends = new Int32Array(count * 2);
-        ends.set(this.ends);
-        this.ends = ends;
-      }
+      if (count === this.starts.length) this.grow();
       const d = buf.indexOf(delimiter, s);
       this.starts[count] = s;
       if (d < 0 || d >= to) {
@@ -225,7 +244,53 @@ export class CsvRecordReader {
       this.ends[count++] = d;
       s = d + 1;
     }
-    this.sink.plain(buf, from, to, this.starts, this.ends, count, this.line);
+    this.sink.plain(buf, from, to, this.starts, this.ends, count, this.line, null);
+  }
+
+  /**
+   * Reads the line `buf[from..to)`, which has a quote, when each value is either unquoted without
+   * a quote or wholly quoted (`""` inside for a quote, the closing quote followed by the delimiter
+   * or the line's end), and hands it to the sink's `plain`. False for any other line, which the
+   * quoted scanner then reads (and reports if malformed).
+   */
+  private splitOneLine(buf: string, from: number, to: number): boolean {
+    let count = 0;
+    let s = from;
+    let nextQuote = buf.indexOf('"', from);
+    const delimiter = this.delimiter;
+    const delimiterCode = this.delimiterCode;
+    for (;;) {
+      if (count === this.starts.length) this.grow();
+      if (s < to && buf.charCodeAt(s) === QUOTE) {
+        let i = s + 1;
+        let close: number;
+        for (;;) {
+          close = buf.indexOf('"', i);
+          if (close < 0 || close >= to) return false;
+          if (buf.charCodeAt(close + 1) !== QUOTE || close + 1 >= to) break;
+          i = close + 2;
+        }
+        this.starts[count] = s + 1;
+        this.ends[count] = close;
+        this.quotedFlags[count++] = 1;
+        const after = close + 1;
+        if (after === to) break;
+        if (buf.charCodeAt(after) !== delimiterCode) return false;
+        s = after + 1;
+        nextQuote = buf.indexOf('"', s);
+        continue;
+      }
+      const d = buf.indexOf(delimiter, s);
+      const e = d < 0 || d >= to ? to : d;
+      if (nextQuote >= 0 && nextQuote < e) return false;
+      this.starts[count] = s;
+      this.ends[count] = e;
+      this.quotedFlags[count++] = 0;
+      if (e === to) break;
+      s = e + 1;
+    }
+    this.sink.plain(buf, from, to, this.starts, this.ends, count, this.line, this.quotedFlags);
+    return true;
   }
 
   /** Continues the quoted scan; true when a record was finished (or given up) and `pos` moved. */

@@ -18,8 +18,9 @@ const sampleRecords = (sample: string, complete: boolean, delimiter: string) => 
   const reader = new CsvRecordReader(
     { delimiter, maxRecordChars: sample.length + 1 },
     {
-      plain: (text, _from, _to, starts, ends, count) => {
-        if (records.length <= SAMPLE_RECORDS) records.push(plainFields(text, starts, ends, count));
+      plain: (text, _from, _to, starts, ends, count, _line, quoted) => {
+        if (records.length <= SAMPLE_RECORDS)
+          records.push(plainFields(text, starts, ends, count, quoted));
       },
       quoted: (fields) => {
         if (records.length <= SAMPLE_RECORDS) records.push(fields);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   DEFAULT_TEXT_INPUT_LIMITS,
   LateEncodingError,
+  LineEnds,
   openTextInput,
   type TextEncoding,
   type TextInputLimits,
@@ -363,19 +364,10 @@ const readCsv = async (
   // would copy the whole block again for every chunk searched.
   let pieces: string[] = [];
   let piecesLength = 0;
-  let pendingCr = false;
+  const lineEnds = new LineEnds();
   let skipping = false;
   const take = async (chunk: string, final: boolean): Promise<RejectedTable | undefined> => {
-    let t = chunk;
-    if (pendingCr) {
-      t = `\r${t}`;
-      pendingCr = false;
-    }
-    if (!final && t.charCodeAt(t.length - 1) === 13) {
-      pendingCr = true;
-      t = t.slice(0, -1);
-    }
-    if (t.includes('\r')) t = t.replace(/\r\n?/g, '\n');
+    let t = lineEnds.push(chunk, final);
     if (skipping) {
       const nl = t.indexOf('\n');
       if (nl < 0) return undefined;

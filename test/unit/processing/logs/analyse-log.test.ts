@@ -210,6 +210,27 @@ describe('analyseLog', () => {
     expect(back.rows[8_000]?.[13]).toBe('8002');
   });
 
+  it("keeps a block's most frequent values and reports how far a count can be short", async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 3_000; i++) {
+      // Every other line from one client, the rest each from a client of its own.
+      const client = i % 2 === 0 ? '10.0.0.1' : `10.1.${i >> 8}.${i & 255}`;
+      lines.push(
+        `${client} - - [01/Dec/2026:10:00:00 +0000] "GET /items/${i % 3} HTTP/1.1" 200 1 "-" "agent"`,
+      );
+    }
+    const outcome = processed(await analyse(lines.join('\n')));
+    expect(outcome.summary.access?.topClients[0]).toEqual({ client: '10.0.0.1', count: 1_500 });
+    expect(outcome.summary.access?.topPaths).toEqual([
+      { path: '/items/0', count: 1_000 },
+      { path: '/items/1', count: 1_000 },
+      { path: '/items/2', count: 1_000 },
+    ]);
+    // 1,500 clients seen once: the block sent its 1,000 most frequent, so any other could be
+    // short by one.
+    expect(outcome.summary.topCountMaxError).toBe(1);
+  });
+
   it('reads the common log format', async () => {
     const outcome = processed(
       await analyse(

@@ -191,6 +191,34 @@ describe('convertTabular on CSV', () => {
       ['4', 'w'],
     ]);
   });
+
+  it('reads quoted values of one line in place, as the quoted reader reads them', async () => {
+    const csv = [
+      'id,text,num,flag,odd',
+      // Wholly quoted values on one line: read in place and spilled as written.
+      '1,"a, ""b""","12","false",plain',
+      // A quote inside an unquoted value, text after a closing quote, a value over two lines:
+      // the quoted reader's.
+      '2,"NULL",7,"true",x"y',
+      '3,"line\nbreak",9,false,"q" r',
+      '4,"",10,,"ok"',
+    ].join('\n');
+    const outcome = processed(await convert(csv));
+    expect(outcome.summary.columns.map((c) => [c.sqlName, c.type, c.nullCount])).toEqual([
+      ['id', 'integer', 0],
+      ['text', 'string', 0],
+      ['num', 'integer', 0],
+      ['flag', 'boolean', 1],
+      ['odd', 'string', 0],
+    ]);
+    expect(outcome.summary.preview.rows[0]).toEqual([1, 'a, "b"', 12, false, 'plain']);
+    expect((await readParquet(outcome.parquet.path, 'id')).rows).toEqual([
+      ['1', 'a, "b"', '12', 'false', 'plain'],
+      ['2', 'NULL', '7', 'true', 'x"y'],
+      ['3', 'line\nbreak', '9', 'false', 'q r'],
+      ['4', '', '10', null, 'ok'],
+    ]);
+  });
 });
 
 describe('convertTabular on a file of many blocks', () => {
