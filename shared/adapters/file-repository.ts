@@ -559,7 +559,8 @@ export class FileRepository {
 
   /**
    * Ends a stuck or expired file as the sweeper found it: only if it has not moved since
-   * (`updatedAt` unchanged), so a run that wakes up meanwhile wins. Returns the new record.
+   * (`updatedAt` unchanged), so a run that wakes up meanwhile wins. Returns the new record; a
+   * FAILED end of a plain re-run of a file whose FAILED was told stays told (`publishedStatus`).
    */
   endUnfinished(
     file: Pick<FileRecord, 'fileId' | 'status' | 'updatedAt'>,
@@ -568,7 +569,9 @@ export class FileRepository {
     now: Date,
   ): Promise<FileRecord | undefined> {
     return this.one(
-      `UPDATE files SET status = $2, reason = $3, reprocess_id = NULL, published_status = NULL,
+      `UPDATE files SET status = $2, reason = $3, reprocess_id = NULL,
+         published_status = CASE WHEN $2 = 'FAILED' AND published_status = 'FAILED'
+           AND reprocess_id IS NULL THEN published_status END,
          updated_at = $5::timestamptz,
          processed_at = CASE WHEN $2 = 'FAILED' THEN $5::timestamptz ELSE processed_at END
        WHERE file_id = $1::uuid AND status = $4 AND updated_at = $6::timestamptz

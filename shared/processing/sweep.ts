@@ -64,6 +64,9 @@ export const sweep = async (
     const ended = await deps.repository.endUnfinished(file, 'FAILED', reason, now);
     if (!ended) return;
     failed++;
+    // A plain re-run of a file whose FAILED the owner was told (a late copy of its event, a
+    // redrive) that stopped again: nothing new to tell (endUnfinished kept it told).
+    if (ended.publishedStatus === 'FAILED') return;
     await deps.events.publish('file.failed', ended);
     await deps.repository.markPublished(ended.fileId, 'FAILED');
   });

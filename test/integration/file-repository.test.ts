@@ -310,6 +310,25 @@ describe.each<TestDriver>(['pg', 'pglite', 'data-api'])('file repository on %s',
     expect(await repo.queueReprocess(OWNER, file.fileId, randomUUID(), now)).toBeUndefined();
   });
 
+  it('keeps a told FAILED told when the sweeper ends a plain re-run of it that stopped', async () => {
+    const file = await repo.createPending(newFile());
+    await repo.startProcessing(file.fileId, claim());
+    await repo.finish(file.fileId, { ...processed, status: 'FAILED', reason: 'it broke' });
+    expect(await repo.markPublished(file.fileId, 'FAILED')).toBe(true);
+    // A late copy of its event runs it again, and that run dies (its process killed).
+    const rerun = await repo.startProcessing(file.fileId, claim());
+    if (!rerun) throw new Error('not started');
+    const ended = await repo.endUnfinished(rerun, 'FAILED', 'stuck', new Date());
+    expect(ended).toMatchObject({ status: 'FAILED', publishedStatus: 'FAILED' });
+    // A stuck reprocess is told.
+    await repo.queueReprocess(OWNER, file.fileId, randomUUID(), { timing, now: new Date() });
+    const again = await repo.startProcessing(file.fileId, claim());
+    if (!again) throw new Error('not started');
+    expect(await repo.endUnfinished(again, 'FAILED', 'stuck', new Date())).toMatchObject({
+      publishedStatus: null,
+    });
+  });
+
   it('keeps an outcome told when a plain re-run ends the same way, and lets a reprocess tell its own', async () => {
     const now = { timing, now: new Date() };
     const failed = { ...processed, status: 'FAILED' as const, reason: 'it broke' };
