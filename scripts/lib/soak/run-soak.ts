@@ -552,7 +552,10 @@ export const runSoak = async (
     // The outcomes so far are the ones checked; a redriven file's run is a new one.
     const pushesBeforeRedrive = pushes.length;
     // The redriven messages' deliveries: until the kinds' queues are empty and their files ended.
-    const redriveDeadline = Date.now() + 180_000;
+    // A file that crashes on every delivery takes three deliveries again, each after the claim
+    // of the crashed run ends (its function's timeout), then the sweeper's grace: three minutes
+    // were too few under load (the 2026-12-01 evening run).
+    const redriveDeadline = Date.now() + 360_000;
     let afterRecords = records;
     while (deadLetters.length > 0 && Date.now() < redriveDeadline) {
       let waiting = 0;
