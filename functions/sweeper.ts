@@ -40,7 +40,12 @@ export const sweepFiles = async (): Promise<SweepResult> => {
     TIMING,
     new Date(),
   );
-  const swept = result.failed + result.expired + result.arrived + result.deletionsFinished;
+  const swept =
+    result.failed +
+    result.expired +
+    result.arrived +
+    result.deletionsFinished +
+    result.outcomesPublished;
   if (swept > 0) metrics.addMetric(MetricName.FilesSwept, MetricUnit.Count, swept);
   // A sweep that found nothing is the usual case (every minute locally): not worth a line at INFO.
   if (swept > 0 || result.errors > 0) logger.info('Sweep done', { ...result });

@@ -189,6 +189,11 @@ export interface StuckFiles {
   readonly expiredUploads: FileRecord[];
   /** DELETED files whose objects or `file.deleted` event may still be outstanding. */
   readonly unfinishedDeletions: FileRecord[];
+  /**
+   * Files ended long enough ago that no delivery of their message is left, whose outcome was
+   * never recorded as published (every delivery failed between the end and its event).
+   */
+  readonly unpublished: FileRecord[];
 }
 
 /**
@@ -603,7 +608,7 @@ export class FileRepository {
     // Kinds without a clock of their own (none, once a stage lists every kind) use the stage's.
     const kindParams = kinds.map((_, i) => `$${6 + 2 * i}`).join(', ');
     const otherKinds = kinds.length === 0 ? '' : `AND kind NOT IN (${kindParams})`;
-    const [stuck, expiredUploads, unfinishedDeletions] = await Promise.all([
+    const [stuck, expiredUploads, unfinishedDeletions, unpublished] = await Promise.all([
       this.many(
         `SELECT ${COLUMNS} FROM files
          WHERE (status = 'PROCESSING' AND coalesce(deadline, updated_at) < $1::timestamptz
@@ -628,8 +633,15 @@ export class FileRepository {
          ORDER BY updated_at LIMIT $2`,
         [new Date(now.getTime() - 60_000), limit],
       ),
+      this.many(
+        `SELECT ${COLUMNS} FROM files
+         WHERE status IN ('PROCESSED', 'FAILED', 'REJECTED') AND published_status IS NULL
+           AND updated_at < $1::timestamptz
+         ORDER BY updated_at LIMIT $2`,
+        [limits.abandonedDeadline, limit],
+      ),
     ]);
-    return { stuck, expiredUploads, unfinishedDeletions };
+    return { stuck, expiredUploads, unfinishedDeletions, unpublished };
   }
 
   /** Forgets request counts of windows that ended before `before`; returns how many went. */

@@ -1,4 +1,4 @@
-import type { FileEventPublisher } from '../adapters/event-publisher.ts';
+import { detailTypeFor, type FileEventPublisher } from '../adapters/event-publisher.ts';
 import type { FileRepository } from '../adapters/file-repository.ts';
 import type { ObjectStore } from '../adapters/object-store.ts';
 import type { FileRecord } from '../domain/file-record.ts';
@@ -24,6 +24,8 @@ export interface SweepResult {
   readonly arrived: number;
   /** Deletions a request left unfinished, finished. */
   readonly deletionsFinished: number;
+  /** End states whose event no delivery managed to publish, published now (same outcomeId). */
+  readonly outcomesPublished: number;
   readonly requestCountsPruned: number;
   /** Files that could not be swept this time (the next sweep tries again). */
   readonly errors: number;
@@ -82,8 +84,24 @@ export const sweep = async (
     await completeDeletion(deps, file);
     deletionsFinished++;
   });
+  let outcomesPublished = 0;
+  await each(found.unpublished, async (file) => {
+    if (file.status !== 'PROCESSED' && file.status !== 'FAILED' && file.status !== 'REJECTED') {
+      return;
+    }
+    await deps.events.publish(detailTypeFor(file.status), file);
+    if (await deps.repository.markPublished(file.fileId, file.status)) outcomesPublished++;
+  });
   const requestCountsPruned = await deps.repository.pruneRequestCounts(
     new Date(now.getTime() - 2 * REQUEST_WINDOW_SECONDS * 1000),
   );
-  return { failed, expired, arrived, deletionsFinished, requestCountsPruned, errors };
+  return {
+    failed,
+    expired,
+    arrived,
+    deletionsFinished,
+    outcomesPublished,
+    requestCountsPruned,
+    errors,
+  };
 };

@@ -477,6 +477,47 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
     expect(await publishedEvents(1, 2000)).toEqual([]);
   });
 
+  it('sweeps: publishes an end state no delivery managed to publish, once, under its outcomeId', async () => {
+    const fileId = randomUUID();
+    await putUpload(fileId, Buffer.from('its event never went out'), 'text/plain');
+    await receive(clients.sqs, resources.ingestQueueUrl, 1);
+    // Every delivery ended it and failed before its event: the record says PROCESSED, unpublished.
+    await repository.startProcessing(fileId, {
+      objectVersion: 'v1',
+      versionId: null,
+      attempts: 3,
+      deadline: new Date(),
+    });
+    const ended = await repository.finish(fileId, {
+      status: 'PROCESSED',
+      objectVersion: 'v1',
+      size: 24,
+      contentType: 'text/plain',
+      sha256: 'a'.repeat(64),
+      metadata: {},
+      derivatives: [],
+      reason: null,
+    });
+    expect(ended?.publishedStatus).toBeNull();
+    await handle.db.query(
+      "UPDATE files SET updated_at = now() - interval '1 hour' WHERE file_id = $1::uuid",
+      [fileId],
+    );
+    const outcomeId = `${fileId}:PROCESSED:${ended?.processedAt?.toISOString()}`;
+    const result = await sweeper({ source: 'aws.events' }, lambdaContext('sweeper'));
+    expect(result.outcomesPublished).toBe(1);
+    expect(await publishedEvents(1)).toEqual([
+      {
+        type: 'file.processed',
+        detail: expect.objectContaining({ fileId, status: 'PROCESSED', outcomeId }),
+      },
+    ]);
+    expect((await repository.get(fileId))?.publishedStatus).toBe('PROCESSED');
+    expect(
+      (await sweeper({ source: 'aws.events' }, lambdaContext('sweeper'))).outcomesPublished,
+    ).toBe(0);
+  });
+
   it('sweeps: finishes a deletion its request left half done, with one file.deleted', async () => {
     const fileId = randomUUID();
     await putUpload(fileId, Buffer.from('to be deleted'), 'text/plain');
