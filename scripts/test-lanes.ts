@@ -42,9 +42,11 @@ const LANES: readonly Lane[] = [
   },
   {
     name: 'unit, infra and integration suites',
+    // One worker each: the machine's other core is the end-to-end lanes' (with two, the suite's
+    // browser and CLI tests ran half again as long beside them).
     steps: [
-      vitest('--project', 'unit'),
-      vitest('--project', 'infra'),
+      vitest('--project', 'unit', '--maxWorkers', '1'),
+      vitest('--project', 'infra', '--maxWorkers', '1'),
       vitest('--project', 'integration'),
     ],
     buffered: true,
