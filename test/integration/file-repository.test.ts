@@ -640,6 +640,16 @@ describe.each<TestDriver>(['pg', 'pglite', 'data-api'])('file repository on %s',
   });
 
   // Issue 15: a video run's progress (migration 0006).
+  const videoProcessed = {
+    status: 'PROCESSED' as const,
+    objectVersion: 'v1',
+    size: 1000,
+    contentType: 'video/mp4',
+    sha256: null,
+    metadata: {},
+    derivatives: [],
+    reason: null,
+  };
   const processing = async () => {
     const fileId = randomUUID();
     await repo.createPending({
@@ -677,16 +687,7 @@ describe.each<TestDriver>(['pg', 'pglite', 'data-api'])('file repository on %s',
     expect((await repo.recordProgress(fileId, 'v1', 250))?.fileId).toBe(fileId);
     expect(await repo.progressOf(fileId)).toBe(100);
 
-    await repo.finish(fileId, {
-      status: 'PROCESSED',
-      objectVersion: 'v1',
-      size: 1000,
-      contentType: 'video/mp4',
-      sha256: null,
-      metadata: {},
-      derivatives: [],
-      reason: null,
-    });
+    await repo.finish(fileId, videoProcessed);
     expect(await repo.progressOf(fileId)).toBeNull();
     expect(await repo.recordProgress(fileId, 'v1', 100)).toBeUndefined();
     await repo.clearProgress(fileId);
@@ -712,16 +713,7 @@ describe.each<TestDriver>(['pg', 'pglite', 'data-api'])('file repository on %s',
     expect(await repo.videoExecutionOf(fileId)).toBeNull();
     await repo.noteVideoExecution(fileId, 'v1', execution);
     expect(await repo.videoExecutionOf(fileId)).toBe(execution);
-    await repo.finish(fileId, {
-      status: 'PROCESSED',
-      objectVersion: 'v1',
-      size: 1000,
-      contentType: 'video/mp4',
-      sha256: null,
-      metadata: {},
-      derivatives: [],
-      reason: null,
-    });
+    await repo.finish(fileId, videoProcessed);
     // The workflow may end the file before the hand-off is written: it is kept all the same.
     await repo.noteVideoExecution(fileId, 'v1', `${execution}-again`);
     expect(await repo.videoExecutionOf(fileId)).toBe(`${execution}-again`);
