@@ -422,19 +422,38 @@ export class Api extends Construct {
     file.addResource('reprocess').addMethod('POST', new LambdaIntegration(this.fileActions));
     file.addResource('workflow').addMethod('GET', new LambdaIntegration(this.workflowApi));
 
+    // The health check answers from API Gateway itself, so no function adds CORS headers: it
+    // names the same origin as the gateway's errors, or a console could not read it.
+    const healthHeaders = Object.fromEntries(
+      Object.entries(corsHeaders ?? {}).map(([name, value]) => [
+        `method.response.header.${name}`,
+        value,
+      ]),
+    );
     this.restApi.root.addResource('health').addMethod(
       'GET',
       new MockIntegration({
         passthroughBehavior: PassthroughBehavior.NEVER,
         requestTemplates: { 'application/json': '{"statusCode": 200}' },
         integrationResponses: [
-          { statusCode: '200', responseTemplates: { 'application/json': '{"status":"ok"}' } },
+          {
+            statusCode: '200',
+            responseParameters: healthHeaders,
+            responseTemplates: { 'application/json': '{"status":"ok"}' },
+          },
         ],
       }),
       {
         authorizationType: AuthorizationType.NONE,
         authorizer: undefined,
-        methodResponses: [{ statusCode: '200' }],
+        methodResponses: [
+          {
+            statusCode: '200',
+            responseParameters: Object.fromEntries(
+              Object.keys(healthHeaders).map((name) => [name, true]),
+            ),
+          },
+        ],
       },
     );
     NagSuppressions.addResourceSuppressions(

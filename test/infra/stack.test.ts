@@ -393,6 +393,33 @@ describe('api', () => {
         'gatewayresponse.header.Access-Control-Allow-Origin': "'*'",
       }),
     });
+    // /health answers from API Gateway itself (no function adds headers): the same origin is named.
+    dev.template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'GET',
+      AuthorizationType: 'NONE',
+      Integration: Match.objectLike({
+        Type: 'MOCK',
+        IntegrationResponses: [
+          Match.objectLike({
+            ResponseParameters: {
+              'method.response.header.Access-Control-Allow-Origin': {
+                'Fn::Join': ['', ["'https://", Match.anyValue(), "'"]],
+              },
+              'method.response.header.Vary': "'Origin'",
+            },
+          }),
+        ],
+      }),
+      MethodResponses: [
+        {
+          StatusCode: '200',
+          ResponseParameters: {
+            'method.response.header.Access-Control-Allow-Origin': true,
+            'method.response.header.Vary': true,
+          },
+        },
+      ],
+    });
     // An unknown route is the project's 404 in its own words, never "Missing Authentication Token".
     dev.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
       ResponseType: 'MISSING_AUTHENTICATION_TOKEN',
