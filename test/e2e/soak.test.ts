@@ -19,9 +19,9 @@ describe(`a short soak with injected faults on the ${target.name} stack`, () => 
         concurrency: 8,
         outageSeconds: 5,
         seed: 17,
-        // A file that crashes on every delivery takes its batch-mates' deliveries down with it
-        // and can park an innocent file's messages (docs/operations.md, "Soak"): the full run
-        // has them; the suite's short run keeps to faults a retry recovers from.
+        // A file that crashes on every delivery ends only after its deliveries, the DLQ and a
+        // redrive (minutes): the full run has them; the suite's short run keeps to faults a
+        // retry recovers from.
         crashAlways: false,
         log: (line) => console.log(`[soak] ${line}`),
       });
