@@ -46,16 +46,10 @@ export const failureReason = (error: StepError | undefined): string => {
   if (name === 'States.Timeout' || name === 'States.HeartbeatTimeout') {
     return 'Processing the video took longer than its step may run; reprocess it to try again.';
   }
+  // MediaConvert's own message names its internals (demuxers, codecs, job settings): it goes to
+  // the log, with the whole error, by fileId (functions/video-fail.ts), never on the record.
   if (name.startsWith('MediaConvert')) {
-    const message =
-      typeof cause.errorMessage === 'string'
-        ? cause.errorMessage
-        : typeof cause.ErrorMessage === 'string'
-          ? cause.ErrorMessage
-          : undefined;
-    return message
-      ? `The video could not be transcoded: ${message}`
-      : 'The video could not be transcoded.';
+    return 'The video could not be transcoded; reprocess it to try again, or upload it in another format.';
   }
   return `The video could not be processed (${name}); reprocess it to try again.`;
 };

@@ -32,7 +32,16 @@ describe('failureReason', () => {
         Error: 'MediaConvert.JobFailed',
         Cause: JSON.stringify({ ErrorMessage: 'Demuxer: end of file' }),
       }),
-    ).toBe('The video could not be transcoded: Demuxer: end of file');
+    ).toBe(
+      'The video could not be transcoded; reprocess it to try again, or upload it in another format.',
+    );
+    // MediaConvert's words never reach the record (they are logged by fileId).
+    expect(
+      failureReason({
+        Error: 'MediaConvert.JobFailed',
+        Cause: JSON.stringify({ errorMessage: 'Bad job settings: s3://bucket/derived/x' }),
+      }),
+    ).not.toMatch(/s3:|settings/);
     expect(
       failureReason({
         Error: 'TypeError',
