@@ -554,7 +554,7 @@ export class FileRepository {
     const rows = await this.db.query(
       `UPDATE files SET published_status = 'DELETED', filename = '', declared_content_type = '',
          content_type = '', declared_size = 0, size = 0, checksum_sha256 = NULL, sha256 = NULL,
-         metadata = '{}'::jsonb, derivatives = '[]'::jsonb, reason = NULL
+         metadata = '{}'::jsonb, derivatives = '[]'::jsonb, reason = NULL, dataset = NULL
        WHERE file_id = $1::uuid AND status = 'DELETED' AND published_status IS NULL
        RETURNING file_id`,
       [fileId],
