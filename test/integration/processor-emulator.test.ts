@@ -480,6 +480,41 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
     expect(await publishedEvents(1, 2000)).toEqual([]);
   });
 
+  it('copies the checked version for the transcoder, not what was sent under the key since', async () => {
+    const store = new ObjectStore(clients.s3);
+    const fileId = randomUUID();
+    // Outside uploads/, so no event reaches the ingest queue the other tests read.
+    const key = derivedKey(OWNER, fileId, 'versioned-source');
+    const put = async (body: Buffer) =>
+      (
+        await clients.s3.send(
+          new PutObjectCommand({ Bucket: resources.bucket, Key: key, Body: body }),
+        )
+      ).VersionId;
+    // Large enough for two parts of 5 MiB (S3's smallest but for the last).
+    const checked = Buffer.alloc(6 * 1024 * 1024, 'checked ');
+    const checkedVersion = await put(checked);
+    await put(Buffer.alloc(checked.length, 'forged! '));
+    expect(checkedVersion).toEqual(expect.any(String));
+    const read = async (toKey: string) => {
+      const object = await clients.s3.send(
+        new GetObjectCommand({ Bucket: resources.bucket, Key: toKey }),
+      );
+      return Buffer.from(await (object.Body?.transformToByteArray() ?? new Uint8Array()));
+    };
+    const source = { key, versionId: checkedVersion as string, size: checked.length };
+    const single = derivedKey(OWNER, fileId, 'staging/single');
+    await store.copyVersion(resources.bucket, source, single);
+    expect((await read(single)).equals(checked)).toBe(true);
+    const parts = derivedKey(OWNER, fileId, 'staging/parts');
+    await store.copyVersion(resources.bucket, source, parts, {
+      singleCopyBytes: 1024,
+      partBytes: 5 * 1024 * 1024,
+    });
+    expect((await read(parts)).equals(checked)).toBe(true);
+    await store.deleteEverything(resources.bucket, [derivedPrefix(OWNER, fileId)]);
+  });
+
   it('sweeps: takes expired uploads page after page while time is left, each once', async () => {
     const { sweep } = await import('#shared/processing/sweep.ts');
     const timing = timingFromEnvironment();
