@@ -120,7 +120,8 @@ export const getFile = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
 
 /**
  * A short-lived URL of the file's thumbnail, so a list shows pictures without a request per
- * file; signing is local work (no call to S3).
+ * file; signing is local work (no call to S3). It names the thumbnail's version, as
+ * `GET /files/{fileId}` does: the one the run that checked the file wrote.
  */
 const thumbnailUrl = async (file: FileRecord): Promise<string | null> => {
   const thumbnail = file.derivatives.find((d) => d.name === THUMBNAIL_NAME);
@@ -128,6 +129,7 @@ const thumbnailUrl = async (file: FileRecord): Promise<string | null> => {
   return presignDownload(s3Client(), {
     bucket: file.bucket,
     key: thumbnail.key,
+    ...(thumbnail.versionId && { versionId: thumbnail.versionId }),
     contentType: thumbnail.contentType,
     disposition: contentDisposition('inline', thumbnail.name),
     expiresInSeconds: DOWNLOAD_TTL_SECONDS,

@@ -4,7 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { eventBridgeClient, s3Client } from '#shared/adapters/clients.ts';
-import { databaseDeadline } from '#shared/adapters/db/deadline.ts';
+import { databaseDeadline, invocationTimeLeft } from '#shared/adapters/db/deadline.ts';
 import { fileRepository } from '#shared/adapters/db/instance.ts';
 import { requireEnv } from '#shared/adapters/env.ts';
 import { FileEventPublisher } from '#shared/adapters/event-publisher.ts';
@@ -36,6 +36,7 @@ export const sweepFiles = async (): Promise<SweepResult> => {
           status: file.status,
           error,
         }),
+      timeLeft: invocationTimeLeft,
     },
     TIMING,
     new Date(),

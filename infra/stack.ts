@@ -248,6 +248,9 @@ export class SyncFlowStack extends Stack {
         ...(this.video.transcodeFunction && {
           'video-transcode-local': this.video.transcodeFunction,
         }),
+        ...(this.video.stageSourceFunction && {
+          'video-stage-source': this.video.stageSourceFunction,
+        }),
         'video-poster': this.video.posterFunction,
         'video-record': this.video.recordFunction,
         'video-publish': this.video.publishFunction,

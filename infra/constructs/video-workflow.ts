@@ -75,6 +75,11 @@ export type VideoTranscoder =
   | { readonly kind: 'local'; readonly function: IFunction }
   | {
       readonly kind: 'mediaconvert';
+      /**
+       * Copies the checked version of the original where the job reads it: MediaConvert's
+       * input cannot name a version (shared/processing/video/stage-source.ts).
+       */
+      readonly stageFunction: IFunction;
       /** The role MediaConvert assumes: a fixed ARN, so the state machine may pass only it. */
       readonly roleArn: string;
       /**
@@ -91,6 +96,12 @@ export interface VideoDefinitionProps {
   readonly transcoder: VideoTranscoder;
   readonly timeouts: VideoTaskTimeouts;
 }
+
+/**
+ * The stage task's timeout: its function's, the most one may run (a copy of tens of GiB is
+ * S3's own work, parts side by side, but not instant).
+ */
+const STAGE_SOURCE_TIMEOUT = Duration.minutes(15);
 
 /** Lambda's own transient errors and throttling, on top of LambdaInvoke's default retries. */
 const addLambdaRetries = (task: LambdaInvoke): LambdaInvoke => {
@@ -187,6 +198,16 @@ export const videoWorkflowDefinition = (
             jitterStrategy: JitterType.FULL,
           }),
         );
+  // MediaConvert reads an `s3://` URL, never a version: the checked version is copied first.
+  const firstTranscodeStep =
+    props.transcoder.kind === 'mediaconvert'
+      ? lambdaTask(
+          'StageSource',
+          props.transcoder.stageFunction,
+          JsonPath.DISCARD,
+          STAGE_SOURCE_TIMEOUT,
+        ).next(transcode)
+      : transcode;
   const poster = lambdaTask('Poster', functions.poster, '$.poster', timeouts.poster);
   const record = lambdaTask('Record', functions.record, '$.record', timeouts.record);
   const publish = lambdaTask('Publish', functions.publish, JsonPath.DISCARD, timeouts.record);
@@ -197,7 +218,7 @@ export const videoWorkflowDefinition = (
   const route = new Choice(scope, 'IsVideo', {
     comment: 'Only a video is transcoded; audio, rejected and damaged files go to the record.',
   })
-    .when(Condition.stringEquals('$.probe.outcome', 'VIDEO'), transcode)
+    .when(Condition.stringEquals('$.probe.outcome', 'VIDEO'), firstTranscodeStep)
     .otherwise(record);
   return probe.next(route);
 };
@@ -244,6 +265,8 @@ export class VideoWorkflow extends Construct {
   readonly progressFunction: SyncFlowFunction;
   /** The local transcode function; undefined with MediaConvert. */
   readonly transcodeFunction?: SyncFlowFunction;
+  /** Copies the checked version for MediaConvert; undefined on the local stage. */
+  readonly stageSourceFunction?: SyncFlowFunction;
   /** MediaConvert's role and job template; undefined on the local stage. */
   readonly mediaConvertRole?: Role;
   readonly jobTemplate?: CfnJobTemplate;
@@ -350,10 +373,18 @@ export class VideoWorkflow extends Construct {
     } else {
       this.mediaConvertRole = new Role(this, 'MediaConvertRole', {
         assumedBy: new ServicePrincipal('mediaconvert.amazonaws.com'),
-        description: 'What MediaConvert may touch for SyncFlow: read originals, write derivatives',
+        description:
+          'What MediaConvert may touch for SyncFlow: read staged originals, write derivatives',
       });
-      bucket.grantRead(this.mediaConvertRole, `${UPLOAD_PREFIX}*`);
+      // MediaConvert reads only the staged copy under derived/, never an original's key, whose
+      // current bytes may not be the ones checked.
+      bucket.grantRead(this.mediaConvertRole, `${DERIVED_PREFIX}*`);
       bucket.grantPut(this.mediaConvertRole, `${DERIVED_PREFIX}*`);
+      this.stageSourceFunction = fn('StageSource', 'video-stage-source', {
+        timeout: STAGE_SOURCE_TIMEOUT,
+      });
+      bucket.grantRead(this.stageSourceFunction, `${UPLOAD_PREFIX}*`);
+      bucket.grantPut(this.stageSourceFunction, `${DERIVED_PREFIX}*`);
       if (props.jobTemplate ?? true) {
         this.jobTemplate = new CfnJobTemplate(this, 'JobTemplate', {
           description:
@@ -365,6 +396,7 @@ export class VideoWorkflow extends Construct {
       }
       transcoder = {
         kind: 'mediaconvert',
+        stageFunction: this.stageSourceFunction,
         roleArn: this.mediaConvertRole.roleArn,
         ...(this.jobTemplate && { jobTemplateName: this.jobTemplate.attrName }),
         application,

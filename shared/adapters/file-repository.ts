@@ -554,7 +554,7 @@ export class FileRepository {
     const rows = await this.db.query(
       `UPDATE files SET published_status = 'DELETED', filename = '', declared_content_type = '',
          content_type = '', declared_size = 0, size = 0, checksum_sha256 = NULL, sha256 = NULL,
-         metadata = '{}'::jsonb, derivatives = '[]'::jsonb, reason = NULL
+         metadata = '{}'::jsonb, derivatives = '[]'::jsonb, reason = NULL, dataset = NULL
        WHERE file_id = $1::uuid AND status = 'DELETED' AND published_status IS NULL
        RETURNING file_id`,
       [fileId],
@@ -620,12 +620,7 @@ export class FileRepository {
          ORDER BY updated_at LIMIT $5`,
         params,
       ),
-      this.many(
-        `SELECT ${COLUMNS} FROM files
-         WHERE status = 'PENDING_UPLOAD' AND upload_expires_at < $1::timestamptz
-         ORDER BY updated_at LIMIT $2`,
-        [limits.uploadExpiredBefore, limit],
-      ),
+      this.expiredUploads(timing, now, limit),
       // A deletion in progress is left alone for a minute: its own request is finishing it.
       this.many(
         `SELECT ${COLUMNS} FROM files
@@ -642,6 +637,34 @@ export class FileRepository {
       ),
     ]);
     return { stuck, expiredUploads, unfinishedDeletions, unpublished };
+  }
+
+  /**
+   * One page of the PENDING_UPLOAD files whose URL expired (the grace passed) at `now`, by
+   * keyset: `after` is the last file of the page before, so a file a sweep could not end (an
+   * error, a run that moved it meanwhile) is not read again by the same sweep.
+   */
+  expiredUploads(
+    timing: PipelineTiming,
+    now: Date,
+    limit: number,
+    after?: Pick<FileRecord, 'updatedAt' | 'fileId'>,
+  ): Promise<FileRecord[]> {
+    const { uploadExpiredBefore } = stuckThresholds(timing, now);
+    return after
+      ? this.many(
+          `SELECT ${COLUMNS} FROM files
+           WHERE status = 'PENDING_UPLOAD' AND upload_expires_at < $1::timestamptz
+             AND (updated_at, file_id) > ($3::timestamptz, $4::uuid)
+           ORDER BY updated_at, file_id LIMIT $2`,
+          [uploadExpiredBefore, limit, after.updatedAt, after.fileId],
+        )
+      : this.many(
+          `SELECT ${COLUMNS} FROM files
+           WHERE status = 'PENDING_UPLOAD' AND upload_expires_at < $1::timestamptz
+           ORDER BY updated_at, file_id LIMIT $2`,
+          [uploadExpiredBefore, limit],
+        );
   }
 
   /** Forgets request counts of windows that ended before `before`; returns how many went. */

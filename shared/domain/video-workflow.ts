@@ -35,6 +35,7 @@ export interface VideoJob {
 
 /** Where the MediaConvert job reads and writes, as `s3://` URLs (its API's own form). */
 export interface TranscodeTargets {
+  /** The checked version's private copy ({@link transcodeSourceKey}), never the original's key. */
   readonly input: string;
   /** A destination ending in the base name: MediaConvert appends `.mp4`. */
   readonly rendition: string;
@@ -92,8 +93,31 @@ export const posterFrameKey = (ownerId: string, fileId: string, index: number): 
 export const posterFramesPrefix = (ownerId: string, fileId: string): string =>
   derivedKey(ownerId, fileId, POSTER_FRAMES.prefix);
 
+/**
+ * One run of the workflow: its object version and reprocess request, hashed (an S3 version id
+ * or ETag may hold characters an execution name or a key should not).
+ */
+const runHash = (job: Pick<VideoJob, 'objectVersion' | 'reprocessId'>): string =>
+  createHash('sha256')
+    .update(job.objectVersion)
+    .update('\n')
+    .update(job.reprocessId ?? '')
+    .digest('hex')
+    .slice(0, 32);
+
+/**
+ * Where the MediaConvert path copies the checked version of the original for the job to read:
+ * MediaConvert's input is an `s3://` URL with no way to name a version, and the original's key
+ * may have received other bytes since they were checked (a form sent again). A private copy
+ * under the file's `derived/` prefix, one per run, removed when the run ends (the poster step,
+ * the failure path) and with the file's other derived objects when the file is deleted.
+ */
+export const transcodeSourceKey = (
+  job: Pick<VideoJob, 'ownerId' | 'fileId' | 'objectVersion' | 'reprocessId'>,
+): string => derivedKey(job.ownerId, job.fileId, `staging/${runHash(job)}`);
+
 export const transcodeTargets = (job: VideoJob): TranscodeTargets => ({
-  input: `s3://${job.bucket}/${job.key}`,
+  input: `s3://${job.bucket}/${transcodeSourceKey(job)}`,
   rendition: `s3://${job.bucket}/${renditionKey(job.ownerId, job.fileId).replace(/\.mp4$/, '')}`,
   frames: `s3://${job.bucket}/${posterFramesPrefix(job.ownerId, job.fileId)}${POSTER_FRAMES.baseName}`,
 });
@@ -106,15 +130,7 @@ export const transcodeTargets = (job: VideoJob): TranscodeTargets => ({
  */
 export const videoExecutionName = (
   job: Pick<VideoJob, 'fileId' | 'objectVersion' | 'reprocessId'>,
-): string => {
-  const run = createHash('sha256')
-    .update(job.objectVersion)
-    .update('\n')
-    .update(job.reprocessId ?? '')
-    .digest('hex')
-    .slice(0, 32);
-  return `${job.fileId}-${run}`;
-};
+): string => `${job.fileId}-${runHash(job)}`;
 
 /** The detail-type of progress events on the custom bus (and of the WebSocket message). */
 export const FILE_PROGRESS = 'file.progress';

@@ -12,7 +12,19 @@ export interface SweepDeps {
   readonly events: FileEventPublisher;
   /** Where a file that could not be swept is reported; the sweep goes on with the others. */
   readonly onError?: (file: FileRecord, error: unknown) => void;
+  /**
+   * Milliseconds the invocation has left (shared/adapters/db/deadline.ts), or undefined when
+   * nothing bounds the sweep (a script). Expired uploads are taken page after page while a page
+   * comes back full and this leaves room for another.
+   */
+  readonly timeLeft?: () => number | undefined;
 }
+
+/**
+ * Time kept for what follows the last page of expired uploads (pruning, the answer, the
+ * logs), beyond twice the last page's own time: another page starts only with both left.
+ */
+export const SWEEP_RESERVE_MS = 15_000;
 
 /** What one sweep did. */
 export interface SweepResult {
@@ -20,6 +32,8 @@ export interface SweepResult {
   readonly failed: number;
   /** Upload URL expired with nothing uploaded: EXPIRED. */
   readonly expired: number;
+  /** Pages of expired uploads read: more than one when abandoned uploads pile up. */
+  readonly expiredPages: number;
   /** Upload URL expired, but the object is there: UPLOADED, the pipeline has its event. */
   readonly arrived: number;
   /** Deletions a request left unfinished, finished. */
@@ -36,7 +50,8 @@ export interface SweepResult {
  * short by its timeout or by running out of memory on its last delivery, or abandoned, is
  * FAILED (and published as such); an upload URL that expired unused is EXPIRED; a deletion a
  * request left half done is finished. Each file is ended only if it has not moved since it was
- * read, so a run that finishes meanwhile wins. At most `batch` files of each kind per sweep.
+ * read, so a run that finishes meanwhile wins. At most `batch` files of each kind per sweep,
+ * but for expired uploads: page after page of them while time is left (`timeLeft`).
  */
 export const sweep = async (
   deps: SweepDeps,
@@ -72,14 +87,19 @@ export const sweep = async (
     await deps.events.publish('file.failed', ended);
     await deps.repository.markPublished(ended.fileId, 'FAILED');
   });
-  await each(found.expiredUploads, async (file) => {
+  const endExpired = async (file: FileRecord) => {
     if (await deps.store.head(file.bucket, file.key)) {
       if (await deps.repository.endUnfinished(file, 'UPLOADED', null, now)) arrived++;
       return;
     }
     const reason = STUCK_REASONS.expired(file.uploadExpiresAt ?? file.createdAt);
     if (await deps.repository.endUnfinished(file, 'EXPIRED', reason, now)) expired++;
-  });
+  };
+  let expiredPage = found.expiredUploads;
+  let expiredPages = 1;
+  let pageStarted = Date.now();
+  await each(expiredPage, endExpired);
+  let lastPageMs = Date.now() - pageStarted;
   await each(found.unfinishedDeletions, async (file) => {
     await completeDeletion(deps, file);
     deletionsFinished++;
@@ -92,12 +112,26 @@ export const sweep = async (
     await deps.events.publish(detailTypeFor(file.status), file);
     if (await deps.repository.markPublished(file.fileId, file.status)) outcomesPublished++;
   });
+  // Abandoned uploads can pile up faster than one page a sweep (a client asking for URLs it
+  // never uses): further pages, once everything else had its turn, while there is time, so
+  // EXPIRED keeps its promise of one sweep after the grace.
+  while (expiredPage.length >= batch) {
+    const left = deps.timeLeft?.();
+    if (left !== undefined && left < 2 * lastPageMs + SWEEP_RESERVE_MS) break;
+    const last = expiredPage[expiredPage.length - 1] as FileRecord;
+    expiredPage = await deps.repository.expiredUploads(timing, now, batch, last);
+    expiredPages++;
+    pageStarted = Date.now();
+    await each(expiredPage, endExpired);
+    lastPageMs = Date.now() - pageStarted;
+  }
   const requestCountsPruned = await deps.repository.pruneRequestCounts(
     new Date(now.getTime() - 2 * REQUEST_WINDOW_SECONDS * 1000),
   );
   return {
     failed,
     expired,
+    expiredPages,
     arrived,
     deletionsFinished,
     outcomesPublished,

@@ -116,8 +116,9 @@ async function* inflate(
     if (error instanceof UnreadableInputError) throw error;
     const code = (error as { code?: string }).code ?? '';
     if (code.startsWith('Z_') || code === 'ERR_ZLIB_INITIALIZATION_FAILED') {
+      // zlib's words stay in the cause, for the log: the reason is our own sentence.
       throw new UnreadableInputError(
-        `The file starts like gzip but is not valid gzip data (${(error as Error).message}).`,
+        'The file starts like gzip but is not valid gzip data: it is cut short or damaged.',
         { cause: error },
       );
     }

@@ -136,6 +136,15 @@ describe('in AWS: MediaConvert', () => {
     const policies = JSON.stringify(aws.template.findResources('AWS::IAM::Policy'));
     expect(policies).toContain('/uploads/*');
     expect(policies).toContain('/derived/*');
+    // MediaConvert reads the staged copy under derived/, never an original's key.
+    const roleDocuments = Object.values(aws.template.findResources('AWS::IAM::Policy'))
+      .filter((policy) =>
+        JSON.stringify(policy.Properties.Roles).match(/VideoMediaConvertRole[0-9A-F]+/),
+      )
+      .map((policy) => JSON.stringify(policy.Properties.PolicyDocument));
+    expect(roleDocuments).toHaveLength(1);
+    expect(roleDocuments[0]).toContain('/derived/*');
+    expect(roleDocuments[0]).not.toContain('/uploads/');
     aws.template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([

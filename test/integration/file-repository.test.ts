@@ -406,7 +406,10 @@ describe.each<TestDriver>(['pg', 'pglite', 'data-api'])('file repository on %s',
   });
 
   it('keeps only ids, status and timestamps of a deleted file once its deletion is done', async () => {
-    const file = await repo.createPending(newFile({ filename: 'private name.jpg' }));
+    // A tabular file's dataset is a name the user chose: it goes too.
+    const file = await repo.createPending(
+      newFile({ filename: 'private name.jpg', dataset: 'payroll_of_jane_doe' }),
+    );
     await repo.startProcessing(file.fileId, claim());
     await repo.finish(file.fileId, processed);
     expect(await repo.markDeleted(OWNER, file.fileId)).toBe(true);
@@ -414,6 +417,7 @@ describe.each<TestDriver>(['pg', 'pglite', 'data-api'])('file repository on %s',
     expect(await repo.get(file.fileId)).toMatchObject({
       status: 'DELETED',
       filename: 'private name.jpg',
+      dataset: 'payroll_of_jane_doe',
       publishedStatus: null,
     });
     expect(await repo.finishDeletion(file.fileId)).toBe(true);
@@ -430,6 +434,7 @@ describe.each<TestDriver>(['pg', 'pglite', 'data-api'])('file repository on %s',
       metadata: {},
       derivatives: [],
       reason: null,
+      dataset: null,
     });
   });
 

@@ -8,8 +8,11 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { DatabaseHandle } from '#shared/adapters/db/connect.ts';
 import { openDatabase } from '#shared/adapters/db/connect.ts';
 import { migrate } from '#shared/adapters/db/migrate.ts';
+import { FileEventPublisher } from '#shared/adapters/event-publisher.ts';
 import { FileRepository } from '#shared/adapters/file-repository.ts';
+import { ObjectStore } from '#shared/adapters/object-store.ts';
 import { derivedKey, derivedPrefix, uploadKey } from '#shared/domain/keys.ts';
+import { timingFromEnvironment } from '#shared/domain/lifecycle.ts';
 import { createTestDatabase } from '../support/databases.ts';
 import {
   createPipelineResources,
@@ -475,6 +478,98 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
     // A second sweep finds nothing more to do and publishes nothing.
     expect(await sweep()).toMatchObject({ failed: 0, expired: 0, arrived: 0 });
     expect(await publishedEvents(1, 2000)).toEqual([]);
+  });
+
+  it('copies the checked version for the transcoder, not what was sent under the key since', async () => {
+    const store = new ObjectStore(clients.s3);
+    const fileId = randomUUID();
+    // Outside uploads/, so no event reaches the ingest queue the other tests read.
+    const key = derivedKey(OWNER, fileId, 'versioned-source');
+    const put = async (body: Buffer) =>
+      (
+        await clients.s3.send(
+          new PutObjectCommand({ Bucket: resources.bucket, Key: key, Body: body }),
+        )
+      ).VersionId;
+    // Large enough for two parts of 5 MiB (S3's smallest but for the last).
+    const checked = Buffer.alloc(6 * 1024 * 1024, 'checked ');
+    const checkedVersion = await put(checked);
+    await put(Buffer.alloc(checked.length, 'forged! '));
+    expect(checkedVersion).toEqual(expect.any(String));
+    const read = async (toKey: string) => {
+      const object = await clients.s3.send(
+        new GetObjectCommand({ Bucket: resources.bucket, Key: toKey }),
+      );
+      return Buffer.from(await (object.Body?.transformToByteArray() ?? new Uint8Array()));
+    };
+    const source = { key, versionId: checkedVersion as string, size: checked.length };
+    const single = derivedKey(OWNER, fileId, 'staging/single');
+    await store.copyVersion(resources.bucket, source, single);
+    expect((await read(single)).equals(checked)).toBe(true);
+    const parts = derivedKey(OWNER, fileId, 'staging/parts');
+    await store.copyVersion(resources.bucket, source, parts, {
+      singleCopyBytes: 1024,
+      partBytes: 5 * 1024 * 1024,
+    });
+    expect((await read(parts)).equals(checked)).toBe(true);
+    await store.deleteEverything(resources.bucket, [derivedPrefix(OWNER, fileId)]);
+  });
+
+  it('sweeps: takes expired uploads page after page while time is left, each once', async () => {
+    const { sweep } = await import('#shared/processing/sweep.ts');
+    const timing = timingFromEnvironment();
+    const owner = `abandoner-${randomUUID().slice(0, 8)}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const fileId = randomUUID();
+      ids.push(fileId);
+      await repository.createPending({
+        fileId,
+        ownerId: owner,
+        filename: 'never-sent.txt',
+        contentType: 'text/plain',
+        size: 1,
+        checksumSha256: null,
+        bucket: resources.bucket,
+        key: uploadKey(owner, fileId, 'other'),
+        uploadExpiresAt: new Date(Date.now() - 60_000),
+      });
+    }
+    // One of them cannot be swept (S3 fails on it every time): the sweep goes past it, once.
+    const broken = ids[7] as string;
+    const store = new ObjectStore(clients.s3);
+    const failing = Object.assign(Object.create(store) as ObjectStore, {
+      head: (bucket: string, key: string) =>
+        key.endsWith(broken)
+          ? Promise.reject(new Error('S3 is down for this one'))
+          : store.head(bucket, key),
+    });
+    const deps = (timeLeft: number) => ({
+      repository,
+      store: failing,
+      events: new FileEventPublisher(clients.eventBridge, resources.busName),
+      timeLeft: () => timeLeft,
+    });
+    const statusOf = async () =>
+      Promise.all(ids.map(async (fileId) => (await repository.get(fileId))?.status));
+
+    // No time left for a second page: one page of two, as before.
+    const short = await sweep(deps(0), timing, new Date(), 2);
+    expect(short).toMatchObject({ expired: 2, expiredPages: 1, errors: 0 });
+    expect((await statusOf()).filter((status) => status === 'EXPIRED')).toHaveLength(2);
+
+    // Time enough: pages of two until one comes back short (2, 2, 1 + the broken one, none).
+    const long = await sweep(deps(60_000), timing, new Date(), 2);
+    expect(long).toMatchObject({ expired: 5, expiredPages: 4, errors: 1 });
+    const statuses = await statusOf();
+    expect(statuses.filter((status) => status === 'EXPIRED')).toHaveLength(7);
+    expect(statuses[7]).toBe('PENDING_UPLOAD');
+    // Once S3 answers again, the next sweep ends it too.
+    expect(await sweep({ ...deps(60_000), store }, timing, new Date(), 2)).toMatchObject({
+      expired: 1,
+      expiredPages: 1,
+      errors: 0,
+    });
   });
 
   it('sweeps: publishes an end state no delivery managed to publish, once, under its outcomeId', async () => {

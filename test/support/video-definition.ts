@@ -53,6 +53,7 @@ export const renderVideoDefinition = (
         ? { kind: 'local', function: fn('Transcode', arns.transcode) }
         : {
             kind: 'mediaconvert',
+            stageFunction: fn('StageSource', lambdaArn('stage-source')),
             roleArn: 'arn:aws:iam::000000000000:role/mediaconvert',
             jobTemplateName: 'syncflow-web',
             application: 'syncflow-test',

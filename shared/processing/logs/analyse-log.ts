@@ -90,7 +90,12 @@ export interface LogParquet {
 
 export type LogOutcome =
   | { readonly status: 'PROCESSED'; readonly summary: LogSummary; readonly parquet: LogParquet }
-  | { readonly status: 'REJECTED'; readonly reason: string };
+  | {
+      readonly status: 'REJECTED';
+      readonly reason: string;
+      /** What a library said (zlib), for the log only. */
+      readonly cause?: unknown;
+    };
 
 export interface AnalyseLogOptions {
   /** A directory of this invocation's own for the spill file. */
@@ -361,8 +366,13 @@ export const analyseLog = async (
         read = await readLog(open, options, limits, { encoding: 'windows-1252' }, spillDir);
       }
     } catch (error) {
-      if (error instanceof UnreadableInputError)
-        return { status: 'REJECTED', reason: error.message };
+      if (error instanceof UnreadableInputError) {
+        return {
+          status: 'REJECTED',
+          reason: error.message,
+          ...(error.cause !== undefined && { cause: error.cause }),
+        };
+      }
       throw error;
     }
     if (read.status === 'REJECTED') return read;

@@ -67,7 +67,12 @@ export const logsPipeline =
         ...(deps.threads !== undefined && { threads: deps.threads }),
       });
       if (outcome.status === 'REJECTED') {
-        return { ...common, status: 'REJECTED', reason: outcome.reason };
+        return {
+          ...common,
+          status: 'REJECTED',
+          reason: outcome.reason,
+          ...(outcome.cause !== undefined && { cause: outcome.cause }),
+        };
       }
       const format = outcome.summary.format;
       const table = logTable(file.ownerId, format);

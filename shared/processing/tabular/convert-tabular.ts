@@ -47,7 +47,13 @@ export type TabularOutcome =
       /** The dataset's schema with this file in it; `changed` says the table must be updated. */
       readonly dataset: Extract<Evolution, { ok: true }>;
     }
-  | { readonly status: 'REJECTED'; readonly reason: string; readonly malformed?: MalformedRows };
+  | {
+      readonly status: 'REJECTED';
+      readonly reason: string;
+      readonly malformed?: MalformedRows;
+      /** What a library said, for the log only. */
+      readonly cause?: unknown;
+    };
 
 export interface ConvertTabularOptions extends InspectOptions {
   /** The dataset's current columns (from its table), or undefined for a new dataset. */

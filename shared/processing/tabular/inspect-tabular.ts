@@ -109,6 +109,8 @@ export interface RejectedTable {
   readonly status: 'REJECTED';
   readonly reason: string;
   readonly malformed?: MalformedRows;
+  /** What a library said (zlib), for the log only. */
+  readonly cause?: unknown;
 }
 
 export type InspectOutcome = InspectedTable | RejectedTable;
@@ -665,7 +667,13 @@ export const inspectTabular = async (
     }
   } catch (error) {
     await rm(spillDir, { recursive: true, force: true });
-    if (error instanceof UnreadableInputError) return { status: 'REJECTED', reason: error.message };
+    if (error instanceof UnreadableInputError) {
+      return {
+        status: 'REJECTED',
+        reason: error.message,
+        ...(error.cause !== undefined && { cause: error.cause }),
+      };
+    }
     throw error;
   }
   if (outcome.status === 'REJECTED') await rm(spillDir, { recursive: true, force: true });

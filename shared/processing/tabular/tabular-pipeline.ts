@@ -67,7 +67,12 @@ export const tabularPipeline =
         ...(deps.threads !== undefined && { threads: deps.threads }),
       });
       if (outcome.status === 'REJECTED') {
-        return { ...common, status: 'REJECTED', reason: outcome.reason };
+        return {
+          ...common,
+          status: 'REJECTED',
+          reason: outcome.reason,
+          ...(outcome.cause !== undefined && { cause: outcome.cause }),
+        };
       }
       const prefix = datasetPrefix(table);
       const partition = `upload_date=${utcDate(file.createdAt)}`;

@@ -4,6 +4,7 @@ import {
   type PosterStepResult,
   posterFrameKey,
   posterFramesPrefix,
+  transcodeSourceKey,
   type VideoJob,
 } from '../../domain/video-workflow.ts';
 import { SOURCE_VERSION_METADATA } from './local-transcode-step.ts';
@@ -25,8 +26,8 @@ export interface PosterStepDeps {
 /**
  * Makes a video's poster from the frames its transcoder captured: the first frame worth showing
  * (never a black or flat one when another exists) becomes the same `preview` and `thumbnail`
- * an image has. The captures are removed once the poster is written. A transcode that left no
- * frame is our failure, and throws.
+ * an image has. The captures, and the transcoder's copy of the original, are removed once the
+ * poster is written. A transcode that left no frame is our failure, and throws.
  */
 export const posterStep = async (
   deps: PosterStepDeps,
@@ -58,6 +59,11 @@ export const posterStep = async (
       ...(job.versionId && { sourceVersionId: job.versionId }),
     });
   }
-  await deps.deleteEverything(job.bucket, [posterFramesPrefix(job.ownerId, job.fileId)]);
+  // The transcode is over: its captures and the copy of the original it read (MediaConvert's
+  // path) are nobody's now.
+  await deps.deleteEverything(job.bucket, [
+    posterFramesPrefix(job.ownerId, job.fileId),
+    transcodeSourceKey(job),
+  ]);
   return { derivatives };
 };

@@ -1,5 +1,9 @@
 import { derivedPrefix } from '../../domain/keys.ts';
-import type { StepError, VideoExecutionState } from '../../domain/video-workflow.ts';
+import {
+  type StepError,
+  transcodeSourceKey,
+  type VideoExecutionState,
+} from '../../domain/video-workflow.ts';
 import { FFMPEG_FAILED, FFMPEG_MISSING } from './ffmpeg.ts';
 import { type RecordDeps, type RecordResult, writeEnd } from './record-video.ts';
 
@@ -46,16 +50,10 @@ export const failureReason = (error: StepError | undefined): string => {
   if (name === 'States.Timeout' || name === 'States.HeartbeatTimeout') {
     return 'Processing the video took longer than its step may run; reprocess it to try again.';
   }
+  // MediaConvert's own message names its internals (demuxers, codecs, job settings): it goes to
+  // the log, with the whole error, by fileId (functions/video-fail.ts), never on the record.
   if (name.startsWith('MediaConvert')) {
-    const message =
-      typeof cause.errorMessage === 'string'
-        ? cause.errorMessage
-        : typeof cause.ErrorMessage === 'string'
-          ? cause.ErrorMessage
-          : undefined;
-    return message
-      ? `The video could not be transcoded: ${message}`
-      : 'The video could not be transcoded.';
+    return 'The video could not be transcoded; reprocess it to try again, or upload it in another format.';
   }
   return `The video could not be processed (${name}); reprocess it to try again.`;
 };
@@ -77,7 +75,11 @@ export const recordVideoFailure = async (
   });
   // What the run wrote before it failed (a rendition without its poster) is nobody's: the
   // record names no derivative now.
-  if (result.recorded)
-    await deps.deleteEverything(job.bucket, [derivedPrefix(job.ownerId, job.fileId)]);
+  // The transcoder's copy of the original (MediaConvert's path) goes whatever the record says:
+  // a run that could not write its end (a newer run holds the file) leaves no copy behind.
+  await deps.deleteEverything(job.bucket, [
+    ...(result.recorded ? [derivedPrefix(job.ownerId, job.fileId)] : []),
+    transcodeSourceKey(job),
+  ]);
   return result;
 };

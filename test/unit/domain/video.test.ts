@@ -9,7 +9,11 @@ import {
   renditionSize,
   transcodePlan,
 } from '#shared/domain/video.ts';
-import { transcodeTargets, videoExecutionName } from '#shared/domain/video-workflow.ts';
+import {
+  transcodeSourceKey,
+  transcodeTargets,
+  videoExecutionName,
+} from '#shared/domain/video-workflow.ts';
 
 const video = (over: Partial<NonNullable<MediaMetadata['video']>> = {}): MediaMetadata => ({
   container: 'MPEG-4',
@@ -113,7 +117,9 @@ describe('transcodePlan and MediaConvert settings', () => {
     };
     const targets = transcodeTargets(job);
     expect(targets).toEqual({
-      input: `s3://b/${job.key}`,
+      // Not the original's key, whose current bytes may not be the checked ones: the run's
+      // private copy of the checked version (MediaConvert's input cannot name a version).
+      input: `s3://b/${transcodeSourceKey(job)}`,
       rendition: `s3://b/derived/owner/${job.fileId}/web`,
       frames: `s3://b/derived/owner/${job.fileId}/frames/frame`,
     });
@@ -130,9 +136,26 @@ describe('transcodePlan and MediaConvert settings', () => {
     expect(rendition?.Outputs[0]).not.toHaveProperty('AudioDescriptions');
     expect(settings.Inputs[0]).not.toHaveProperty('AudioSelectors');
     expect(frames?.Outputs[0]?.VideoDescription.CodecSettings.Codec).toBe('FRAME_CAPTURE');
+    expect(settings.Inputs[0]?.FileInput).toBe(targets.input);
+    expect(settings.Inputs[0]?.FileInput).not.toContain('/uploads/');
     expect(JSON.stringify(mediaConvertJobSettings(transcodePlan(video()), targets))).toContain(
       'AudioDescriptions',
     );
+  });
+});
+
+describe('transcodeSourceKey', () => {
+  it('is a key of its own per run, under the file’s derived/ prefix', () => {
+    const job = {
+      fileId: '0b3d3f36-8f6b-4a49-9e0e-6f1d8a3d2c11',
+      ownerId: 'owner',
+      objectVersion: '"etag/with+odd=chars"',
+    };
+    const key = transcodeSourceKey(job);
+    expect(key).toMatch(new RegExp(`^derived/owner/${job.fileId}/staging/[0-9a-f]{32}$`));
+    expect(transcodeSourceKey({ ...job })).toBe(key);
+    expect(transcodeSourceKey({ ...job, reprocessId: 'r1' })).not.toBe(key);
+    expect(transcodeSourceKey({ ...job, objectVersion: 'v2' })).not.toBe(key);
   });
 });
 

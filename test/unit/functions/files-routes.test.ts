@@ -222,6 +222,18 @@ describe('GET /files', () => {
     expect(seen).toHaveLength(5);
   });
 
+  it("names the thumbnail's version in the list, as GET /files/{fileId} does", async () => {
+    const owner = `thumbs-${randomUUID().slice(0, 8)}`;
+    const fileId = await create(owner, 'flower.jpg', 'PROCESSED', 'image/jpeg');
+    const response = await list(owner, {});
+    expect(response.statusCode).toBe(200);
+    const [item] = JSON.parse(response.body).items as { fileId: string; thumbnailUrl: string }[];
+    expect(item?.fileId).toBe(fileId);
+    const url = new URL(item?.thumbnailUrl ?? '');
+    expect(url.pathname).toMatch(new RegExp(`/derived/${owner}/${fileId}/thumbnail\\.webp$`));
+    expect(url.searchParams.get('versionId')).toBe('thumb-v3');
+  });
+
   it('answers a tampered cursor and bad parameters with 400 JSON errors', async () => {
     const tampered = await list('alice', { cursor: 'eyJ4IjoxfQ.AAAA' });
     expect(tampered.statusCode).toBe(400);

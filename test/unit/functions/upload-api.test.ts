@@ -1,6 +1,6 @@
 import { CreateMultipartUploadCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { database } from '#shared/adapters/db/instance.ts';
 import { migrate } from '#shared/adapters/db/migrate.ts';
 import { apiEvent, lambdaContext } from '../../support/events.ts';
@@ -308,5 +308,43 @@ describe('POST /uploads/batch', () => {
   it('refuses a batch with no authenticated user', async () => {
     const response = await batch([{ filename: 'a', contentType: 'text/plain', size: 1 }], null);
     expect(response.statusCode).toBe(401);
+  });
+});
+
+describe('POST /uploads per-minute limit', () => {
+  it('answers 429 with Retry-After once a user asks too often in one minute', async () => {
+    // A handler of its own, read with a small per-minute limit (the one above allows 1000)
+    // and room for many open uploads, so only the per-minute limit can refuse.
+    vi.resetModules();
+    vi.stubEnv('UPLOADS_PER_MINUTE', '3');
+    vi.stubEnv('MAX_PENDING_UPLOADS', '100');
+    const instance = await import('#shared/adapters/db/instance.ts');
+    await migrate((await instance.database()).db);
+    const limited = (await import('../../../functions/upload-api.ts')).handler;
+    const body = JSON.stringify({ filename: 'a.txt', contentType: 'text/plain', size: 1 });
+    const ask = async (ownerId: string) => {
+      const event = apiEvent({ method: 'POST', path: '/uploads', body, ownerId });
+      return documented(event, await limited(event, lambdaContext('upload-api')));
+    };
+    // Windows are whole minutes: a run that straddles one boundary sees at most 2 × 3 accepted.
+    const statuses: number[] = [];
+    let refused: Awaited<ReturnType<typeof ask>> | undefined;
+    while (!refused && statuses.length < 7) {
+      const response = await ask('hasty');
+      statuses.push(response.statusCode);
+      if (response.statusCode !== 201) refused = response;
+    }
+    expect(statuses.slice(0, -1).every((status) => status === 201)).toBe(true);
+    expect(statuses.length).toBeGreaterThanOrEqual(4);
+    expect(refused?.statusCode).toBe(429);
+    const retryAfter = Number(refused?.headers?.['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(JSON.parse(refused?.body ?? '{}').error).toEqual({
+      code: 'TOO_MANY_REQUESTS',
+      message: `At most 3 upload requests a minute are accepted per user; try again in ${retryAfter} s`,
+    });
+    // Another user's minute is their own.
+    expect((await ask('patient')).statusCode).toBe(201);
   });
 });

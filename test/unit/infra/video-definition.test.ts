@@ -15,7 +15,8 @@ describe.each(['local', 'mediaconvert'] as const)('the video workflow (%s)', (tr
   const tasks = Object.entries(asl.States).filter(([, s]) => s.Type === 'Task');
 
   it('gives every task a timeout and catches every error into the one failure path', () => {
-    expect(tasks.length).toBe(6);
+    // MediaConvert's path copies the checked version first (StageSource).
+    expect(tasks.length).toBe(transcoder === 'local' ? 6 : 7);
     for (const [name, state] of tasks) {
       expect(state.TimeoutSeconds, name).toBeGreaterThan(0);
       if (name === 'RecordFailure') continue;
@@ -44,7 +45,14 @@ describe.each(['local', 'mediaconvert'] as const)('the video workflow (%s)', (tr
   it('runs probe → (video) transcode → poster → record → publish, others straight to record', () => {
     expect(asl.StartAt).toBe('Probe');
     expect(asl.States.Probe?.Next).toBe('IsVideo');
-    expect(asl.States.IsVideo?.Choices?.[0]?.Next).toBe('Transcode');
+    if (transcoder === 'local') {
+      expect(asl.States.IsVideo?.Choices?.[0]?.Next).toBe('Transcode');
+    } else {
+      // MediaConvert cannot be given a version: the checked one is copied where the job reads.
+      expect(asl.States.IsVideo?.Choices?.[0]?.Next).toBe('StageSource');
+      expect(asl.States.StageSource?.Next).toBe('Transcode');
+      expect(asl.States.StageSource?.Resource).toBe(lambdaArn('stage-source'));
+    }
     expect(asl.States.IsVideo?.Default).toBe('Record');
     expect(asl.States.Transcode?.Next).toBe('Poster');
     expect(asl.States.Poster?.Next).toBe('Record');

@@ -370,6 +370,19 @@ describe('analyseLog', () => {
   });
 });
 
+describe('damaged gzip', () => {
+  it('is rejected with our sentence; zlib’s words stay in the cause, for the log', async () => {
+    const gz = gzipSync(Buffer.from('2026-12-01 10:00:00 INFO x\n'.repeat(2000)));
+    const outcome = await analyse(gz.subarray(0, gz.length - 20));
+    expect(outcome.status).toBe('REJECTED');
+    if (outcome.status !== 'REJECTED') return;
+    expect(outcome.reason).toBe(
+      'The file starts like gzip but is not valid gzip data: it is cut short or damaged.',
+    );
+    expect((outcome.cause as { code?: string } | undefined)?.code).toMatch(/^Z_/);
+  });
+});
+
 describe('message templates', () => {
   it('replaces ids, addresses, hashes and numbers', () => {
     expect(

@@ -412,12 +412,15 @@ describe('convertTabular on hostile input', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it('rejects truncated gzip data with a reason', async () => {
+  it('rejects truncated gzip data with our sentence, zlib’s words kept for the log', async () => {
     const gz = gzipSync(Buffer.from('a,b\n1,2\n'.repeat(1000)));
     const outcome = await convert(gz.subarray(0, gz.length - 20));
     expect(outcome.status).toBe('REJECTED');
-    if (outcome.status === 'REJECTED')
-      expect(outcome.reason).toMatch(/^The file starts like gzip but is not valid gzip data/);
+    if (outcome.status !== 'REJECTED') return;
+    expect(outcome.reason).toBe(
+      'The file starts like gzip but is not valid gzip data: it is cut short or damaged.',
+    );
+    expect((outcome.cause as { code?: string } | undefined)?.code).toMatch(/^Z_/);
   });
 });
 

@@ -1,7 +1,17 @@
+import sharp from 'sharp';
 import { describe, expect, it, vi } from 'vitest';
+import type { FileRecord } from '#shared/domain/file-record.ts';
 import { notificationFor } from '#shared/domain/notification.ts';
+import {
+  posterFramesPrefix,
+  transcodeSourceKey,
+  transcodeTargets,
+  type VideoJob,
+} from '#shared/domain/video-workflow.ts';
+import { posterStep } from '#shared/processing/video/poster-step.ts';
 import { progressFromEvent, recordProgress } from '#shared/processing/video/progress.ts';
-import { failureReason } from '#shared/processing/video/record-failure.ts';
+import { failureReason, recordVideoFailure } from '#shared/processing/video/record-failure.ts';
+import { stageSourceStep } from '#shared/processing/video/stage-source.ts';
 
 describe('failureReason', () => {
   it('shows messages written for people, and a sentence for anything else', () => {
@@ -32,7 +42,16 @@ describe('failureReason', () => {
         Error: 'MediaConvert.JobFailed',
         Cause: JSON.stringify({ ErrorMessage: 'Demuxer: end of file' }),
       }),
-    ).toBe('The video could not be transcoded: Demuxer: end of file');
+    ).toBe(
+      'The video could not be transcoded; reprocess it to try again, or upload it in another format.',
+    );
+    // MediaConvert's words never reach the record (they are logged by fileId).
+    expect(
+      failureReason({
+        Error: 'MediaConvert.JobFailed',
+        Cause: JSON.stringify({ errorMessage: 'Bad job settings: s3://bucket/derived/x' }),
+      }),
+    ).not.toMatch(/s3:|settings/);
     expect(
       failureReason({
         Error: 'TypeError',
@@ -104,5 +123,68 @@ describe('progress', () => {
       progress: 42,
       at: '2026-12-01T00:00:00Z',
     });
+  });
+});
+
+describe('the checked version, as MediaConvert reads it', () => {
+  const job: VideoJob = {
+    fileId: '0b3d3f36-8f6b-4a49-9e0e-6f1d8a3d2c11',
+    ownerId: 'owner',
+    bucket: 'b',
+    key: 'uploads/video/owner/0b3d3f36-8f6b-4a49-9e0e-6f1d8a3d2c11',
+    versionId: 'checked-version',
+    objectVersion: 'checked-version',
+    size: 12_345,
+    contentType: 'video/mp4',
+    sha256: 'a'.repeat(64),
+  };
+
+  it('is copied, by version, to the key the job input names', async () => {
+    const copyVersion = vi.fn(async () => ({ versionId: 'copy-1' }));
+    const result = await stageSourceStep({ copyVersion }, job);
+    expect(copyVersion).toHaveBeenCalledWith(
+      'b',
+      { key: job.key, versionId: 'checked-version', size: 12_345 },
+      transcodeSourceKey(job),
+    );
+    expect(result).toEqual({ key: transcodeSourceKey(job) });
+    expect(transcodeTargets(job).input).toBe(`s3://b/${result.key}`);
+    // No version named: nothing checked to copy.
+    const { versionId: _, ...unversioned } = job;
+    await expect(stageSourceStep({ copyVersion }, unversioned)).rejects.toThrow(/no version/);
+  });
+
+  it('is removed once the poster is made, and by the failure path whatever it records', async () => {
+    const deleteEverything = vi.fn(async () => 1);
+    const frame = await sharp({
+      create: { width: 64, height: 48, channels: 3, background: { r: 90, g: 140, b: 60 } },
+    })
+      .jpeg()
+      .toBuffer();
+    await posterStep(
+      {
+        readAll: async () => frame,
+        put: async () => ({ versionId: 'p1' }),
+        deleteEverything,
+      },
+      job,
+      1,
+    );
+    expect(deleteEverything).toHaveBeenCalledWith('b', [
+      posterFramesPrefix(job.ownerId, job.fileId),
+      transcodeSourceKey(job),
+    ]);
+
+    // A newer run holds the file: nothing recorded, the copy goes all the same.
+    deleteEverything.mockClear();
+    const repository = {
+      finish: vi.fn(async () => undefined),
+      get: vi.fn(async () => ({ status: 'PROCESSED' }) as FileRecord),
+      clearProgress: vi.fn(async () => undefined),
+    };
+    const state = { job, error: { Error: 'MediaConvert.JobFailed' } };
+    const deps = { repository, stat: async () => undefined, deleteEverything };
+    expect((await recordVideoFailure(deps, state)).recorded).toBe(false);
+    expect(deleteEverything).toHaveBeenCalledWith('b', [transcodeSourceKey(job)]);
   });
 });
