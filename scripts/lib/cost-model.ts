@@ -519,12 +519,14 @@ export const fileLines = (stage: StageConfig, kind: CostKind): Line[] => {
     const small = MEASURED.smallFunctionMs.value / 1000;
     const io = MEASURED.ioMs.value / 1000;
     const hash = FILE_BYTES.video / MIB / MEASURED.hashMibPerSecond.value + io;
-    const runs = 1 + 1 + 1 + 1 + 1 + ASSUMED.videoProgressUpdates;
+    const runs = 1 + 1 + 1 + 1 + 1 + 1 + ASSUMED.videoProgressUpdates;
     return [
       ...shared,
       // The kind's queue function hashes, sniffs and starts the workflow, as `other` does.
       ...lambda(stage, 'process-video', 512, hash, 1),
       ...lambda(stage, 'video-probe', 512, MEASURED.videoProbeSeconds.value, 1),
+      // One CopyObject of the checked version for MediaConvert to read: S3 copies, the function waits.
+      ...lambda(stage, 'video-stage-source', 512, small + io, 1),
       // Six frames decoded and two images written: counted as an image's pipeline and I/O.
       ...lambda(stage, 'video-poster', 1024, MEASURED.imageCpuMs.value / 1000 + io, 1),
       ...lambda(stage, 'video-record', 512, small, 1),
@@ -532,8 +534,8 @@ export const fileLines = (stage: StageConfig, kind: CostKind): Line[] => {
       ...lambda(stage, 'video-progress', 512, small, ASSUMED.videoProgressUpdates),
       line(
         'Step Functions',
-        'state transitions',
-        MEASURED.videoTransitions.value,
+        'state transitions (the emulator’s, plus StageSource, which only AWS runs)',
+        MEASURED.videoTransitions.value + 1,
         'stepFunctionsTransition',
       ),
       line('MediaConvert', 'output minutes (web.mp4, HD at most)', 1, 'mediaConvertMinute'),
@@ -545,8 +547,8 @@ export const fileLines = (stage: StageConfig, kind: CostKind): Line[] => {
       ),
       line(
         'S3 requests',
-        'PUTs: rendition, frames 6, poster 2',
-        1 + ASSUMED.videoFrames + 2,
+        'PUTs: staged copy, rendition, frames 6, poster 2',
+        1 + 1 + ASSUMED.videoFrames + 2,
         's3PutRequest',
       ),
       line(
