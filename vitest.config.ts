@@ -51,6 +51,18 @@ export default defineConfig({
       },
       {
         test: {
+          // npm start itself, stopped and started again in a state folder of its own: minutes,
+          // so it runs in the Data API lane, which ends well before the end-to-end suite.
+          name: 'local-stack',
+          include: ['test/local-stack/**/*.test.ts'],
+          environment: 'node',
+          env: quiet,
+          testTimeout: 1_500_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           environment: 'node',

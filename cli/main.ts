@@ -31,9 +31,12 @@ const version = (): string =>
     }
   ).version;
 
-/** What a group of commands is for, in `syncflow --help`. */
-const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
-  users: "The local stack's users (in AWS, an administrator's Cognito work)",
+/** What a group of commands is for, in `syncflow --help`, and examples for its own help. */
+const GROUPS: Readonly<Record<string, { summary: string; examples: readonly string[] }>> = {
+  users: {
+    summary: "The local stack's users (in AWS, an administrator's Cognito work)",
+    examples: ['syncflow users add ana@example.com', 'syncflow users add --help'],
+  },
 };
 
 interface GlobalFlags {
@@ -115,9 +118,16 @@ export const main = async (
       : [undefined, command.name];
     let parent = program;
     if (group) {
+      const about = GROUPS[group];
       parent =
         groups.get(group) ??
-        program.command(group).description(GROUP_SUMMARIES[group] ?? `${group} commands`);
+        program
+          .command(group)
+          .description(about?.summary ?? `${group} commands`)
+          .addHelpText(
+            'after',
+            about ? `\nExamples:\n${about.examples.map((e) => `  $ ${e}`).join('\n')}` : '',
+          );
       groups.set(group, parent);
     }
     const sub = parent.command(`${name}${command.args ? ` ${command.args}` : ''}`);

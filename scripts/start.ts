@@ -1,12 +1,12 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import WebSocket from 'ws';
 import { findFfmpeg } from '../shared/processing/video/ffmpeg.ts';
-import { type LocalStack, startLocalStack } from './lib/local-stack.ts';
+import { KEPT_DIR, type LocalStack, startLocalStack } from './lib/local-stack.ts';
 import { tailFunctionLogs } from './lib/log-tail.ts';
-import { STATE_DIR } from './lib/ministack.ts';
+import { PROJECT_ROOT } from './lib/ministack.ts';
 
 /**
  * `npm start`: the whole stack on this machine, with no AWS account (scripts/lib/local-stack.ts),
@@ -31,12 +31,15 @@ deploys nothing.
   --reset   start clean: empty the emulator state, the bucket and the database
 
 Ports: SYNCFLOW_EMULATOR_PORT (4566), SYNCFLOW_PG_PORT (5433), SYNCFLOW_CONSOLE_PORT (5173).
-DATABASE_URL uses that PostgreSQL instead of PGlite.`);
+DATABASE_URL uses that PostgreSQL instead of PGlite (--reset does not empty it).
+SYNCFLOW_STATE_DIR keeps the stack in another folder than .syncflow/.`);
   process.exit(0);
 }
 
 const log = (message: string): void => console.log(`[syncflow] ${message}`);
-const DEPLOY_LOG = join(STATE_DIR, 'deploy.log');
+/** Where the kept stack's files are, as the console names them. */
+const kept = (name: string): string => join(KEPT_DIR, name).replace(`${PROJECT_ROOT}/`, '');
+const DEPLOY_LOG = join(KEPT_DIR, 'deploy.log');
 let stack: LocalStack | undefined;
 let stopping = false;
 
@@ -73,6 +76,7 @@ const answers = async (url: string): Promise<boolean> => {
 };
 
 try {
+  mkdirSync(KEPT_DIR, { recursive: true });
   writeFileSync(DEPLOY_LOG, `npm start at ${new Date().toISOString()}\n`);
   stack = await startLocalStack({
     emulatorPort: Number(process.env.SYNCFLOW_EMULATOR_PORT ?? 4566),
@@ -96,12 +100,12 @@ try {
     log(`Console:   ${consoleUrl}  (sign in as ${stack.info.demoUser.email}, filled in)`);
   } else log('Console:   does not answer; see the lines above');
   if (restOk) log(`REST API:  ${restUrl}`);
-  else log(`REST API:  ${restUrl} does not answer its health check; see .syncflow/ministack.log`);
+  else log(`REST API:  ${restUrl} does not answer its health check; see ${kept('ministack.log')}`);
   if (socketOk) log(`WebSocket: ${websocketUrl}?token=<token>  (file events as they happen)`);
-  else log(`WebSocket: ${websocketUrl} refused a fresh token; see .syncflow/ministack.log`);
+  else log(`WebSocket: ${websocketUrl} refused a fresh token; see ${kept('ministack.log')}`);
   log('Command line: npx syncflow upload <files or folders> --wait   (npx syncflow --help)');
   log(
-    'Everything a client needs is in .syncflow/local.json; CDK and cdk-nag output in .syncflow/deploy.log.',
+    `Everything a client needs is in ${kept('local.json')}; CDK and cdk-nag output in ${kept('deploy.log')}.`,
   );
   log(
     'Ctrl-C stops it all and keeps the data for the next start (npm start -- --reset empties it).',

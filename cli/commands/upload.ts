@@ -335,7 +335,11 @@ export const upload: Command<UploadFlags> = {
         if (state === 'reconnecting') out.note('Live events: connection lost, reconnecting');
       });
       if (!(await follower.start())) {
-        out.warn('Live events: no connection yet; reading statuses until one opens');
+        out.warn(
+          follower.refused
+            ? `Live events: ${follower.refused.message} (syncflow login); reading statuses instead`
+            : 'Live events: no connection yet; reading statuses until one opens',
+        );
       }
     }
     const totalBytes = files.reduce((sum, f) => sum + f.size, 0);

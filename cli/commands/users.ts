@@ -30,7 +30,7 @@ export const usersAdd: Command<UsersAddFlags> = {
   flags: [
     {
       flags: '--password-stdin',
-      description: 'read the password from stdin (default: a new random one)',
+      description: 'read the password from stdin instead of making a new random one',
       default: false,
     },
   ],

@@ -1,7 +1,7 @@
 import type { FileEventMessage } from '../../client/src/index.ts';
 import type { Command } from '../lib/command.ts';
 import { nodeSocket } from '../lib/end-states.ts';
-import { EXIT } from '../lib/errors.ts';
+import { CliError, EXIT } from '../lib/errors.ts';
 
 export interface WatchFlags {
   readonly file?: string[];
@@ -58,10 +58,13 @@ export const watch: Command<WatchFlags> = {
           .trimEnd(),
       );
     };
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((resolve, reject) => {
       const subscription = client.subscribe({
         socket: nodeSocket,
         onEvent: print,
+        // Another try with the same sign-in would be refused alike: the user must sign in.
+        onRefused: (error) =>
+          reject(new CliError(`${error.message} (syncflow login)`, EXIT.auth, 'UNAUTHORIZED')),
         onState: (state) => {
           if (state === 'open')
             out.note('Watching: events are printed as they happen; Ctrl-C stops');

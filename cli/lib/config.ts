@@ -14,9 +14,13 @@ const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const configDir = (env: NodeJS.ProcessEnv = process.env): string =>
   env.SYNCFLOW_CONFIG_DIR ?? join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'syncflow');
 
-/** `.syncflow/local.json` of the stack `npm start` runs (SYNCFLOW_LOCAL_JSON moves it). */
+/**
+ * `.syncflow/local.json` of the stack `npm start` runs: in SYNCFLOW_STATE_DIR when npm start
+ * keeps its stack there, or wherever SYNCFLOW_LOCAL_JSON says.
+ */
 export const localJsonPath = (env: NodeJS.ProcessEnv = process.env): string =>
-  env.SYNCFLOW_LOCAL_JSON || join(REPO_ROOT, '.syncflow', 'local.json');
+  env.SYNCFLOW_LOCAL_JSON ||
+  join(env.SYNCFLOW_STATE_DIR || join(REPO_ROOT, '.syncflow'), 'local.json');
 
 /** A stack the CLI talks to: where its API, WebSocket and user pool are. */
 export interface Profile extends StackConfig {

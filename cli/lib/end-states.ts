@@ -5,6 +5,7 @@ import {
   type FileStatus,
   type SocketLike,
   type Subscription,
+  type SubscriptionRefusedError,
   type SyncFlowClient,
 } from '../../client/src/index.ts';
 
@@ -50,12 +51,23 @@ export class EndStateFollower {
     return this.subscription?.state === 'open';
   }
 
-  /** Connects; resolves true once connected, false when no connection came within `timeoutMs`. */
+  /** Why the WebSocket refused the token, when it did: statuses are then only read. */
+  refused: SubscriptionRefusedError | undefined;
+
+  /**
+   * Connects; resolves true once connected, false when no connection came within `timeoutMs` or
+   * the handshake was refused (`refused` says why).
+   */
   start(timeoutMs = 15_000): Promise<boolean> {
     this.opened ??= new Promise<boolean>((resolve) => {
       const timeout = setTimeout(() => resolve(false), timeoutMs);
       this.subscription = this.client.subscribe({
         socket: nodeSocket,
+        onRefused: (error) => {
+          this.refused = error;
+          clearTimeout(timeout);
+          resolve(false);
+        },
         onEvent: (event) => {
           this.settle(event.fileId, {
             status: event.status,

@@ -31,9 +31,11 @@ export {
 export { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
 export {
   type ConnectionState,
+  handshakeRefusal,
   type SocketFactory,
   type SocketLike,
   type Subscription,
+  SubscriptionRefusedError,
   subscribe,
 } from './subscription.ts';
 export {
@@ -115,6 +117,7 @@ export class SyncFlowClient {
     onEvent: (event: FileEventMessage) => void;
     onReconnect?: () => void;
     onState?: (state: import('./subscription.ts').ConnectionState) => void;
+    onRefused?: (error: import('./subscription.ts').SubscriptionRefusedError) => void;
     socket?: SocketFactory;
   }) {
     return subscribe({ url: this.config.websocketUrl, token: this.token, ...handlers });

@@ -164,6 +164,11 @@ const appView = (client: SyncFlowClient) => {
       liveState.textContent =
         state === 'open' ? 'Live' : state === 'closed' ? 'Offline' : 'Reconnecting…';
     },
+    // The handshake's refusal carries no words of the server's: the library says why.
+    onRefused: (error) => {
+      liveState.dataset.state = 'refused';
+      liveState.textContent = `Offline: ${error.message}`;
+    },
   });
   const unfinished = () => client.uploader.journal.entries().map(([, entry]) => entry);
   const discard = (entry: { fileId: string; uploadId: string }) => {

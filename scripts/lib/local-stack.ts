@@ -63,10 +63,17 @@ export interface LocalStack {
 }
 
 /**
+ * Where `npm start` keeps its stack between starts: .syncflow, or SYNCFLOW_STATE_DIR (the test
+ * of the kept stack runs `npm start` in a folder of its own, never touching a developer's). The
+ * emulator's install stays in .syncflow either way.
+ */
+export const KEPT_DIR = process.env.SYNCFLOW_STATE_DIR || STATE_DIR;
+
+/**
  * Where the stack `npm start` keeps is named, for the CLI, the scripts and the tests;
  * SYNCFLOW_LOCAL_JSON names another (a test stack's, which never rewrites this one).
  */
-export const LOCAL_JSON = process.env.SYNCFLOW_LOCAL_JSON || join(STATE_DIR, 'local.json');
+export const LOCAL_JSON = process.env.SYNCFLOW_LOCAL_JSON || join(KEPT_DIR, 'local.json');
 
 /** Every 15 s of a deploy, how far CloudFormation got (from the events in the deploy's log). */
 const deployProgress = (logFile: string, log: (message: string) => void) => {
@@ -148,10 +155,10 @@ const tail = (file: string, lines: number): string =>
 
 /** Where `npm start` keeps what survives a restart (the tests' stacks keep nothing). */
 const KEPT = {
-  emulator: join(STATE_DIR, 'emulator'),
-  s3: join(STATE_DIR, 's3'),
-  pglite: join(STATE_DIR, 'pglite'),
-  deployed: join(STATE_DIR, 'deployed.json'),
+  emulator: join(KEPT_DIR, 'emulator'),
+  s3: join(KEPT_DIR, 's3'),
+  pglite: join(KEPT_DIR, 'pglite'),
+  deployed: join(KEPT_DIR, 'deployed.json'),
 };
 
 /** The bucket tag and the settings row that name the state both halves were last saved in. */
@@ -336,9 +343,11 @@ export const startLocalStack = async (options: {
     : {
         s3: KEPT.s3,
         pglite: KEPT.pglite,
-        work: undefined,
-        console: join(STATE_DIR, 'console'),
-        emulatorLog: join(STATE_DIR, 'ministack.log'),
+        // A kept stack elsewhere than .syncflow deploys from a CDK assembly of its own, so it
+        // never mixes assets with a developer's `npm start` from the same checkout.
+        work: KEPT_DIR === STATE_DIR ? undefined : KEPT_DIR,
+        console: join(KEPT_DIR, 'console'),
+        emulatorLog: join(KEPT_DIR, 'ministack.log'),
       };
   let emulator: RunningEmulator | undefined;
   let pglite: RunningPglite | undefined;
@@ -370,7 +379,7 @@ export const startLocalStack = async (options: {
     });
     if (options.databaseUrl) return options.databaseUrl;
     log(
-      `Starting embedded PostgreSQL (PGlite) on 127.0.0.1:${options.pgPort}${persist ? ', data in .syncflow/pglite' : ''}`,
+      `Starting embedded PostgreSQL (PGlite) on 127.0.0.1:${options.pgPort}${persist ? `, data in ${KEPT.pglite.replace(`${PROJECT_ROOT}/`, '')}` : ''}`,
     );
     pglite = await startPgliteServer({ port: options.pgPort, dataDir: dirs.pglite });
     return pglite.url;
@@ -385,6 +394,7 @@ export const startLocalStack = async (options: {
 
   async function deploy(): Promise<LocalStackInfo> {
     mkdirSync(STATE_DIR, { recursive: true });
+    mkdirSync(KEPT_DIR, { recursive: true });
     if (persist && options.reset) {
       log('Starting clean (--reset): the emulator state, the bucket and the database are emptied');
       wipe();
@@ -394,8 +404,11 @@ export const startLocalStack = async (options: {
       const found = await readGenerations(emulator?.endpoint ?? '', databaseUrl);
       if (found.disagree) {
         if (options.databaseUrl) {
+          // That database is the user's own: never emptied here, not even by --reset.
           throw new Error(
-            'The emulator state and the database at DATABASE_URL are not from the same run (the emulator was stopped without saving its state); empty that database, then `npm start -- --reset`',
+            options.reset
+              ? '--reset emptied the emulator but not the database at DATABASE_URL, which still holds the rows of files that are gone; empty that database (drop and create it), then start again'
+              : 'The emulator state and the database at DATABASE_URL are not from the same run (the emulator was stopped without saving its state); empty that database, then `npm start -- --reset`',
           );
         }
         log(

@@ -53,7 +53,13 @@ export const createTokenVerifier = (config: TokenVerifierConfig) => {
   const issuer =
     config.issuer ?? `https://cognito-idp.${config.region}.amazonaws.com/${config.userPoolId}`;
   const verifier = JwtVerifier.create(
-    { issuer, jwksUri: config.jwksUri ?? `${issuer}/.well-known/jwks.json`, audience: null },
+    {
+      issuer,
+      jwksUri: config.jwksUri ?? `${issuer}/.well-known/jwks.json`,
+      audience: null,
+      // Without it an expired token's error carries no claims, and the 401 could not say when.
+      includeRawJwtInErrors: true,
+    },
     { jwksCache: new SimpleJwksCache({ fetcher: keysFetcher }) },
   );
   return async (token: string): Promise<VerifiedUser> => {

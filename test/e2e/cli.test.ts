@@ -329,6 +329,14 @@ describe(`syncflow (the CLI) against the ${target.name} stack`, () => {
         SYNCFLOW_PROFILE: 'local',
         SYNCFLOW_LOCAL_JSON: inject('localJson') ?? '',
       };
+      // No arguments: the demo user from local.json, nothing to type.
+      const demo = await cli(['login', '--json'], local);
+      expect(demo.code, demo.stderr).toBe(0);
+      expect(demo.json()[0]?.result).toMatchObject({
+        profile: 'local',
+        email: 'demo@syncflow.local',
+      });
+      expect((await cli(['ls', '--json'], local)).json()[0]?.result).toHaveProperty('items');
       const added = await cli(['users', 'add', email, '--json'], local);
       expect(added.code, added.stderr).toBe(0);
       const password = String(
@@ -351,6 +359,48 @@ describe(`syncflow (the CLI) against the ${target.name} stack`, () => {
       }
     },
   );
+
+  it('says why the WebSocket refused a kept token (invalid, or expired and when): exit 4', async () => {
+    const credentials = JSON.parse(
+      readFileSync(join(env.SYNCFLOW_CONFIG_DIR, 'credentials.json'), 'utf8'),
+    );
+    const session = credentials[env.SYNCFLOW_PROFILE];
+    const [head, payload, signature] = String(session.idToken).split('.') as [
+      string,
+      string,
+      string,
+    ];
+    const exp = Math.floor(Date.now() / 1000) - 60;
+    const expiredClaims = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), exp }),
+    ).toString('base64url');
+    const cases = [
+      // The kept session still says it is good for an hour: the CLI sends it as it is.
+      [
+        `${head}.${payload}.${signature.slice(0, -6)}AAAAAA`,
+        /The WebSocket refused the token as invalid \(.+\); sign in again \(syncflow login\)/,
+      ],
+      [
+        `${head}.${expiredClaims}.${signature}`,
+        `The WebSocket refused the token: it expired at ${new Date(exp * 1000).toISOString()}; sign in again (syncflow login)`,
+      ],
+    ] as const;
+    for (const [idToken, said] of cases) {
+      const dir = join(work, `config-refused-${cases.findIndex((c) => c[0] === idToken)}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(
+        join(dir, 'profiles.json'),
+        readFileSync(join(env.SYNCFLOW_CONFIG_DIR, 'profiles.json')),
+      );
+      writeFileSync(
+        join(dir, 'credentials.json'),
+        JSON.stringify({ [env.SYNCFLOW_PROFILE]: { ...session, idToken } }),
+      );
+      const watched = await cli(['watch'], { ...env, SYNCFLOW_CONFIG_DIR: dir });
+      expect(watched.code, watched.stderr).toBe(4);
+      expect(watched.stderr).toMatch(said);
+    }
+  });
 
   it('answers usage mistakes with exit 2 and a missing sign-in with exit 4', async () => {
     expect((await cli(['upload', join(work, 'no-such-file')], env)).code).toBe(2);

@@ -1,7 +1,7 @@
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
-import type { FileEventMessage, SocketLike } from '../../client/src/index.ts';
+import { type FileEventMessage, type SocketLike, subscribe } from '../../client/src/index.ts';
 import { uploadFile, waitForFile } from '../support/api-client.ts';
 import { type E2eUser, freshUsers } from '../support/e2e-users.ts';
 import { HTML_PAGE, makeJpeg } from '../support/images.ts';
@@ -55,6 +55,38 @@ const until = async (check: () => boolean, timeoutMs: number, what: string) => {
   }
 };
 
+/** What the client library's subscription says when the stack refuses this token. */
+const refusalOf = (token: string | undefined): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      subscription.close();
+      reject(new Error('no refusal within 20 s'));
+    }, 20_000);
+    const subscription = subscribe({
+      url: target.websocketUrl,
+      token: async () => token,
+      onEvent: () => {},
+      socket: (url) => new WebSocket(url) as unknown as SocketLike,
+      onRefused: (error) => {
+        clearTimeout(timer);
+        resolve(error.message);
+      },
+      onState: (state) => {
+        if (state !== 'open') return;
+        clearTimeout(timer);
+        subscription.close();
+        reject(new Error('the connection opened'));
+      },
+    });
+  });
+
+/** The user's own token with its claims changed: its signature no longer matches. */
+const withClaims = (token: string, claims: Record<string, unknown>): string => {
+  const [head, payload, signature] = token.split('.') as [string, string, string];
+  const changed = { ...JSON.parse(Buffer.from(payload, 'base64url').toString()), ...claims };
+  return `${head}.${Buffer.from(JSON.stringify(changed)).toString('base64url')}.${signature}`;
+};
+
 /** The connections the table holds for one owner. */
 const connectionsOf = async (ownerId: string): Promise<number> => {
   const items = await dynamo.send(new ScanCommand({ TableName: outputs.ConnectionsTableName }));
@@ -82,6 +114,19 @@ describe(`WebSocket notifications on the ${target.name} stack`, () => {
     await expect(open(undefined)).rejects.toThrow(/refused: 40[13]/);
     await expect(open('eyJhbGciOiJSUzI1NiJ9.e30.AAAA')).rejects.toThrow(/refused: 403/);
     await expect(open(`${alice.token.slice(0, -6)}AAAAAA`)).rejects.toThrow(/refused: 403/);
+  });
+
+  it('has the client library say why: the token was missing, expired (and when) or invalid', async () => {
+    expect(await refusalOf(undefined)).toBe(
+      'The WebSocket refused the connection: no token was sent; sign in',
+    );
+    const exp = Math.floor(Date.now() / 1000) - 60;
+    expect(await refusalOf(withClaims(alice.token, { exp }))).toBe(
+      `The WebSocket refused the token: it expired at ${new Date(exp * 1000).toISOString()}; sign in again`,
+    );
+    expect(await refusalOf(`${alice.token.slice(0, -6)}AAAAAA`)).toMatch(
+      /^The WebSocket refused the token as invalid \(.+\); sign in again$/,
+    );
   });
 
   it("pushes each user's events to both of their connections, and to nobody else", async () => {

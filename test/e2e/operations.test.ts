@@ -104,13 +104,15 @@ describe(`dead-letter redrive on the ${target.name} stack`, () => {
     }));
     const before = await waitingIn(sqs, QUEUES.notifier.dlq);
     // Parked as the notifier's DLQ holds them: the bus event as the message body.
+    const parked = new Set<string>();
     for (const event of events) {
-      await sqs.send(
+      const sent = await sqs.send(
         new SendMessageCommand({
           QueueUrl: QUEUES.notifier.dlq,
           MessageBody: JSON.stringify(event),
         }),
       );
+      parked.add(sent.MessageId ?? '');
     }
     await until(
       async () => (await waitingIn(sqs, QUEUES.notifier.dlq)) >= before + 6,
@@ -120,6 +122,12 @@ describe(`dead-letter redrive on the ${target.name} stack`, () => {
 
     const dry = await runRedrive('notifier', true);
     expect(dry).toMatch(/nothing was moved/);
+    // It lists the ids it would move, each once, at most ten (the runbook's promise).
+    const listed = [...dry.matchAll(/^would move (\S+)$/gm)].map((m) => m[1] as string);
+    expect(listed.length).toBeGreaterThan(0);
+    expect(listed.length).toBeLessThanOrEqual(10);
+    expect(new Set(listed).size).toBe(listed.length);
+    if (before === 0) expect(listed.every((id) => parked.has(id))).toBe(true);
     expect(await waitingIn(sqs, QUEUES.notifier.dlq)).toBe(before + 6);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(received).toEqual([]);

@@ -30,6 +30,7 @@ import { logger } from '#shared/observability/powertools.ts';
 import { lambdaContext, objectCreatedEvent, sqsRecord } from '../../support/events.ts';
 import { stubFunctionEnv } from '../../support/function-env.ts';
 import { HTML_PAGE, makeJpeg } from '../../support/images.ts';
+import { captureLogs } from '../../support/log-capture.ts';
 
 stubFunctionEnv({
   EVENT_BUS_NAME: 'files-bus',
@@ -138,8 +139,22 @@ describe('processor handler', () => {
       sqsRecord('this is not an S3 event'),
       sqsRecord(objectCreatedEvent(BUCKET, uploadKey(OWNER, html, 'image'), HTML_PAGE.length)),
     ];
-    const response = await handler({ Records: records }, lambdaContext('processor'));
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: records[1]?.messageId }]);
+    let response: Awaited<ReturnType<typeof handler>> | undefined;
+    const lines = await captureLogs(logger, async () => {
+      response = await handler({ Records: records }, lambdaContext('processor'));
+    });
+    expect(response?.batchItemFailures).toEqual([{ itemIdentifier: records[1]?.messageId }]);
+    // Each end is logged with its status, and the reason when there is one.
+    const finished = lines.filter((line) => line.message === 'File finished');
+    expect(finished).toEqual([
+      expect.objectContaining({ fileId: good, status: 'PROCESSED' }),
+      expect.objectContaining({
+        fileId: html,
+        status: 'REJECTED',
+        reason: expect.stringMatching(/HTML/),
+      }),
+    ]);
+    expect(finished[0]).not.toHaveProperty('reason');
 
     const repository = await fileRepository();
     const processed = await repository.get(good);
