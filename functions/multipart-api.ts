@@ -174,6 +174,20 @@ export const completeUpload = async (
     if (completed.versionId) await store.deleteVersion(file.key, completed.versionId);
     return response;
   }
+  // S3's word on the bytes: its per-part checksums combined, or its full-object checksum.
+  const verifiedCrc =
+    s3Crc ?? (completed.checksumType === 'FULL_OBJECT' ? completed.checksumCrc64nvme : undefined);
+  if (verifiedCrc === undefined) {
+    // An S3 (or S3-compatible store) that keeps no CRC64NVME: refusing would make large uploads
+    // impossible there, so the file goes on, but nobody is told its bytes were checked. The
+    // processor's SHA-256 cannot stand in: the client never declared one for a multipart upload.
+    metrics.addMetric(MetricName.MultipartChecksumsUnverified, 'Count', 1);
+    logger.warn('Multipart upload completed without a checksum from S3 to compare', {
+      fileId: file.fileId,
+      parts: parts.length,
+      checksumType: completed.checksumType ?? 'none',
+    });
+  }
   // The bytes are in: the file waits for the processor (which may already have taken it).
   await repository.markUploaded([{ fileId: file.fileId, ownerId: file.ownerId }]);
   metrics.addMetric(MetricName.MultipartUploadsCompleted, 'Count', 1);
@@ -181,7 +195,8 @@ export const completeUpload = async (
   return json(200, {
     fileId: file.fileId,
     status: 'UPLOADED',
-    checksumCrc64nvme: s3Crc ?? completed.checksumCrc64nvme ?? clientCrc,
+    checksumVerified: verifiedCrc !== undefined,
+    ...(verifiedCrc !== undefined && { checksumCrc64nvme: verifiedCrc }),
   });
 };
 

@@ -232,6 +232,20 @@ export class CognitoAuth {
       );
     this.refreshing ??= this.call('REFRESH_TOKEN_AUTH', { REFRESH_TOKEN: current.refreshToken })
       .then((result) => this.keep(result, current.email, current.refreshToken))
+      .catch((error: unknown) => {
+        // Cognito refuses a refresh token that expired or was revoked with the error it gives a
+        // wrong password: "Wrong email or password" would puzzle someone who typed none.
+        if (error instanceof ApiError && error.code === 'UNAUTHORIZED') {
+          throw new ApiError({
+            status: error.status,
+            code: 'UNAUTHORIZED',
+            message: 'The session has expired or was revoked: sign in again',
+            body: error.body,
+            cause: error,
+          });
+        }
+        throw error;
+      })
       .finally(() => {
         this.refreshing = undefined;
       });

@@ -89,7 +89,14 @@ export interface ListedParts {
 }
 
 export type CompleteResponse =
-  | { fileId: string; status: 'UPLOADED'; checksumCrc64nvme: string }
+  | {
+      fileId: string;
+      status: 'UPLOADED';
+      /** False when S3 gave no CRC64NVME to compare with the client's: the bytes went unchecked. */
+      checksumVerified: boolean;
+      /** S3's CRC64NVME of the bytes, only when it gave one (then equal to the client's). */
+      checksumCrc64nvme?: string;
+    }
   | { fileId: string; status: 'REJECTED'; reason: string };
 
 export interface FileSummary {

@@ -62,6 +62,11 @@ export interface UploadResult {
   readonly reason?: string;
   /** The whole file's CRC64NVME as the client computed it while reading (multipart only). */
   readonly checksumCrc64nvme?: string;
+  /**
+   * Multipart only: whether the server compared that checksum with S3's (false where S3 gave
+   * none: the upload went through unchecked).
+   */
+  readonly checksumVerified?: boolean;
   /** Whether parts from an earlier attempt were reused. */
   readonly resumed: boolean;
   readonly partsSent: number;
@@ -206,6 +211,9 @@ export class Uploader {
       status: complete.response.status,
       ...('reason' in complete.response && { reason: complete.response.reason }),
       checksumCrc64nvme: complete.checksum,
+      ...('checksumVerified' in complete.response && {
+        checksumVerified: complete.response.checksumVerified,
+      }),
       resumed,
       partsSent: sent.partsSent,
     };

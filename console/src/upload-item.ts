@@ -19,7 +19,8 @@ const MOVES: Record<UploadState, readonly UploadState[]> = {
   uploaded: ['processing', 'processed', 'failed', 'rejected'],
   processing: ['processed', 'failed', 'rejected'],
   processed: [],
-  failed: ['queued'],
+  // A failed upload may be given up too: its multipart session would otherwise wait for days.
+  failed: ['queued', 'cancelled'],
   rejected: [],
   cancelled: [],
 };

@@ -8,13 +8,28 @@ import { UploadItem } from './upload-item.ts';
 export class UploadQueue {
   readonly items: UploadItem[] = [];
   private running = 0;
+  private limit: number;
+  /** Each item's upload while it runs: a cancel waits for it to stop before giving it up. */
+  private readonly runs = new Map<UploadItem, Promise<void>>();
   private readonly listeners = new Set<(item: UploadItem) => void>();
 
   constructor(
-    private readonly uploader: Uploader,
-    /** Files uploading at once. */
-    public concurrency = 3,
-  ) {}
+    private readonly uploader: Pick<Uploader, 'upload' | 'discard'>,
+    concurrency = 3,
+  ) {
+    this.limit = concurrency;
+  }
+
+  /** Files uploading at once. Raising it starts waiting files now, not when one finishes. */
+  get concurrency(): number {
+    return this.limit;
+  }
+
+  set concurrency(value: number) {
+    if (!Number.isInteger(value) || value < 1) throw new RangeError('At least one file at once');
+    this.limit = value;
+    this.pump();
+  }
 
   onAdded(listener: (item: UploadItem) => void): void {
     this.listeners.add(listener);
@@ -41,10 +56,16 @@ export class UploadQueue {
     }
   }
 
+  /**
+   * Stops the upload and gives it up on the server: a multipart session is aborted (its parts
+   * go), a presigned POST's record deleted (by the uploader, on the abort). Waits for the
+   * running upload to stop first, so no part it was sending writes the journal again after.
+   */
   async cancel(item: UploadItem): Promise<void> {
     if (!item.can('cancelled')) return;
     item.controller?.abort();
     item.move('cancelled');
+    await this.runs.get(item);
     await this.uploader.discard(item.file, item.file.name).catch(() => undefined);
   }
 
@@ -54,14 +75,16 @@ export class UploadQueue {
   }
 
   private pump(): void {
-    while (this.running < this.concurrency) {
+    while (this.running < this.limit) {
       const next = this.items.find((item) => item.state === 'queued');
       if (!next) return;
       this.running++;
-      void this.run(next).finally(() => {
+      const run = this.run(next).finally(() => {
+        if (this.runs.get(next) === run) this.runs.delete(next);
         this.running--;
         this.pump();
       });
+      this.runs.set(next, run);
     }
   }
 

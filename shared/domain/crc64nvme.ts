@@ -2,16 +2,19 @@
  * CRC-64/NVME (the checksum S3 calls CRC64NVME): reflected polynomial 0x9A6C9329AC4BC9B5, all
  * ones in and out. Written here rather than taken from the AWS SDK so the browser bundle carries
  * no SDK. The state is two 32-bit halves because JavaScript has no fast 64-bit integers (BigInt
- * is far too slow per byte), and eight tables let the loop take eight bytes a step.
+ * is far too slow per byte), and sixteen tables let the loop take sixteen bytes a step: half the
+ * loop's turns of eight tables, about 1.5 times as fast on this machine (measured under load).
  */
 const POLY_HI = 0x9a6c9329;
 const POLY_LO = 0xac4bc9b5;
+const SLICES = 16;
 
-const makeTables = (): { hi: Uint32Array[]; lo: Uint32Array[] } => {
-  const hi = Array.from({ length: 8 }, () => new Uint32Array(256));
-  const lo = Array.from({ length: 8 }, () => new Uint32Array(256));
-  const hi0 = hi[0] as Uint32Array;
-  const lo0 = lo[0] as Uint32Array;
+/**
+ * One flat table: entry n of slice k (a byte advanced through k further zero bytes) at
+ * (k·256 + n)·2, its high half first, so both halves of an entry share a cache line.
+ */
+const makeTable = (): Uint32Array => {
+  const table = new Uint32Array(SLICES * 512);
   for (let n = 0; n < 256; n++) {
     let h = 0;
     let l = n;
@@ -24,27 +27,27 @@ const makeTables = (): { hi: Uint32Array[]; lo: Uint32Array[] } => {
         l = (l ^ POLY_LO) >>> 0;
       }
     }
-    hi0[n] = h;
-    lo0[n] = l;
+    table[2 * n] = h;
+    table[2 * n + 1] = l;
   }
-  // Table k advances a byte through k further zero bytes: T[k][n] = T[0][low byte] ^ (T[k-1][n] >> 8).
-  for (let k = 1; k < 8; k++) {
-    const ph = hi[k - 1] as Uint32Array;
-    const pl = lo[k - 1] as Uint32Array;
-    const th = hi[k] as Uint32Array;
-    const tl = lo[k] as Uint32Array;
+  // T[k][n] = T[0][low byte of T[k-1][n]] ^ (T[k-1][n] >> 8).
+  for (let k = 1; k < SLICES; k++) {
     for (let n = 0; n < 256; n++) {
-      const h = ph[n] as number;
-      const l = pl[n] as number;
-      const index = l & 0xff;
-      th[n] = ((h >>> 8) ^ (hi0[index] as number)) >>> 0;
-      tl[n] = (((l >>> 8) | (h << 24)) ^ (lo0[index] as number)) >>> 0;
+      const at = ((k - 1) * 256 + n) * 2;
+      const h = table[at] as number;
+      const l = table[at + 1] as number;
+      const index = (l & 0xff) * 2;
+      table[(k * 256 + n) * 2] = ((h >>> 8) ^ (table[index] as number)) >>> 0;
+      table[(k * 256 + n) * 2 + 1] = (((l >>> 8) | (h << 24)) ^ (table[index + 1] as number)) >>> 0;
     }
   }
-  return { hi, lo };
+  return table;
 };
 
-let tables: { hi: Uint32Array[]; lo: Uint32Array[] } | undefined;
+let shared: Uint32Array | undefined;
+
+/** Where byte `value` of a 16-byte step (`position` 0 first) looks up: slice 15 - position. */
+const at = (position: number, value: number): number => (((15 - position) << 8) | value) << 1;
 
 /** A running CRC-64/NVME: `update` with each chunk in order, then `digest`. */
 export class Crc64Nvme {
@@ -52,65 +55,77 @@ export class Crc64Nvme {
   private lo = 0xffffffff;
 
   update(data: Uint8Array): this {
-    tables ??= makeTables();
-    const [h0, h1, h2, h3, h4, h5, h6, h7] = tables.hi as [
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-    ];
-    const [l0, l1, l2, l3, l4, l5, l6, l7] = tables.lo as [
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-    ];
+    shared ??= makeTable();
+    const t = shared;
     let hi = this.hi;
     let lo = this.lo;
     let i = 0;
     // Whole 32-bit words straight from memory where the bytes are aligned (little-endian, as
-    // every platform that runs this is): half the loads and no shifting bytes together.
-    const aligned = (data.byteOffset & 3) === 0;
-    const words = aligned
-      ? new Uint32Array(data.buffer, data.byteOffset, (data.length >>> 3) << 1)
-      : undefined;
-    if (words) {
-      for (let w = 0; w < words.length; w += 2) {
+    // every platform that runs this is): a quarter of the loads and no shifting bytes together.
+    if ((data.byteOffset & 3) === 0) {
+      const words = new Uint32Array(data.buffer, data.byteOffset, (data.length >>> 4) << 2);
+      for (let w = 0; w < words.length; w += 4) {
         const a = lo ^ (words[w] as number);
         const b = hi ^ (words[w + 1] as number);
+        const c = words[w + 2] as number;
+        const d = words[w + 3] as number;
+        const i0 = at(0, a & 0xff);
+        const i1 = at(1, (a >>> 8) & 0xff);
+        const i2 = at(2, (a >>> 16) & 0xff);
+        const i3 = at(3, a >>> 24);
+        const i4 = at(4, b & 0xff);
+        const i5 = at(5, (b >>> 8) & 0xff);
+        const i6 = at(6, (b >>> 16) & 0xff);
+        const i7 = at(7, b >>> 24);
+        const i8 = at(8, c & 0xff);
+        const i9 = at(9, (c >>> 8) & 0xff);
+        const i10 = at(10, (c >>> 16) & 0xff);
+        const i11 = at(11, c >>> 24);
+        const i12 = at(12, d & 0xff);
+        const i13 = at(13, (d >>> 8) & 0xff);
+        const i14 = at(14, (d >>> 16) & 0xff);
+        const i15 = at(15, d >>> 24);
         hi =
-          (h7[a & 0xff] as number) ^
-          (h6[(a >>> 8) & 0xff] as number) ^
-          (h5[(a >>> 16) & 0xff] as number) ^
-          (h4[a >>> 24] as number) ^
-          (h3[b & 0xff] as number) ^
-          (h2[(b >>> 8) & 0xff] as number) ^
-          (h1[(b >>> 16) & 0xff] as number) ^
-          (h0[b >>> 24] as number);
+          (t[i0] as number) ^
+          (t[i1] as number) ^
+          (t[i2] as number) ^
+          (t[i3] as number) ^
+          (t[i4] as number) ^
+          (t[i5] as number) ^
+          (t[i6] as number) ^
+          (t[i7] as number) ^
+          (t[i8] as number) ^
+          (t[i9] as number) ^
+          (t[i10] as number) ^
+          (t[i11] as number) ^
+          (t[i12] as number) ^
+          (t[i13] as number) ^
+          (t[i14] as number) ^
+          (t[i15] as number);
         lo =
-          (l7[a & 0xff] as number) ^
-          (l6[(a >>> 8) & 0xff] as number) ^
-          (l5[(a >>> 16) & 0xff] as number) ^
-          (l4[a >>> 24] as number) ^
-          (l3[b & 0xff] as number) ^
-          (l2[(b >>> 8) & 0xff] as number) ^
-          (l1[(b >>> 16) & 0xff] as number) ^
-          (l0[b >>> 24] as number);
+          (t[i0 + 1] as number) ^
+          (t[i1 + 1] as number) ^
+          (t[i2 + 1] as number) ^
+          (t[i3 + 1] as number) ^
+          (t[i4 + 1] as number) ^
+          (t[i5 + 1] as number) ^
+          (t[i6 + 1] as number) ^
+          (t[i7 + 1] as number) ^
+          (t[i8 + 1] as number) ^
+          (t[i9 + 1] as number) ^
+          (t[i10 + 1] as number) ^
+          (t[i11 + 1] as number) ^
+          (t[i12 + 1] as number) ^
+          (t[i13 + 1] as number) ^
+          (t[i14 + 1] as number) ^
+          (t[i15 + 1] as number);
       }
       i = words.length << 2;
     }
     for (; i < data.length; i++) {
-      const index = (lo ^ (data[i] as number)) & 0xff;
-      lo = ((lo >>> 8) | (hi << 24)) ^ (l0[index] as number);
-      hi = (hi >>> 8) ^ (h0[index] as number);
+      const index = ((lo ^ (data[i] as number)) & 0xff) << 1;
+      lo = ((lo >>> 8) | (hi << 24)) ^ (t[index + 1] as number);
+      hi = (hi >>> 8) ^ (t[index] as number);
     }
     this.hi = hi >>> 0;
     this.lo = lo >>> 0;

@@ -43,6 +43,8 @@ export const metrics = new Metrics({
 export const MetricName = {
   UploadsRequested: 'UploadsRequested',
   MultipartUploadsCompleted: 'MultipartUploadsCompleted',
+  /** Multipart uploads S3 completed without giving a CRC64NVME to compare with the client's. */
+  MultipartChecksumsUnverified: 'MultipartChecksumsUnverified',
   FilesProcessed: 'FilesProcessed',
   FilesFailed: 'FilesFailed',
   FilesRejected: 'FilesRejected',

@@ -5,7 +5,15 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type Browser, type CDPSession, chromium, type Page } from 'playwright-core';
+import {
+  type Browser,
+  type CDPSession,
+  chromium,
+  type Page,
+  type Request as PageRequest,
+  type Response as PageResponse,
+  type Route,
+} from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { ApiError } from '../../client/src/index.ts';
 import { type E2eUser, freshUsers } from '../support/e2e-users.ts';
@@ -219,6 +227,27 @@ describe(`the web console on the ${target.name} stack, in Chromium`, () => {
     await page.getByLabel('Status').selectOption('REJECTED');
     await settled(() => rows().allTextContents()).toEqual([expect.stringContaining('invoice.jpg')]);
     await page.getByLabel('Status').selectOption('');
+    // The type filter and the sort. The type is the one the bytes showed (the list's Type
+    // column): invoice.jpg is an HTML page, so it is text with the four notes, not an image.
+    await page.getByLabel('Type').selectOption('text/*');
+    await page.getByLabel('Sort').selectOption('filename');
+    const named = (names: string[]) => names.map((name) => expect.stringContaining(name));
+    const notes = (order: number[]) => order.map((i) => `note-${i}.txt`);
+    await settled(() => rows().allTextContents()).toEqual(
+      named(['invoice.jpg', ...notes([1, 2, 3, 4])]),
+    );
+    await page.getByLabel('Sort').selectOption('-filename');
+    await settled(() => rows().allTextContents()).toEqual(
+      named([...notes([4, 3, 2, 1]), 'invoice.jpg']),
+    );
+    await page.getByLabel('Type').selectOption('image/*');
+    await settled(() => rows().allTextContents()).toEqual(named(['photo-of-a-cat.jpg']));
+    await page.getByLabel('Type').selectOption('');
+    await page.getByLabel('Sort').selectOption('-size');
+    await settled(async () => (await rows().allTextContents())[0]).toContain('big-video.bin');
+    await page.getByLabel('Sort').selectOption('size');
+    await settled(async () => (await rows().allTextContents())[0]).toMatch(/note-\d\.txt/);
+    await page.getByLabel('Sort').selectOption('-createdAt');
     await page.getByLabel('Name starts with').fill('photo');
     await page.getByRole('button', { name: 'Apply' }).click();
     await settled(() => rows().allTextContents()).toEqual([
@@ -258,6 +287,118 @@ describe(`the web console on the ${target.name} stack, in Chromium`, () => {
     const gone = await user.client.api.getFile(fileId ?? '').catch((e: unknown) => e);
     expect(gone).toBeInstanceOf(ApiError);
     expect((gone as ApiError).status).toBe(404);
+  });
+
+  it('pauses a large upload with no bytes moving, resumes it to PROCESSED, and cancels another', async () => {
+    const paused = randomBytes(30 * MIB);
+    const pausedPath = join(work, 'paused-big.bin');
+    writeFileSync(pausedPath, paused);
+    const cancelledPath = join(work, 'cancelled-big.bin');
+    writeFileSync(cancelledPath, randomBytes(30 * MIB));
+    // The server's answers to POST /uploads, by filename: the file ids the console was given.
+    const created = new Map<string, string>();
+    const aborts: string[] = [];
+    let partsStarted = 0;
+    const onRequest = (request: PageRequest) => {
+      if (request.method() === 'PUT') partsStarted++;
+      if (request.method() === 'DELETE' && /\/uploads\/[^/?]+\?uploadId=/.test(request.url()))
+        aborts.push(request.url());
+    };
+    const onResponse = (response: PageResponse) => {
+      const request = response.request();
+      if (request.method() !== 'POST' || !new URL(response.url()).pathname.endsWith('/uploads'))
+        return;
+      const filename = (request.postDataJSON() as { filename?: string }).filename ?? '';
+      void response
+        .json()
+        .then((body: { fileId: string }) => created.set(filename, body.fileId))
+        .catch(() => undefined);
+    };
+    // Part PUTs to S3 go through the first `letThrough` of a file, then wait here: the upload is
+    // certainly under way, and still far from its end, when it is paused or cancelled (network
+    // throttling proved no such guarantee on a loaded machine).
+    let letThrough = 2;
+    const held: Route[] = [];
+    const isPart = (url: URL) => url.searchParams.has('partNumber');
+    const holdParts = async (route: Route) => {
+      if (route.request().method() !== 'PUT') return route.fallback();
+      if (letThrough > 0) {
+        letThrough--;
+        return route.continue().catch(() => undefined);
+      }
+      held.push(route);
+    };
+    const release = (continueThem: boolean) => {
+      for (const route of held.splice(0))
+        void (continueThem ? route.continue() : route.abort()).catch(() => undefined);
+    };
+    page.on('request', onRequest);
+    page.on('response', onResponse);
+    await page.route(isPart, holdParts);
+    onTestFinished(async () => {
+      page.off('request', onRequest);
+      page.off('response', onResponse);
+      await page.unroute(isPart, holdParts);
+      release(true);
+    });
+    const heldAtLeast = (n: number) =>
+      expect.poll(() => held.length, { timeout: 60_000, interval: 100 }).toBeGreaterThanOrEqual(n);
+    await page.getByLabel('Files at once').selectOption('1');
+    await page.getByTestId('file-input').setInputFiles(pausedPath);
+    // Four parts at once: two went through, and the four after them wait.
+    await heldAtLeast(4);
+    expect(await stateOf('paused-big.bin')).toBe('uploading');
+    await page.getByRole('button', { name: 'Pause paused-big.bin' }).click();
+    expect(await waitForState('paused-big.bin', ['paused'])).toBe('paused');
+    // The page gave up the waiting parts; nothing is let through for them.
+    release(false);
+    // Paused: no part is sent and the bar stands still.
+    await page.waitForTimeout(500);
+    const at = await progressOf('paused-big.bin');
+    expect(at).toBeGreaterThanOrEqual(0.3);
+    expect(at).toBeLessThan(1);
+    const startedBefore = partsStarted;
+    await page.waitForTimeout(3_000);
+    expect(partsStarted).toBe(startedBefore);
+    expect(await progressOf('paused-big.bin')).toBe(at);
+    expect(await stateOf('paused-big.bin')).toBe('paused');
+
+    // With one file at once and that one paused, the next file takes the slot; it is cancelled.
+    letThrough = 1;
+    await page.getByTestId('file-input').setInputFiles(cancelledPath);
+    await heldAtLeast(4);
+    await page.getByRole('button', { name: 'Cancel cancelled-big.bin' }).click();
+    expect(await waitForState('cancelled-big.bin', ['cancelled'])).toBe('cancelled');
+    release(false);
+    // The API aborted its multipart session: the file is gone, not left waiting for bytes.
+    await settled(async () => aborts.length).toBe(1);
+    const cancelledId = created.get('cancelled-big.bin') ?? '';
+    expect(cancelledId).not.toBe('');
+    expect(aborts[0]).toContain(`/uploads/${cancelledId}?`);
+    await settled(async () => {
+      const answer = await user.client.api.getFile(cancelledId).catch((e: unknown) => e);
+      return answer instanceof ApiError ? answer.status : (answer as { status: string }).status;
+    }).toBe(404);
+    const waiting = await user.client.api.listFiles({ status: 'PENDING_UPLOAD' });
+    expect(waiting.items.map((f) => f.filename)).not.toContain('cancelled-big.bin');
+
+    letThrough = Number.POSITIVE_INFINITY;
+    await page.getByRole('button', { name: 'Resume paused-big.bin' }).click();
+    expect(
+      await waitForState(
+        'paused-big.bin',
+        ['processed', 'failed', 'rejected', 'cancelled'],
+        120_000,
+      ),
+    ).toBe('processed');
+    await expect(uploadRow('paused-big.bin').getAttribute('data-resumed')).resolves.toBe('true');
+    const record = await user.client.api.getFile(created.get('paused-big.bin') ?? '');
+    expect(record).toMatchObject({
+      status: 'PROCESSED',
+      size: paused.length,
+      sha256: createHash('sha256').update(paused).digest('hex'),
+    });
+    await page.getByLabel('Files at once').selectOption('3');
   });
 
   it('uploads a chosen folder, the files of its subfolders included', async () => {

@@ -246,7 +246,11 @@ describe(`multipart uploads on the ${target.name} stack`, () => {
     });
     await putPart(alice.client, session.fileId, session.uploadId, 2, data.subarray(PART, 2 * PART));
     const done = await alice.client.api.completeUpload(session.fileId, session.uploadId, checksum);
-    expect(done).toMatchObject({ fileId: session.fileId, checksumCrc64nvme: checksum });
+    expect(done).toMatchObject({
+      fileId: session.fileId,
+      checksumVerified: true,
+      checksumCrc64nvme: checksum,
+    });
     expect(
       await refusal(alice.client.api.completeUpload(session.fileId, session.uploadId, checksum)),
     ).toMatch(/^(404 NOT_FOUND|409 CONFLICT)$/);

@@ -99,7 +99,12 @@ const fakeStack = (options: { minPartBytes?: number; threshold?: number } = {}) 
       for (const [n, data] of session.parts) whole.set(data, (n - 1) * plan.partSize);
       sessions.delete(uploadId);
       return crc64ToBase64(crc64nvme(whole)) === body.checksumCrc64nvme
-        ? json(200, { fileId, status: 'UPLOADED', checksumCrc64nvme: body.checksumCrc64nvme })
+        ? json(200, {
+            fileId,
+            status: 'UPLOADED',
+            checksumVerified: true,
+            checksumCrc64nvme: body.checksumCrc64nvme,
+          })
         : json(200, { fileId, status: 'REJECTED', reason: 'checksum mismatch' });
     }
     return json(404, { error: { code: 'NOT_FOUND', message: path } });

@@ -30,6 +30,21 @@ describe('CRC64NVME', () => {
     }
   });
 
+  it('agrees with the AWS SDK on large chunks, aligned or not (the sixteen-byte loop)', async () => {
+    // Its own buffer, so offset 0 is 4-byte aligned and offset 1 is not.
+    const data = new Uint8Array(randomBytes(1_000_037));
+    for (const [offset, chunk] of [
+      [0, 65_536],
+      [0, 1_000_037],
+      [1, 65_541],
+      [4, 4099],
+    ] as const) {
+      const crc = new Crc64Nvme();
+      for (let i = offset; i < data.length; i += chunk) crc.update(data.subarray(i, i + chunk));
+      expect(crc64ToBase64(crc.value())).toBe(await reference(data.subarray(offset)));
+    }
+  });
+
   it('combines the checksums of parts into the whole file one, in any part sizes', async () => {
     const data = randomBytes(300_001);
     const cuts = [0, 100_000, 100_003, 250_000, 300_001];

@@ -9,11 +9,12 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { database, fileRepository } from '#shared/adapters/db/instance.ts';
 import { migrate } from '#shared/adapters/db/migrate.ts';
 import { crc64nvme, crc64ToBase64 } from '#shared/domain/crc64nvme.ts';
 import { uploadKey } from '#shared/domain/keys.ts';
+import { logger, MetricName, metrics } from '#shared/observability/powertools.ts';
 import { apiEvent, lambdaContext } from '../../support/events.ts';
 import { stubFunctionEnv } from '../../support/function-env.ts';
 import { documented } from '../../support/openapi.ts';
@@ -83,6 +84,9 @@ describe('POST /uploads/{fileId}/complete', () => {
     eventBridge.reset();
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
   });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
 
   it("completes when S3's per-part checksums combine into the client's", async () => {
     const fileId = await pending();
@@ -92,6 +96,7 @@ describe('POST /uploads/{fileId}/complete', () => {
     expect(JSON.parse(response.body)).toEqual({
       fileId,
       status: 'UPLOADED',
+      checksumVerified: true,
       checksumCrc64nvme: whole,
     });
     expect(
@@ -132,6 +137,46 @@ describe('POST /uploads/{fileId}/complete', () => {
     expect(s3.commandCalls(DeleteObjectCommand)[0]?.args[0].input).toMatchObject({
       VersionId: 'v9',
     });
+  });
+
+  it('says so, and claims no checksum, when S3 gives neither per-part nor full-object CRC64NVME', async () => {
+    const fileId = await pending();
+    const warnings = vi.spyOn(logger, 'warn');
+    const counted = vi.spyOn(metrics, 'addMetric');
+    s3.on(ListPartsCommand).resolves(listed(false));
+    s3.on(CompleteMultipartUploadCommand).resolves({ VersionId: 'v3' });
+    const response = await complete(fileId, whole);
+    // Not the client's own checksum handed back as if S3 had checked it.
+    expect(JSON.parse(response.body)).toEqual({
+      fileId,
+      status: 'UPLOADED',
+      checksumVerified: false,
+    });
+    expect(warnings).toHaveBeenCalledWith(
+      expect.stringContaining('without a checksum'),
+      expect.objectContaining({ fileId }),
+    );
+    expect(counted).toHaveBeenCalledWith(MetricName.MultipartChecksumsUnverified, 'Count', 1);
+    expect((await (await fileRepository()).get(fileId))?.status).toBe('UPLOADED');
+  });
+
+  it("reports S3's full-object checksum as verified when it matches the client's", async () => {
+    const fileId = await pending();
+    const counted = vi.spyOn(metrics, 'addMetric');
+    s3.on(ListPartsCommand).resolves(listed(false));
+    s3.on(CompleteMultipartUploadCommand).resolves({
+      VersionId: 'v4',
+      ChecksumCRC64NVME: whole,
+      ChecksumType: 'FULL_OBJECT',
+    });
+    const response = await complete(fileId, whole);
+    expect(JSON.parse(response.body)).toEqual({
+      fileId,
+      status: 'UPLOADED',
+      checksumVerified: true,
+      checksumCrc64nvme: whole,
+    });
+    expect(counted).not.toHaveBeenCalledWith(MetricName.MultipartChecksumsUnverified, 'Count', 1);
   });
 
   it('refuses with 409 while parts are missing, and 404 for an upload S3 does not know', async () => {
