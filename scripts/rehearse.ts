@@ -87,7 +87,8 @@ try {
     CDK_DEFAULT_REGION: REGION,
   };
   log(`MiniStack at ${emulator.endpoint}, Data API double at ${double.endpoint}`);
-  await run(['cdk', 'bootstrap', `aws://${ACCOUNT}/${REGION}`, '--quiet'], env);
+  const bootstrapped = await run(['cdk', 'bootstrap', `aws://${ACCOUNT}/${REGION}`], env);
+  log(`cdk bootstrap exited ${bootstrapped}`);
   const started = Date.now();
   const code = await run(
     [

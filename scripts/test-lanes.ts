@@ -1,13 +1,13 @@
 /**
  * Runs the suites `npm test` runs after lint and typecheck, three lanes at once: the end-to-end
  * suite on a stack of its own with the functions on PostgreSQL's wire protocol (what `npm start`
- * runs), the pipeline's end-to-end tests on a second stack with the functions on the Data API
- * driver through its double (what AWS runs) followed by the kept local stack's test (`npm start`
- * restarted and reset, test/local-stack), and the unit, infra and integration suites one after
- * another. The end-to-end suite mostly waits on queues, timeouts and the emulator, so the
- * other lanes cost little wall time beside it (the whole run took over sixteen minutes in a
- * row). The end-to-end suite prints as it goes; each other lane's output is printed whole when
- * it ends, so nothing interleaves. Exits with the first failing lane's code.
+ * runs), the pipeline's and the upload paths' end-to-end tests on a second stack with the functions
+ * on the Data API driver through its double (what AWS runs) followed by the kept local stack's
+ * test (`npm start` restarted and reset, test/local-stack), and the unit, infra and integration
+ * suites one after another. The end-to-end suite mostly waits on queues, timeouts and the
+ * emulator, so the other lanes cost little wall time beside it (the whole run took over sixteen
+ * minutes in a row). The end-to-end suite prints as it goes; each other lane's output is printed
+ * whole when it ends, so nothing interleaves. Exits with the first failing lane's code.
  *
  * `--e2e-only` leaves out the third lane. Each suite alone: `npm run test:unit`, `test:infra`,
  * `test:integration`, `test:e2e`, `test:e2e:data-api`, `test:local-stack`.
@@ -29,13 +29,24 @@ interface Lane {
 
 const vitest = (...args: string[]): Step => ({ args: ['vitest', 'run', ...args] });
 
+/**
+ * The end-to-end files run a second time with the functions on the Data API driver: the
+ * pipeline, and the upload paths with statements of their own (a batch's multi-row insert,
+ * multipart completion and rejection). Together about a minute more than the pipeline alone.
+ */
+const DATA_API_E2E_FILES = [
+  'test/e2e/pipeline.test.ts',
+  'test/e2e/upload-batch.test.ts',
+  'test/e2e/multipart.test.ts',
+];
+
 const LANES: readonly Lane[] = [
   { name: 'end-to-end suite', steps: [vitest('--project', 'e2e')], buffered: false },
   {
-    name: 'end-to-end pipeline on the Data API driver, then the kept local stack',
+    name: 'end-to-end pipeline and uploads on the Data API driver, then the kept local stack',
     steps: [
       {
-        ...vitest('--project', 'e2e', 'test/e2e/pipeline.test.ts'),
+        ...vitest('--project', 'e2e', ...DATA_API_E2E_FILES),
         env: { SYNCFLOW_E2E_DATABASE: 'data-api' },
       },
       // `npm start`'s kept state across a restart and --reset (minutes): this lane ends long

@@ -1,7 +1,11 @@
 import { APIGatewayClient, GetAccountCommand } from '@aws-sdk/client-api-gateway';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetAccountSettingsCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { DescribeDBEngineVersionsCommand, RDSClient } from '@aws-sdk/client-rds';
+import {
+  DescribeDBEngineVersionsCommand,
+  paginateDescribeDBEngineVersions,
+  RDSClient,
+} from '@aws-sdk/client-rds';
 import {
   GetEmailIdentityCommand,
   GetAccountCommand as GetSesAccountCommand,
@@ -76,6 +80,33 @@ export const checkBootstrap = async (clients: PreflightClients): Promise<CheckRe
   }
 };
 
+/** A `major.minor` version's parts, or undefined for any other form (limitless and the like). */
+const versionParts = (version: string): [number, number] | undefined => {
+  const match = /^(\d+)\.(\d+)$/.exec(version);
+  return match ? [Number(match[1]), Number(match[2])] : undefined;
+};
+
+/**
+ * Every plain `major.minor` Aurora PostgreSQL version the region offers, newest first. All
+ * pages: the service answers 100 versions a page in no promised order, so one page may miss
+ * the newest, and a string sort puts 16.9 after 16.10.
+ */
+const offeredAuroraVersions = async (clients: PreflightClients): Promise<string[]> => {
+  const versions = new Map<string, [number, number]>();
+  for await (const page of paginateDescribeDBEngineVersions(
+    { client: clients.rds },
+    { Engine: 'aurora-postgresql' },
+  )) {
+    for (const { EngineVersion } of page.DBEngineVersions ?? []) {
+      const parts = EngineVersion ? versionParts(EngineVersion) : undefined;
+      if (EngineVersion && parts) versions.set(EngineVersion, parts);
+    }
+  }
+  return [...versions]
+    .sort(([, a], [, b]) => b[0] - a[0] || b[1] - a[1])
+    .map(([version]) => version);
+};
+
 /** The stage's Aurora PostgreSQL version is offered in the region, at the stage's capacity. */
 export const checkAuroraVersion = async (
   clients: PreflightClients,
@@ -92,17 +123,22 @@ export const checkAuroraVersion = async (
   const offered = DBEngineVersions?.[0];
   if (!offered) {
     const major = version.split('.')[0];
-    const { DBEngineVersions: all } = await clients.rds.send(
-      new DescribeDBEngineVersionsCommand({ Engine: 'aurora-postgresql' }),
-    );
-    const sameMajor = (all ?? [])
-      .map((v) => v.EngineVersion ?? '')
-      .filter((v) => v.split('.')[0] === major)
-      .slice(-3);
+    const versions = await offeredAuroraVersions(clients);
+    const sameMajor = versions.filter((v) => v.split('.')[0] === major);
+    const [newest, ...older] = sameMajor.length > 0 ? sameMajor : versions;
+    if (!newest) {
+      return {
+        check,
+        status: 'fail',
+        message: `${version} is not offered here, nor any other: is the region right?`,
+      };
+    }
+    const which = sameMajor.length > 0 ? `of major ${major}` : `(none of major ${major} is)`;
+    const then = older.length > 0 ? ` (then ${older.slice(0, 2).join(', ')})` : '';
     return {
       check,
       status: 'fail',
-      message: `${version} is not offered here (offered: ${sameMajor.join(', ') || `none of major ${major}`}); set AURORA_POSTGRES_VERSION in infra/constructs/metadata.ts to one of them`,
+      message: `${version} is not offered here; the newest offered ${which} is ${newest}${then}: set AURORA_POSTGRES_VERSION in infra/constructs/metadata.ts to AuroraPostgresEngineVersion.of('${newest}', '${newest.split('.')[0]}')`,
     };
   }
   const min = offered.ServerlessV2FeaturesSupport?.MinCapacity;

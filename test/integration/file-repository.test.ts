@@ -375,6 +375,102 @@ describe.each<TestDriver>(['pg', 'pglite', 'data-api'])('file repository on %s',
     ).toBeUndefined();
   });
 
+  it('takes back a reprocess whose message was never sent, only its own and only while queued', async () => {
+    const now = { timing, now: new Date() };
+    const file = await repo.createPending(newFile());
+    await repo.startProcessing(file.fileId, claim());
+    await repo.finish(file.fileId, processed);
+    await repo.markPublished(file.fileId, 'PROCESSED');
+    const first = randomUUID();
+    await repo.queueReprocess(OWNER, file.fileId, first, now);
+    // Another request's id (one that replaced this one) takes nothing back.
+    await repo.abandonReprocess(file.fileId, randomUUID(), 'PROCESSED');
+    expect(await repo.get(file.fileId)).toMatchObject({ status: 'UPLOADED', reprocessId: first });
+    // Its own: the file is as it was, results and told outcome kept, so nothing is told again.
+    await repo.abandonReprocess(file.fileId, first, 'PROCESSED');
+    const back = await repo.get(file.fileId);
+    expect(back).toMatchObject({
+      status: 'PROCESSED',
+      reprocessId: null,
+      publishedStatus: 'PROCESSED',
+      sha256: processed.sha256,
+      metadata: processed.metadata,
+    });
+    expect(back?.derivatives).toEqual(processed.derivatives);
+    // The owner may ask again, and a processor that took the file meanwhile keeps it.
+    const second = randomUUID();
+    expect(await repo.queueReprocess(OWNER, file.fileId, second, now)).toMatchObject({
+      status: 'UPLOADED',
+      reprocessId: second,
+    });
+    await repo.startProcessing(file.fileId, claim());
+    await repo.abandonReprocess(file.fileId, second, 'PROCESSED');
+    expect((await repo.get(file.fileId))?.status).toBe('PROCESSING');
+  });
+
+  it('puts a stuck file whose reprocess was taken back where the sweeper still ends it', async () => {
+    const now = new Date();
+    const file = await repo.createPending(newFile());
+    const cutAt = new Date(now.getTime() - 301_000);
+    await repo.startProcessing(file.fileId, claim('v1', 3, cutAt));
+    const id = randomUUID();
+    await repo.queueReprocess(OWNER, file.fileId, id, { timing, now });
+    await repo.abandonReprocess(file.fileId, id, 'PROCESSING');
+    expect(await repo.get(file.fileId)).toMatchObject({
+      status: 'PROCESSING',
+      reprocessId: null,
+      attempts: 3,
+      deadline: cutAt,
+    });
+    const found = await repo.unfinished(timing, now, 1000);
+    expect(found.stuck.map((f) => f.fileId)).toContain(file.fileId);
+  });
+
+  it('rejects a pending upload once, with a short reason, for its owner only', async () => {
+    const file = await repo.createPending(newFile());
+    expect(await repo.rejectUpload('someone-else', file.fileId, 'mismatch')).toBeUndefined();
+    expect((await repo.get(file.fileId))?.status).toBe('PENDING_UPLOAD');
+    const reason = `The parts' CRC64NVME «${'x'.repeat(10_000)}» is not the file's`;
+    const rejected = await repo.rejectUpload(OWNER, file.fileId, reason);
+    expect(rejected).toMatchObject({ status: 'REJECTED', publishedStatus: null });
+    expect(rejected?.reason).toHaveLength(MAX_REASON_LENGTH);
+    expect(rejected?.reason?.startsWith("The parts' CRC64NVME «x")).toBe(true);
+    expect(rejected?.processedAt).toBeInstanceOf(Date);
+    // A second completion of the same upload finds it no longer waiting, and its event goes out once.
+    expect(await repo.rejectUpload(OWNER, file.fileId, 'again')).toBeUndefined();
+    expect(await repo.markPublished(file.fileId, 'REJECTED')).toBe(true);
+    // No late event revives it.
+    expect(await repo.markUploaded([{ fileId: file.fileId, ownerId: OWNER }])).toBe(0);
+    expect(await repo.startProcessing(file.fileId, claim())).toBeUndefined();
+    expect(await repo.get(file.fileId)).toMatchObject({
+      status: 'REJECTED',
+      reason: rejected?.reason,
+      publishedStatus: 'REJECTED',
+    });
+  });
+
+  it('never rejects an upload that arrived, was processed or expired', async () => {
+    const now = new Date();
+    const arrived = await repo.createPending(newFile());
+    await repo.markUploaded([{ fileId: arrived.fileId, ownerId: OWNER }]);
+    const done = await repo.createPending(newFile());
+    await repo.startProcessing(done.fileId, claim());
+    await repo.finish(done.fileId, processed);
+    const expired = await repo.createPending(newFile());
+    await repo.endUnfinished(expired, 'EXPIRED', 'The upload URL expired', now);
+    for (const [file, status] of [
+      [arrived, 'UPLOADED'],
+      [done, 'PROCESSED'],
+      [expired, 'EXPIRED'],
+    ] as const) {
+      expect(await repo.rejectUpload(OWNER, file.fileId, 'mismatch')).toBeUndefined();
+      expect(await repo.get(file.fileId)).toMatchObject({
+        status,
+        reason: status === 'EXPIRED' ? 'The upload URL expired' : null,
+      });
+    }
+  });
+
   it('lets the first version claimed hold the file, and only that one finish it', async () => {
     const file = await repo.createPending(newFile());
     expect(await repo.startProcessing(file.fileId, claim('v1'))).toMatchObject({

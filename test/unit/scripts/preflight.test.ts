@@ -95,24 +95,40 @@ describe('npm run preflight', () => {
     expect(found['CDK bootstrap']?.message).toMatch(/ROLLBACK_COMPLETE/);
   });
 
-  it('fails on an Aurora version the region withdrew, naming the ones it offers', async () => {
+  it('fails on an Aurora version the region withdrew, naming the newest it offers on any page', async () => {
     rds.reset();
-    rds.on(DescribeDBEngineVersionsCommand).callsFake((input: { EngineVersion?: string }) =>
-      input.EngineVersion
-        ? { DBEngineVersions: [] }
-        : {
-            DBEngineVersions: [
-              { EngineVersion: '16.9' },
-              { EngineVersion: '17.8' },
-              { EngineVersion: '17.9' },
-            ],
-          },
-    );
-    const found = byCheck(await runPreflight(clients, stageConfig('prod'), '17.7'));
+    // Two pages in no order, the newest of major 17 on the second, and a minor past 9.
+    const pages: Record<string, { versions: string[]; next?: string }> = {
+      first: { versions: ['17.10', '16.9', '17.8', '16.4-limitless'], next: 'page-2' },
+      'page-2': { versions: ['17.9', '17.11', '16.10'] },
+    };
+    // Markers as each call saw them: the SDK's paginator reuses one input object.
+    const markers: (string | undefined)[] = [];
+    rds
+      .on(DescribeDBEngineVersionsCommand)
+      .callsFake((input: { EngineVersion?: string; Marker?: string }) => {
+        if (input.EngineVersion) return { DBEngineVersions: [] };
+        markers.push(input.Marker);
+        const page = pages[input.Marker ?? 'first'];
+        if (!page) throw new Error(`unknown marker ${input.Marker}`);
+        return {
+          DBEngineVersions: page.versions.map((v) => ({ EngineVersion: v })),
+          ...(page.next && { Marker: page.next }),
+        };
+      });
+    let found = byCheck(await runPreflight(clients, stageConfig('prod'), '17.7'));
     expect(found['Aurora PostgreSQL version']).toMatchObject({
       status: 'fail',
-      message: expect.stringMatching(/17\.7 is not offered here \(offered: 17\.8, 17\.9\)/),
+      message: expect.stringContaining(
+        "17.7 is not offered here; the newest offered of major 17 is 17.11 (then 17.10, 17.9): set AURORA_POSTGRES_VERSION in infra/constructs/metadata.ts to AuroraPostgresEngineVersion.of('17.11', '17')",
+      ),
     });
+    expect(markers).toEqual([undefined, 'page-2']);
+    // A major the region no longer offers at all: the newest of any major.
+    found = byCheck(await runPreflight(clients, stageConfig('prod'), '15.4'));
+    expect(found['Aurora PostgreSQL version']?.message).toMatch(
+      /^15\.4 is not offered here; the newest offered \(none of major 15 is\) is 17\.11 \(then 17\.10, 17\.9\)/,
+    );
   });
 
   it("fails when dev's 0 ACU is below what the version scales down to", async () => {
