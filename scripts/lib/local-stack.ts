@@ -162,6 +162,18 @@ const KEPT = {
 };
 
 /** The bucket tag and the settings row that name the state both halves were last saved in. */
+/**
+ * The emulator port a kept state was made on. The emulator keeps every queue under a URL that
+ * names its port (read here from its saved queues), and its pollers find no queue under another
+ * port: a kept state only works on the port it was made on.
+ */
+const keptEmulatorPort = (): number | undefined => {
+  const queues = join(KEPT.emulator, 'sqs.json');
+  if (!existsSync(queues)) return undefined;
+  const port = /"url": "https?:\/\/[^"/]+:(\d+)\//.exec(readFileSync(queues, 'utf8'))?.[1];
+  return port === undefined ? undefined : Number(port);
+};
+
 const GENERATION_TAG = 'syncflow-generation';
 const GENERATION_SETTING = 'local_generation';
 
@@ -395,6 +407,14 @@ export const startLocalStack = async (options: {
   async function deploy(): Promise<LocalStackInfo> {
     mkdirSync(STATE_DIR, { recursive: true });
     mkdirSync(KEPT_DIR, { recursive: true });
+    if (persist && !options.reset) {
+      const kept = keptEmulatorPort();
+      if (kept !== undefined && kept !== options.emulatorPort) {
+        throw new Error(
+          `The kept stack was made with the emulator on port ${kept}: its queues and API addresses name that port, and on port ${options.emulatorPort} uploads would be taken but never processed. Start it on its own port (SYNCFLOW_EMULATOR_PORT=${kept} npm start), or start clean on this one (npm start -- --reset).`,
+        );
+      }
+    }
     if (persist && options.reset) {
       log('Starting clean (--reset): the emulator state, the bucket and the database are emptied');
       wipe();

@@ -54,6 +54,31 @@ const start = async (ports: NodeJS.ProcessEnv, args: string[] = []): Promise<Sta
   return started;
 };
 
+/** A start expected to stop at once with an error: its output; fails if it came up. */
+const refused = async (ports: NodeJS.ProcessEnv): Promise<string> => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...ports, SYNCFLOW_STATE_DIR: stateDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+  // Had it come up instead, it is stopped like the others, and the test fails below.
+  const guard = setTimeout(() => {
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGINT');
+  }, 300_000);
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  clearTimeout(guard);
+  expect(code, output).toBe(1);
+  return output;
+};
+
 /** Ctrl-C: SIGINT to the foreground group; npm start stops the emulator gracefully and exits. */
 const interrupt = async (started: Started): Promise<void> => {
   if (started.child.pid !== undefined) process.kill(-started.child.pid, 'SIGINT');
@@ -143,7 +168,21 @@ describe('the local stack npm start keeps', () => {
     expect(got.code, got.stderr).toBe(0);
     expect(readFileSync(copy).equals(readFileSync(picture))).toBe(true);
     expect(await contents(after)).toEqual({ rows: 1, objects: expect.any(Number) });
+    // The restarted pipeline takes new work, not only what it kept.
+    const later = join(work, 'later.png');
+    writeFileSync(later, await makePng(30, 20));
+    const again = await cli(['upload', later, '--wait', '--json'], cliEnv);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json()[0]?.result).toMatchObject({ status: 'PROCESSED' });
     await interrupt(second);
+
+    // On another emulator port the kept queues would take uploads and never hand them on: the
+    // start refuses, saying which port, before it starts anything.
+    const elsewhere = await refused({ ...ports, SYNCFLOW_EMULATOR_PORT: String(await freePort()) });
+    expect(elsewhere).toContain(
+      `The kept stack was made with the emulator on port ${ports.SYNCFLOW_EMULATOR_PORT}`,
+    );
+    expect(elsewhere).toContain('npm start -- --reset');
 
     const third = await start(ports, ['--reset']);
     const reset = Date.now();
