@@ -55,7 +55,8 @@ export const failureReason = (error: StepError | undefined): string => {
   if (name.startsWith('MediaConvert')) {
     return 'The video could not be transcoded; reprocess it to try again, or upload it in another format.';
   }
-  return `The video could not be processed (${name}); reprocess it to try again.`;
+  // The error's name is ours to read in the log (video-fail logs the whole error by fileId).
+  return 'The video could not be processed; reprocess it to try again.';
 };
 
 /**

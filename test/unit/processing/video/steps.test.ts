@@ -35,7 +35,7 @@ describe('failureReason', () => {
         Error: 'Runtime.HandlerError',
         Cause: JSON.stringify({ errorMessage: 'connect ECONNREFUSED 10.0.0.1:5432' }),
       }),
-    ).toBe('The video could not be processed (Runtime.HandlerError); reprocess it to try again.');
+    ).toBe('The video could not be processed; reprocess it to try again.');
     expect(failureReason({ Error: 'States.Timeout' })).toMatch(/took longer/);
     expect(
       failureReason({
@@ -57,7 +57,7 @@ describe('failureReason', () => {
         Error: 'TypeError',
         Cause: JSON.stringify({ errorMessage: 'x is undefined' }),
       }),
-    ).toBe('The video could not be processed (TypeError); reprocess it to try again.');
+    ).toBe('The video could not be processed; reprocess it to try again.');
     expect(failureReason(undefined)).toMatch(/could not be processed/);
   });
 });
