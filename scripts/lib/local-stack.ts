@@ -560,6 +560,7 @@ export const deployToEmulator = async (options: {
       typeof output === 'object'
         ? ` (details: ${output.logFile.replace(`${PROJECT_ROOT}/`, '')})`
         : '';
+    const workBase = options.workDir ?? (options.reuse ? KEPT_DIR : undefined);
     if (!(await stackOutputs(options.endpoint, 'CDKToolkit'))) {
       log(`Bootstrapping CDK in the emulator${logNote}`);
       await run(
@@ -568,14 +569,28 @@ export const deployToEmulator = async (options: {
           'cdk',
           'bootstrap',
           `aws://${ACCOUNT}/${REGION}`,
-          ...(options.workDir ? ['--output', join(options.workDir, 'cdk.out')] : []),
+          // Never into the deploy's assembly: the CLI may synthesize the app there, without the
+          // stage's context, and a kept assembly must stay the one its mark names.
+          ...(workBase ? ['--output', join(workBase, 'cdk.bootstrap.out')] : []),
         ],
         awsEnv,
         output,
       );
     }
+    // A kept stack's assembly stays in its own folder, marked with the fingerprint it was made
+    // from: a start that must deploy again the same sources and settings (after --reset, or a
+    // state that was not saved) deploys that assembly instead of bundling every function anew.
+    const assemblyDir = workBase && join(workBase, 'cdk.out');
+    const assemblyMark = assemblyDir && join(assemblyDir, 'syncflow-fingerprint.json');
+    const synthesized =
+      options.reuse &&
+      assemblyMark !== undefined &&
+      existsSync(assemblyMark) &&
+      (JSON.parse(readFileSync(assemblyMark, 'utf8')) as { fingerprint?: string }).fingerprint ===
+        fingerprint;
+    if (assemblyMark && !synthesized) rmSync(assemblyMark, { force: true });
     log(
-      `Deploying SyncFlow-local, the same constructs and handlers as in AWS (a minute or two)${logNote}`,
+      `Deploying SyncFlow-local, the same constructs and handlers as in AWS (${synthesized ? 'the bundles of its last deploy, same sources and settings' : 'a minute or two'})${logNote}`,
     );
     const outputsFile = join(options.workDir ?? STATE_DIR, 'outputs.json');
     const progress = typeof output === 'object' ? deployProgress(output.logFile, log) : undefined;
@@ -585,12 +600,12 @@ export const deployToEmulator = async (options: {
         [
           'cdk',
           'deploy',
-          ...contextArgs,
+          ...(synthesized && assemblyDir ? ['--app', assemblyDir] : contextArgs),
           '--require-approval',
           'never',
           '--outputs-file',
           outputsFile,
-          ...(options.workDir ? ['--output', join(options.workDir, 'cdk.out')] : []),
+          ...(assemblyDir && !synthesized ? ['--output', assemblyDir] : []),
           '--progress',
           'events',
         ],
@@ -606,6 +621,8 @@ export const deployToEmulator = async (options: {
     if (!outputs) throw new Error(`No SyncFlow-local outputs in ${outputsFile}`);
     if (options.reuse)
       writeFileSync(KEPT.deployed, `${JSON.stringify({ fingerprint }, null, 2)}\n`);
+    if (options.reuse && assemblyMark)
+      writeFileSync(assemblyMark, `${JSON.stringify({ fingerprint }, null, 2)}\n`);
   }
   const userPoolId = outputs.UserPoolId ?? '';
   const clientId = outputs.UserPoolClientId ?? '';

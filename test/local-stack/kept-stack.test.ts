@@ -187,6 +187,8 @@ describe('the local stack npm start keeps', () => {
     const third = await start(ports, ['--reset']);
     const reset = Date.now();
     expect(third.output).toContain('Starting clean (--reset)');
+    // Same sources and settings: the assembly of the first deploy goes in again, not re-bundled.
+    expect(third.output).toContain('the bundles of its last deploy');
     expect(await contents(stackInfo())).toEqual({ rows: 0, objects: 0 });
     expect((await cli(['login'], cliEnv)).code).toBe(0);
     expect((await cli(['ls', '--json'], cliEnv)).json()[0]?.result).toEqual({
