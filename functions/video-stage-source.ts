@@ -2,12 +2,12 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { s3Client } from '#shared/adapters/clients.ts';
-import { ObjectStore } from '#shared/adapters/object-store.ts';
+import { VersionCopier } from '#shared/adapters/version-copier.ts';
 import type { VideoExecutionState } from '#shared/domain/video-workflow.ts';
 import { logger, tracer } from '#shared/observability/powertools.ts';
 import { type StageSourceResult, stageSourceStep } from '#shared/processing/video/stage-source.ts';
 
-const store = new ObjectStore(s3Client());
+const copier = new VersionCopier(s3Client());
 
 /**
  * The video workflow's stage task (MediaConvert stages only): copies the checked version of the
@@ -16,7 +16,7 @@ const store = new ObjectStore(s3Client());
 export const stageSource = async (state: VideoExecutionState): Promise<StageSourceResult> => {
   logger.appendKeys({ fileId: state.job.fileId });
   const result = await stageSourceStep(
-    { copyVersion: (...args) => store.copyVersion(...args) },
+    { copyVersion: (...args) => copier.copyVersion(...args) },
     state.job,
   );
   logger.info('Source staged for the transcoder', { size: state.job.size });

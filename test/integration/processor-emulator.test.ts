@@ -11,6 +11,7 @@ import { migrate } from '#shared/adapters/db/migrate.ts';
 import { FileEventPublisher } from '#shared/adapters/event-publisher.ts';
 import { FileRepository } from '#shared/adapters/file-repository.ts';
 import { ObjectStore } from '#shared/adapters/object-store.ts';
+import { VersionCopier } from '#shared/adapters/version-copier.ts';
 import { derivedKey, derivedPrefix, uploadKey } from '#shared/domain/keys.ts';
 import { timingFromEnvironment } from '#shared/domain/lifecycle.ts';
 import { createTestDatabase } from '../support/databases.ts';
@@ -482,6 +483,7 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
 
   it('copies the checked version for the transcoder, not what was sent under the key since', async () => {
     const store = new ObjectStore(clients.s3);
+    const copier = new VersionCopier(clients.s3);
     const fileId = randomUUID();
     // Outside uploads/, so no event reaches the ingest queue the other tests read.
     const key = derivedKey(OWNER, fileId, 'versioned-source');
@@ -504,10 +506,10 @@ describe('processor against the emulator (S3, EventBridge, SQS, DynamoDB) and Po
     };
     const source = { key, versionId: checkedVersion as string, size: checked.length };
     const single = derivedKey(OWNER, fileId, 'staging/single');
-    await store.copyVersion(resources.bucket, source, single);
+    await copier.copyVersion(resources.bucket, source, single);
     expect((await read(single)).equals(checked)).toBe(true);
     const parts = derivedKey(OWNER, fileId, 'staging/parts');
-    await store.copyVersion(resources.bucket, source, parts, {
+    await copier.copyVersion(resources.bucket, source, parts, {
       singleCopyBytes: 1024,
       partBytes: 5 * 1024 * 1024,
     });

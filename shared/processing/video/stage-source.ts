@@ -1,7 +1,7 @@
 import { transcodeSourceKey, type VideoJob } from '../../domain/video-workflow.ts';
 
 export interface StageSourceDeps {
-  /** Copies one version of an object to another key (ObjectStore.copyVersion). */
+  /** Copies one version of an object to another key (VersionCopier.copyVersion). */
   readonly copyVersion: (
     bucket: string,
     source: { readonly key: string; readonly versionId?: string; readonly size: number },

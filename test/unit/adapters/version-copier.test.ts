@@ -8,13 +8,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ObjectStore } from '#shared/adapters/object-store.ts';
+import { VersionCopier } from '#shared/adapters/version-copier.ts';
 
 const s3 = mockClient(S3Client);
-const store = new ObjectStore(new S3Client({ region: 'eu-west-1' }));
+const store = new VersionCopier(new S3Client({ region: 'eu-west-1' }));
 const source = { key: 'uploads/video/owner/f', versionId: 'v+1', size: 10 };
 
-describe('ObjectStore.copyVersion', () => {
+describe('VersionCopier.copyVersion', () => {
   beforeEach(() => s3.reset());
 
   it('copies the named version in one request up to the single-copy size', async () => {
