@@ -72,7 +72,9 @@ describe('CognitoAuth token refresh', () => {
   });
 
   it('refreshes a session within the margin once, for any number of concurrent callers', async () => {
-    const newId = jwt(inSeconds(3600), 'new-id');
+    // One reading of the clock: a second boundary may pass before the assertion below.
+    const exp = inSeconds(3600);
+    const newId = jwt(exp, 'new-id');
     const { store, saved } = recordingStore(session(30_000));
     const cognito = fakeCognito(renewed(newId));
     const auth = new CognitoAuth(POOL, store, cognito.fetch);
@@ -97,7 +99,7 @@ describe('CognitoAuth token refresh', () => {
       refreshToken: 'refresh-1',
       email: 'ana@example.com',
     });
-    expect(saved[0]?.expiresAt).toBe(inSeconds(3600) * 1000);
+    expect(saved[0]?.expiresAt).toBe(exp * 1000);
     // The stored session is now fresh: no further call.
     expect(await auth.token()).toBe(newId);
     expect(cognito.calls).toHaveLength(1);
