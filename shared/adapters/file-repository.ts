@@ -651,20 +651,15 @@ export class FileRepository {
     after?: Pick<FileRecord, 'updatedAt' | 'fileId'>,
   ): Promise<FileRecord[]> {
     const { uploadExpiredBefore } = stuckThresholds(timing, now);
-    return after
-      ? this.many(
-          `SELECT ${COLUMNS} FROM files
-           WHERE status = 'PENDING_UPLOAD' AND upload_expires_at < $1::timestamptz
-             AND (updated_at, file_id) > ($3::timestamptz, $4::uuid)
-           ORDER BY updated_at, file_id LIMIT $2`,
-          [uploadExpiredBefore, limit, after.updatedAt, after.fileId],
-        )
-      : this.many(
-          `SELECT ${COLUMNS} FROM files
-           WHERE status = 'PENDING_UPLOAD' AND upload_expires_at < $1::timestamptz
-           ORDER BY updated_at, file_id LIMIT $2`,
-          [uploadExpiredBefore, limit],
-        );
+    return this.many(
+      `SELECT ${COLUMNS} FROM files
+       WHERE status = 'PENDING_UPLOAD' AND upload_expires_at < $1::timestamptz
+         ${after ? 'AND (updated_at, file_id) > ($3::timestamptz, $4::uuid)' : ''}
+       ORDER BY updated_at, file_id LIMIT $2`,
+      after
+        ? [uploadExpiredBefore, limit, after.updatedAt, after.fileId]
+        : [uploadExpiredBefore, limit],
+    );
   }
 
   /** Forgets request counts of windows that ended before `before`; returns how many went. */

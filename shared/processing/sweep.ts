@@ -95,11 +95,15 @@ export const sweep = async (
     const reason = STUCK_REASONS.expired(file.uploadExpiresAt ?? file.createdAt);
     if (await deps.repository.endUnfinished(file, 'EXPIRED', reason, now)) expired++;
   };
+  /** Ends one page of expired uploads; returns how long it took. */
+  const endExpiredPage = async (page: FileRecord[]): Promise<number> => {
+    const started = Date.now();
+    await each(page, endExpired);
+    return Date.now() - started;
+  };
   let expiredPage = found.expiredUploads;
   let expiredPages = 1;
-  let pageStarted = Date.now();
-  await each(expiredPage, endExpired);
-  let lastPageMs = Date.now() - pageStarted;
+  let lastPageMs = await endExpiredPage(expiredPage);
   await each(found.unfinishedDeletions, async (file) => {
     await completeDeletion(deps, file);
     deletionsFinished++;
@@ -121,9 +125,7 @@ export const sweep = async (
     const last = expiredPage[expiredPage.length - 1] as FileRecord;
     expiredPage = await deps.repository.expiredUploads(timing, now, batch, last);
     expiredPages++;
-    pageStarted = Date.now();
-    await each(expiredPage, endExpired);
-    lastPageMs = Date.now() - pageStarted;
+    lastPageMs = await endExpiredPage(expiredPage);
   }
   const requestCountsPruned = await deps.repository.pruneRequestCounts(
     new Date(now.getTime() - 2 * REQUEST_WINDOW_SECONDS * 1000),
