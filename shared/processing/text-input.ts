@@ -39,8 +39,14 @@ export interface TextInput {
   readonly compression: 'gzip' | 'none';
   readonly encoding: TextEncoding;
   readonly byteOrderMark: boolean;
-  /** Decoded text in chunks, byte order mark removed. Iterate once. */
+  /** Decoded text in chunks, byte order mark removed. Iterate once, and only this or `utf8Bytes`. */
   readonly text: AsyncIterable<string>;
+  /**
+   * For UTF-8 only: the bytes that `text` would decode, byte order mark removed, not yet checked
+   * past the sample the encoding was chosen from (invalid UTF-8 there is the caller's to find, as
+   * {@link LateEncodingError}). Iterate once, and only this or `text`.
+   */
+  readonly utf8Bytes?: AsyncIterable<Buffer>;
   /** Bytes read from the body so far (compressed bytes for gzip). */
   readonly storedBytes: () => number;
   /** Bytes after decompression so far. */
@@ -61,7 +67,7 @@ const formatBytes = (n: number): string =>
       : `${n} bytes`;
 
 /** Reads from an iterator until at least `n` bytes are in hand or it ends. */
-const peek = async (
+export const peek = async (
   iterator: AsyncIterator<Uint8Array>,
   n: number,
 ): Promise<{ head: Buffer; done: boolean }> => {
@@ -77,7 +83,7 @@ const peek = async (
   return { head: Buffer.concat(parts, length), done: false };
 };
 
-async function* replay(
+export async function* replay(
   head: Buffer,
   done: boolean,
   rest: AsyncIterator<Uint8Array>,
@@ -185,7 +191,11 @@ const chooseEncoding = (
   return { encoding: 'windows-1252', bom: 0 };
 };
 
-async function* decode(
+/**
+ * Decodes bytes in `encoding`, skipping the first `skip` (a byte order mark); invalid UTF-8
+ * throws {@link LateEncodingError}.
+ */
+export async function* decodeText(
   bytes: AsyncIterable<Buffer>,
   encoding: TextEncoding,
   skip: number,
@@ -265,7 +275,10 @@ export const openTextInput = async (
     compression: gzip ? 'gzip' : 'none',
     encoding: chosen.encoding,
     byteOrderMark: bom > 0,
-    text: decode(replay(sample.head, sample.done, iterator), chosen.encoding, bom),
+    text: decodeText(replay(sample.head, sample.done, iterator), chosen.encoding, bom),
+    ...(chosen.encoding === 'utf-8' && {
+      utf8Bytes: replay(sample.head.subarray(bom), sample.done, iterator),
+    }),
     storedBytes: () => stored,
     decodedBytes: () => decoded,
   };

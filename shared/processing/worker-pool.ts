@@ -5,7 +5,8 @@ import { Worker } from 'node:worker_threads';
 
 /** Runs tasks of one kind: in this thread, or spread over worker threads. */
 export interface TaskRunner<T, R> {
-  run(task: T): Promise<R>;
+  /** Runs a task; `transfer` lists buffers handed to the worker thread (unusable here after). */
+  run(task: T, transfer?: readonly ArrayBuffer[]): Promise<R>;
   /** Ends the runner's threads, giving their memory back (before DuckDB's pass, say). */
   close(): Promise<void>;
 }
@@ -46,11 +47,11 @@ class WorkerPool<T, R> implements TaskRunner<T, R> {
     private readonly name: string,
   ) {}
 
-  run(task: T): Promise<R> {
+  run(task: T, transfer: readonly ArrayBuffer[] = []): Promise<R> {
     const target = this.pick();
     return new Promise<R>((resolve, reject) => {
       target.queue.push({ resolve, reject });
-      target.worker.postMessage(task);
+      target.worker.postMessage(task, [...transfer]);
     });
   }
 

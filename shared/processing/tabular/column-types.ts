@@ -48,23 +48,29 @@ export const newEvidence = (): ColumnEvidence => ({
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
-const twoDigits = (v: string, at: number): number =>
-  (v.charCodeAt(at) - 48) * 10 + (v.charCodeAt(at + 1) - 48);
+/** Character codes of one value: bytes of ASCII-compatible text, or a string's ASCII copied. */
+type Codes = Uint8Array;
 
-const DATE_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9];
+const twoDigits = (v: Codes, at: number): number =>
+  ((v[at] as number) - 48) * 10 + ((v[at + 1] as number) - 48);
+
+const digitAt = (v: Codes, at: number): boolean => isDigit(v[at] as number);
 
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** `YYYY-MM-DD` with a real month and day, at `v[a..a+10)`. */
-const isIsoDate = (v: string, a: number): boolean => {
-  if (v.charCodeAt(a + 4) !== 45 || v.charCodeAt(a + 7) !== 45) return false;
-  for (const i of DATE_DIGITS) if (!isDigit(v.charCodeAt(a + i))) return false;
+const isIsoDate = (v: Codes, a: number): boolean => {
+  if (v[a + 4] !== 45 || v[a + 7] !== 45) return false;
+  if (!digitAt(v, a) || !digitAt(v, a + 1) || !digitAt(v, a + 2) || !digitAt(v, a + 3))
+    return false;
+  if (!digitAt(v, a + 5) || !digitAt(v, a + 6) || !digitAt(v, a + 8) || !digitAt(v, a + 9))
+    return false;
   const month = twoDigits(v, a + 5);
   const day = twoDigits(v, a + 8);
   if (month < 1 || month > 12 || day < 1) return false;
   if (day > (DAYS_IN_MONTH[month - 1] ?? 0)) return false;
   if (month === 2 && day === 29) {
-    const year = Number(v.slice(a, a + 4));
+    const year = twoDigits(v, a) * 100 + twoDigits(v, a + 2);
     if (!(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0))) return false;
   }
   return true;
@@ -75,22 +81,22 @@ const isIsoDate = (v: string, a: number): boolean => {
  * (seconds required there, as DuckDB's cast requires them). Returns TS, TSTZ or 0. Six fractional
  * digits at most: Parquet timestamps here are microseconds, and a longer fraction would be cut.
  */
-const timeKind = (v: string, a: number, end: number): number => {
-  const sep = v.charCodeAt(a + 10);
+const timeKind = (v: Codes, a: number, end: number): number => {
+  const sep = v[a + 10];
   if (sep !== 84 && sep !== 32) return 0;
-  if (end - a < 16 || v.charCodeAt(a + 13) !== 58) return 0;
-  if (!isDigit(v.charCodeAt(a + 11)) || !isDigit(v.charCodeAt(a + 12))) return 0;
-  if (!isDigit(v.charCodeAt(a + 14)) || !isDigit(v.charCodeAt(a + 15))) return 0;
+  if (end - a < 16 || v[a + 13] !== 58) return 0;
+  if (!digitAt(v, a + 11) || !digitAt(v, a + 12)) return 0;
+  if (!digitAt(v, a + 14) || !digitAt(v, a + 15)) return 0;
   if (twoDigits(v, a + 11) > 23 || twoDigits(v, a + 14) > 59) return 0;
   let i = a + 16;
-  if (i < end && v.charCodeAt(i) === 58) {
-    if (!isDigit(v.charCodeAt(i + 1)) || !isDigit(v.charCodeAt(i + 2))) return 0;
+  if (i < end && v[i] === 58) {
+    if (i + 2 >= end || !digitAt(v, i + 1) || !digitAt(v, i + 2)) return 0;
     if (twoDigits(v, i + 1) > 59) return 0;
     i += 3;
-    if (v.charCodeAt(i) === 46) {
+    if (i < end && v[i] === 46) {
       let digits = 0;
       i++;
-      while (i < end && isDigit(v.charCodeAt(i))) {
+      while (i < end && digitAt(v, i)) {
         i++;
         digits++;
       }
@@ -99,16 +105,16 @@ const timeKind = (v: string, a: number, end: number): number => {
   }
   if (i === end) return TS;
   if (i === a + 16) return 0;
-  const z = v.charCodeAt(i);
+  const z = v[i];
   if (z === 90 && i + 1 === end) return TSTZ;
   if (z !== 43 && z !== 45) return 0;
   // ±HH, ±HHMM or ±HH:MM
   const rest = end - i - 1;
-  if (rest < 2 || !isDigit(v.charCodeAt(i + 1)) || !isDigit(v.charCodeAt(i + 2))) return 0;
+  if (rest < 2 || !digitAt(v, i + 1) || !digitAt(v, i + 2)) return 0;
   if (twoDigits(v, i + 1) > 14) return 0;
   if (rest === 2) return TSTZ;
-  const m = v.charCodeAt(i + 3) === 58 ? i + 4 : i + 3;
-  if (end - m !== 2 || !isDigit(v.charCodeAt(m)) || !isDigit(v.charCodeAt(m + 1))) return 0;
+  const m = v[i + 3] === 58 ? i + 4 : i + 3;
+  if (end - m !== 2 || !digitAt(v, m) || !digitAt(v, m + 1)) return 0;
   return twoDigits(v, m) > 59 ? 0 : TSTZ;
 };
 
@@ -120,14 +126,42 @@ const timeKind = (v: string, a: number, end: number): number => {
  */
 export const observe = (e: ColumnEvidence, v: string): void => observeRange(e, v, 0, v.length);
 
+/** ASCII copies of string values for {@link observeBytes}: every typed value is ASCII. */
+let scratch = new Uint8Array(256);
+
 /** {@link observe} for the value `text[a..end)`, so the reader need not cut it out first. */
 export const observeRange = (e: ColumnEvidence, v: string, a: number, end: number): void => {
+  if ((e.seen & STR) !== 0) {
+    e.values++;
+    return;
+  }
+  const n = end - a;
+  if (n > scratch.length) scratch = new Uint8Array(Math.max(n, 2 * scratch.length));
+  const codes = scratch;
+  for (let i = 0; i < n; i++) {
+    const c = v.charCodeAt(a + i);
+    // No number, boolean, date or timestamp has a character past ASCII.
+    if (c > 127) {
+      e.values++;
+      e.seen |= STR;
+      return;
+    }
+    codes[i] = c;
+  }
+  observeBytes(e, codes, 0, n);
+};
+
+/**
+ * {@link observe} for the value `v[a..end)` of ASCII-compatible bytes (UTF-8 or Latin-1): a byte
+ * past ASCII can only be part of text.
+ */
+export const observeBytes = (e: ColumnEvidence, v: Codes, a: number, end: number): void => {
   e.values++;
   if ((e.seen & STR) !== 0) return;
   const n = end;
-  const c0 = v.charCodeAt(a);
+  const c0 = a < n ? (v[a] as number) : -1;
   if (isDigit(c0) || (c0 === 45 && n - a > 1)) {
-    if (n - a >= 10 && c0 !== 45 && v.charCodeAt(a + 4) === 45) {
+    if (n - a >= 10 && c0 !== 45 && v[a + 4] === 45) {
       if (isIsoDate(v, a)) {
         if (n - a === 10) {
           e.seen |= DATE;
@@ -144,9 +178,9 @@ export const observeRange = (e: ColumnEvidence, v: string, a: number, end: numbe
     }
     let i = c0 === 45 ? a + 1 : a;
     const intStart = i;
-    while (i < n && isDigit(v.charCodeAt(i))) i++;
+    while (i < n && digitAt(v, i)) i++;
     const intLength = i - intStart;
-    if (intLength === 0 || (intLength > 1 && v.charCodeAt(intStart) === 48)) {
+    if (intLength === 0 || (intLength > 1 && v[intStart] === 48)) {
       e.seen |= STR;
       return;
     }
@@ -157,10 +191,10 @@ export const observeRange = (e: ColumnEvidence, v: string, a: number, end: numbe
       return;
     }
     let scale = 0;
-    if (v.charCodeAt(i) === 46) {
+    if (v[i] === 46) {
       i++;
       const fracStart = i;
-      while (i < n && isDigit(v.charCodeAt(i))) i++;
+      while (i < n && digitAt(v, i)) i++;
       scale = i - fracStart;
       if (scale === 0) {
         e.seen |= STR;
@@ -177,13 +211,13 @@ export const observeRange = (e: ColumnEvidence, v: string, a: number, end: numbe
         return;
       }
     }
-    const x = v.charCodeAt(i);
+    const x = v[i];
     if (x === 101 || x === 69) {
       i++;
-      const s = v.charCodeAt(i);
-      if (s === 43 || s === 45) i++;
+      const s = v[i];
+      if (i < n && (s === 43 || s === 45)) i++;
       const expStart = i;
-      while (i < n && isDigit(v.charCodeAt(i))) i++;
+      while (i < n && digitAt(v, i)) i++;
       if (i === n && i > expStart) {
         e.seen |= DBL;
         return;
@@ -193,14 +227,20 @@ export const observeRange = (e: ColumnEvidence, v: string, a: number, end: numbe
     return;
   }
   if (n - a === 4 || n - a === 5) {
-    const lower = v.slice(a, n).toLowerCase();
-    if (lower === 'true' || lower === 'false') {
+    // `true` / `false` in any case: `| 32` lowers an ASCII letter and no other byte gives these.
+    const w = n - a === 4 ? TRUE : FALSE;
+    let same = true;
+    for (let k = 0; k < w.length && same; k++) same = ((v[a + k] as number) | 32) === w[k];
+    if (same) {
       e.seen |= BOOL;
       return;
     }
   }
   e.seen |= STR;
 };
+
+const TRUE = [116, 114, 117, 101];
+const FALSE = [102, 97, 108, 115, 101];
 
 /** Adds a JSON value that is not text: numbers keep the integer/decimal/double distinction. */
 export const observeJsonNumber = (e: ColumnEvidence, v: number): void => {

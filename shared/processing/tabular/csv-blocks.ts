@@ -33,7 +33,10 @@ export interface BlockResult {
   /** Line numbers count from the block's first line (1). */
   readonly malformed: readonly { readonly line: number; readonly reason: string }[];
   readonly preview: readonly (readonly (string | null)[])[];
+  /** Longest good row, in characters (in bytes when read as bytes: never fewer). */
   readonly longest: number;
+  /** The line ends in the block: the next block's first line is this many lines on. */
+  readonly lineBreaks: number;
   /** Null when the block had no good row (no file written). */
   readonly spillPath: string | null;
 }
@@ -160,6 +163,8 @@ export const inspectCsvBlock = (task: BlockTask): BlockResult => {
   reader.end();
   closeRun();
   if (rows > 0) writeParts(task.spillPath, parts);
+  let lineBreaks = 0;
+  for (let k = task.text.indexOf('\n'); k >= 0; k = task.text.indexOf('\n', k + 1)) lineBreaks++;
   return {
     ...(names !== undefined && { names }),
     width,
@@ -169,6 +174,7 @@ export const inspectCsvBlock = (task: BlockTask): BlockResult => {
     malformed,
     preview,
     longest,
+    lineBreaks,
     spillPath: rows > 0 ? task.spillPath : null,
   };
 };

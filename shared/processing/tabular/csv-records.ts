@@ -92,6 +92,10 @@ interface QuotedScan {
 const charsText = (n: number): string =>
   n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(0)} Mi characters` : `${n} characters`;
 
+/** Why a line past the record limit was skipped, wherever it is found to be too long. */
+export const lineTooLong = (max: number): string =>
+  `the line is longer than ${charsText(max)}; it was skipped`;
+
 /**
  * A push parser: `push` decoded text as it arrives, `end` once. Records without quotes take a fast
  * path (`split`); quoted ones a resumable scanner, so a value spread over many chunks is scanned
@@ -173,10 +177,7 @@ export class CsvRecordReader {
         if (this.nextQuote >= end) {
           if (nl < 0 && !final) {
             if (buf.length - this.pos > max) {
-              this.sink.malformed(
-                this.line,
-                `the line is longer than ${charsText(max)}; it was skipped`,
-              );
+              this.sink.malformed(this.line, lineTooLong(max));
               this.skipping = true;
               this.pos = buf.length;
             }
@@ -184,10 +185,7 @@ export class CsvRecordReader {
           }
           if (end > this.pos) {
             if (end - this.pos > max) {
-              this.sink.malformed(
-                this.line,
-                `the line is longer than ${charsText(max)}; it was skipped`,
-              );
+              this.sink.malformed(this.line, lineTooLong(max));
             } else {
               this.splitPlain(buf, this.pos, end);
             }

@@ -1,12 +1,16 @@
+import { isUtf8 } from 'node:buffer';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DEFAULT_TEXT_INPUT_LIMITS,
+  decodeText,
   LateEncodingError,
   LineEnds,
   openTextInput,
+  peek,
+  replay,
   type TextEncoding,
   type TextInputLimits,
   UnreadableInputError,
@@ -22,8 +26,9 @@ import {
   observeJsonString,
   sqlColumnNames,
 } from './column-types.ts';
-import { type BlockResult, type BlockTask, inspectCsvBlock } from './csv-blocks.ts';
-import { quoteCsv } from './csv-records.ts';
+import type { BlockResult } from './csv-blocks.ts';
+import { type AnyBlockTask, inspectBlock } from './csv-byte-blocks.ts';
+import { lineTooLong, quoteCsv } from './csv-records.ts';
 import { type Dialect, detectDialect } from './dialect.ts';
 import { JsonArrayRecordReader, NdjsonRecordReader, type RecordReader } from './json-records.ts';
 
@@ -126,6 +131,11 @@ export interface InspectOptions {
   readonly dialect?: Partial<Dialect>;
   /** Worker threads reading CSV blocks (0: in this thread); default: the cores, up to four. */
   readonly threads?: number;
+  /**
+   * Read UTF-8 CSV as bytes, decoding only what must be (default); false reads it as text, as
+   * other encodings are read (tests compare the two).
+   */
+  readonly byteBlocks?: boolean;
 }
 
 class TooManyColumns extends Error {
@@ -230,83 +240,313 @@ const tooManyColumns = (columns: number, limits: TabularLimits): RejectedTable =
 });
 
 /**
- * Finds where CSV text can be cut into independent blocks: after a line end with no quoted value
- * open, that is with an even number of quotes before it. Scans each character once, however
- * often it is asked while a long quoted value keeps the cut away.
+ * Finds where CSV text can be cut into independent blocks: after a line end outside any quoted
+ * value, as the block reader reads quotes. A quote opens a quoted value only at the start of a
+ * value (after the delimiter or a line end), `""` inside one stands for a quote, and any other
+ * quote is text, so a stray quote (`5"`) moves no cut. Scans each character once, however often
+ * it is asked while a long quoted value keeps the cut away.
  */
 class BlockCutter {
   private scanned = 0;
-  private quotes = 0;
-  private afterQuote = 0;
+  private quoted = false;
+  /** Where the text outside quotes resumed: no cut is looked for before it. */
+  private outsideFrom = 0;
   private cut = -1;
+
+  constructor(private readonly delimiter: number) {}
 
   /** The length of the longest safe prefix of `text` (ending in a line end), or -1. */
   find(text: string): number {
     for (;;) {
       const q = text.indexOf('"', this.scanned);
       const end = q < 0 ? text.length : q;
-      if (this.quotes % 2 === 0) {
+      if (!this.quoted) {
         const nl = text.lastIndexOf('\n', end - 1);
-        if (nl >= this.afterQuote) this.cut = nl + 1;
+        if (nl >= this.outsideFrom) this.cut = nl + 1;
       }
       if (q < 0) {
         this.scanned = text.length;
         return this.cut;
       }
-      this.quotes++;
+      if (this.quoted) {
+        // A quote that may be the first of `""`: decided when the next character is here.
+        if (q + 1 >= text.length) {
+          this.scanned = q;
+          return this.cut;
+        }
+        if (text.charCodeAt(q + 1) === 34) {
+          this.scanned = q + 2;
+          continue;
+        }
+        this.quoted = false;
+        this.outsideFrom = q + 1;
+      } else {
+        const before = q === 0 ? 10 : text.charCodeAt(q - 1);
+        if (before === this.delimiter || before === 10) this.quoted = true;
+      }
       this.scanned = q + 1;
-      this.afterQuote = q + 1;
     }
   }
 
-  /** The text up to the cut was taken: what is left is scanned afresh (it starts outside quotes). */
+  /** The text up to the cut was taken: what is left is scanned afresh (it starts a line). */
   reset(): void {
     this.scanned = 0;
-    this.quotes = 0;
-    this.afterQuote = 0;
+    this.quoted = false;
+    this.outsideFrom = 0;
     this.cut = -1;
   }
 }
 
-const readCsv = async (
-  sample: string,
-  iterator: AsyncIterator<string>,
-  ended: boolean,
-  dialect: Dialect,
-  limits: TabularLimits,
-  spillDir: string,
-  runner: TaskRunner<BlockTask, BlockResult>,
-  threads: number,
-): Promise<Gathered | RejectedTable> => {
-  let names: string[] | undefined;
-  let width = -1;
-  let header = dialect.header;
-  const evidence: ColumnEvidence[] = [];
-  let rows = 0;
-  let malformedCount = 0;
-  const examples: { line: number; reason: string }[] = [];
-  const previewRows: (string | null)[][] = [];
-  const spillPaths: string[] = [];
-  let longest = 0;
-  let blocks = 0;
-  /** Blocks sent out and not yet merged, in file order, with the line they start on. */
-  const inFlight: { result: Promise<BlockResult>; firstLine: number }[] = [];
-  let nextFirstLine = 1;
-  // Enough blocks queued to keep every worker busy, few enough to bound memory.
-  const maxInFlight = Math.max(1, 2 * threads);
+const QUOTE_BYTE = 34;
+const LF_BYTE = 10;
 
-  const merge = (result: BlockResult, firstLine: number): RejectedTable | undefined => {
-    if (width < 0 && result.width >= 0) {
-      width = result.width;
-      if (result.names) names = result.names.map((n, i) => n ?? `column_${i + 1}`);
-      else names = Array.from({ length: width }, (_, i) => `column_${i + 1}`);
-      header = false;
-      if (width > limits.maxColumns) return tooManyColumns(width, limits);
-      for (let c = 0; c < width; c++) evidence.push(newEvidence());
+/** The last `\n` in `b[from..to)`, or -1; never looks outside that range. */
+const lastLineEnd = (b: Buffer, from: number, to: number): number => {
+  if (to - from > 64) {
+    const at = b.subarray(from, to).lastIndexOf(LF_BYTE);
+    return at < 0 ? -1 : from + at;
+  }
+  for (let i = to - 1; i >= from; i--) if (b[i] === LF_BYTE) return i;
+  return -1;
+};
+
+/**
+ * Gathers UTF-8 bytes into blocks of whole lines cut where no quoted value is open, as
+ * {@link BlockCutter} does for text: each piece is scanned once as it arrives (quotes found with
+ * `indexOf`), and the bytes are joined once, when a block is taken.
+ */
+class ByteBlocks {
+  private pieces: Buffer[] = [];
+  length = 0;
+  private quoted = false;
+  /** The last piece ended on a quote inside a quoted value (maybe the first of `""`). */
+  private quoteEnds = false;
+  /** The byte before the next piece (a line end before the first). */
+  private lastByte = LF_BYTE;
+  /** Offsets (into the bytes held) just after the last safe line end, and after any line end. */
+  private safeCut = -1;
+  private anyCut = -1;
+
+  constructor(private readonly delimiter: number) {}
+
+  push(piece: Buffer): void {
+    this.scan(piece, this.length);
+    this.pieces.push(piece);
+    this.length += piece.length;
+  }
+
+  /** The held bytes up to the last safe cut, or (`force`) the last line end, or undefined. */
+  take(force: boolean): Uint8Array | undefined {
+    const cut = force ? this.anyCut : this.safeCut;
+    if (cut <= 0) return undefined;
+    // A block of its own memory, handed to the worker thread whole (never a slice of Node.js's
+    // shared pool of small buffers, which a transfer would take from every other user): the
+    // pieces are copied into it once, and what follows the cut stays where it is.
+    const block = new Uint8Array(cut);
+    let at = 0;
+    let k = 0;
+    for (; k < this.pieces.length && at < cut; k++) {
+      const piece = this.pieces[k] as Buffer;
+      const used = Math.min(piece.length, cut - at);
+      block.set(used === piece.length ? piece : piece.subarray(0, used), at);
+      at += used;
+      if (used < piece.length) {
+        this.pieces[k] = piece.subarray(used);
+        break;
+      }
     }
-    rows += result.rows;
+    this.pieces = this.pieces.slice(k);
+    this.length -= cut;
+    this.safeCut = -1;
+    this.anyCut = -1;
+    if (force) {
+      // What is left is scanned afresh: it starts a line, outside quotes.
+      this.quoted = false;
+      this.quoteEnds = false;
+      this.lastByte = LF_BYTE;
+      let base = 0;
+      for (const piece of this.pieces) {
+        this.scan(piece, base);
+        base += piece.length;
+      }
+    }
+    return block;
+  }
+
+  /** Everything held (the end of the input). */
+  rest(): Uint8Array {
+    // Its own memory, never a slice of Node.js's shared pool of small buffers.
+    const block = new Uint8Array(this.length);
+    let at = 0;
+    for (const piece of this.pieces) {
+      block.set(piece, at);
+      at += piece.length;
+    }
+    this.pieces = [];
+    this.length = 0;
+    return block;
+  }
+
+  /** Drops everything held (a line too long, skipped). */
+  clear(): void {
+    this.pieces = [];
+    this.length = 0;
+    this.quoted = false;
+    this.quoteEnds = false;
+    this.lastByte = LF_BYTE;
+    this.safeCut = -1;
+    this.anyCut = -1;
+  }
+
+  private scan(piece: Buffer, base: number): void {
+    let i = 0;
+    if (this.quoteEnds && piece.length > 0) {
+      // The last piece ended on a quote inside a quoted value: `""`, or its end.
+      this.quoteEnds = false;
+      if (piece[0] === QUOTE_BYTE) i = 1;
+      else this.quoted = false;
+    }
+    for (;;) {
+      const q = piece.indexOf(QUOTE_BYTE, i);
+      const end = q < 0 ? piece.length : q;
+      const nl = lastLineEnd(piece, i, end);
+      if (nl >= 0) {
+        this.anyCut = base + nl + 1;
+        if (!this.quoted) this.safeCut = base + nl + 1;
+      }
+      if (q < 0) break;
+      i = q + 1;
+      if (this.quoted) {
+        if (q + 1 >= piece.length) {
+          this.quoteEnds = true;
+          break;
+        }
+        if (piece[q + 1] === QUOTE_BYTE) i = q + 2;
+        else this.quoted = false;
+      } else {
+        const before = q === 0 ? this.lastByte : piece[q - 1];
+        if (before === this.delimiter || before === LF_BYTE) this.quoted = true;
+      }
+    }
+    if (piece.length > 0) this.lastByte = piece[piece.length - 1] as number;
+  }
+}
+
+/**
+ * The first pass's CSV reading: blocks (text or bytes) read in order, on worker threads past the
+ * first, merged as they come back, with line numbers counted from each block's line ends.
+ */
+class CsvGatherer {
+  private names: string[] | undefined;
+  private width = -1;
+  private header: boolean;
+  private readonly evidence: ColumnEvidence[] = [];
+  private rows = 0;
+  private malformedCount = 0;
+  private readonly examples: { line: number; reason: string }[] = [];
+  private readonly previewRows: (string | null)[][] = [];
+  private readonly spillPaths: string[] = [];
+  private longest = 0;
+  private blocks = 0;
+  /** Blocks sent out and not yet merged, in file order. */
+  private readonly inFlight: Promise<BlockResult>[] = [];
+  private nextFirstLine = 1;
+  /** Enough blocks queued to keep every worker busy, few enough to bound memory. */
+  private readonly maxInFlight: number;
+
+  constructor(
+    private readonly dialect: Dialect,
+    private readonly limits: TabularLimits,
+    private readonly spillDir: string,
+    private readonly runner: TaskRunner<AnyBlockTask, BlockResult>,
+    threads: number,
+  ) {
+    this.header = dialect.header;
+    this.maxInFlight = Math.max(1, 2 * threads);
+  }
+
+  /** The delimiter, whose place tells a quote that opens a value from a quote inside one. */
+  get delimiterCode(): number {
+    return this.dialect.delimiter.charCodeAt(0);
+  }
+
+  /** Reads a block: the first in this thread (its first row sets the width), others on workers. */
+  async dispatch(block: string | Uint8Array): Promise<RejectedTable | undefined> {
+    const base = {
+      delimiter: this.dialect.delimiter,
+      width: this.width,
+      header: this.header,
+      fileHasHeader: this.dialect.header,
+      maxRecordChars: this.limits.maxRecordChars,
+      previewRows: this.previewRows.length < this.limits.previewRows ? this.limits.previewRows : 0,
+      previewValueChars: this.limits.previewValueChars,
+      malformedExamples: this.limits.malformedExamples,
+      spillPath: join(this.spillDir, `rows-${String(this.blocks++).padStart(6, '0')}.csv`),
+    };
+    const task: AnyBlockTask =
+      typeof block === 'string' ? { ...base, text: block } : { ...base, bytes: block };
+    if (this.width < 0) {
+      await this.settle(true);
+      return this.merge(inspectBlock(task));
+    }
+    this.inFlight.push(
+      this.runner.run(task, typeof block === 'string' ? [] : [block.buffer as ArrayBuffer]),
+    );
+    return this.settle(false);
+  }
+
+  /** A line too long to hold was dropped where it was read; it is reported in its place. */
+  skippedLongLine(): void {
+    this.inFlight.push(
+      Promise.resolve({
+        width: -1,
+        rows: 0,
+        evidence: [],
+        malformedCount: 1,
+        malformed: [{ line: 1, reason: lineTooLong(this.limits.maxRecordChars) }],
+        preview: [],
+        longest: 0,
+        lineBreaks: 1,
+        spillPath: null,
+      }),
+    );
+  }
+
+  async finish(): Promise<Gathered | RejectedTable> {
+    const rejected = await this.settle(true);
+    if (rejected) return rejected;
+    return {
+      names: this.names,
+      evidence: this.evidence,
+      rows: this.rows,
+      malformedCount: this.malformedCount,
+      examples: this.examples,
+      previewRows: this.previewRows,
+      spillPaths: this.spillPaths,
+      longest: this.longest,
+    };
+  }
+
+  /** Waits for the blocks still out (after a failure), so no worker writes after the clean-up. */
+  async abandon(): Promise<void> {
+    await Promise.allSettled(this.inFlight);
+  }
+
+  private merge(result: BlockResult): RejectedTable | undefined {
+    const firstLine = this.nextFirstLine;
+    this.nextFirstLine += result.lineBreaks;
+    if (this.width < 0 && result.width >= 0) {
+      this.width = result.width;
+      this.names = result.names
+        ? result.names.map((n, i) => n ?? `column_${i + 1}`)
+        : Array.from({ length: this.width }, (_, i) => `column_${i + 1}`);
+      this.header = false;
+      if (this.width > this.limits.maxColumns) return tooManyColumns(this.width, this.limits);
+      for (let c = 0; c < this.width; c++) this.evidence.push(newEvidence());
+    }
+    this.rows += result.rows;
     result.evidence.forEach((e, c) => {
-      const into = evidence[c];
+      const into = this.evidence[c];
       if (into === undefined) return;
       into.seen |= e.seen;
       into.values += e.values;
@@ -314,54 +554,37 @@ const readCsv = async (
       if (e.intDigits > into.intDigits) into.intDigits = e.intDigits;
       if (e.scale > into.scale) into.scale = e.scale;
     });
-    malformedCount += result.malformedCount;
+    this.malformedCount += result.malformedCount;
     for (const m of result.malformed) {
-      if (examples.length < limits.malformedExamples)
-        examples.push({ line: m.line + firstLine - 1, reason: m.reason });
+      if (this.examples.length < this.limits.malformedExamples)
+        this.examples.push({ line: m.line + firstLine - 1, reason: m.reason });
     }
     for (const row of result.preview)
-      if (previewRows.length < limits.previewRows) previewRows.push([...row]);
-    if (result.spillPath !== null) spillPaths.push(result.spillPath);
-    if (result.longest > longest) longest = result.longest;
+      if (this.previewRows.length < this.limits.previewRows) this.previewRows.push([...row]);
+    if (result.spillPath !== null) this.spillPaths.push(result.spillPath);
+    if (result.longest > this.longest) this.longest = result.longest;
     return undefined;
-  };
+  }
 
-  const settle = async (all: boolean): Promise<RejectedTable | undefined> => {
-    while (inFlight.length > (all ? 0 : maxInFlight - 1)) {
-      const next = inFlight.shift() as (typeof inFlight)[number];
-      const rejected = merge(await next.result, next.firstLine);
+  private async settle(all: boolean): Promise<RejectedTable | undefined> {
+    while (this.inFlight.length > (all ? 0 : this.maxInFlight - 1)) {
+      const next = this.inFlight.shift() as Promise<BlockResult>;
+      const rejected = this.merge(await next);
       if (rejected) return rejected;
     }
     return undefined;
-  };
+  }
+}
 
-  const dispatch = async (text: string): Promise<RejectedTable | undefined> => {
-    const task: BlockTask = {
-      text,
-      delimiter: dialect.delimiter,
-      width,
-      header,
-      fileHasHeader: dialect.header,
-      maxRecordChars: limits.maxRecordChars,
-      previewRows: previewRows.length < limits.previewRows ? limits.previewRows : 0,
-      previewValueChars: limits.previewValueChars,
-      malformedExamples: limits.malformedExamples,
-      spillPath: join(spillDir, `rows-${String(blocks++).padStart(6, '0')}.csv`),
-    };
-    let breaks = 0;
-    for (let k = text.indexOf('\n'); k >= 0; k = text.indexOf('\n', k + 1)) breaks++;
-    const firstLine = nextFirstLine;
-    nextFirstLine += breaks;
-    if (width < 0) {
-      // The first rows set the width every other block is checked against: read them here.
-      await settle(true);
-      return merge(inspectCsvBlock(task), firstLine);
-    }
-    inFlight.push({ result: runner.run(task), firstLine });
-    return settle(false);
-  };
-
-  const cutter = new BlockCutter();
+/** Reads decoded CSV text: line ends made `\n`, cut into blocks by {@link BlockCutter}. */
+const readCsvText = async (
+  sample: string,
+  iterator: AsyncIterator<string>,
+  ended: boolean,
+  limits: TabularLimits,
+  gatherer: CsvGatherer,
+): Promise<Gathered | RejectedTable> => {
+  const cutter = new BlockCutter(gatherer.delimiterCode);
   // Chunks are gathered in a list and joined once per block: appending each chunk to one string
   // would copy the whole block again for every chunk searched.
   let pieces: string[] = [];
@@ -374,7 +597,6 @@ const readCsv = async (
       const nl = t.indexOf('\n');
       if (nl < 0) return undefined;
       skipping = false;
-      nextFirstLine++;
       t = t.slice(nl + 1);
     }
     if (t.length > 0) {
@@ -392,12 +614,7 @@ const readCsv = async (
         // A quoted value runs past the limit: cut anyway; the block's reader reports it.
         cut = pending.lastIndexOf('\n') + 1;
         if (cut === 0) {
-          malformedCount++;
-          if (examples.length < limits.malformedExamples)
-            examples.push({
-              line: nextFirstLine,
-              reason: `the line is longer than ${formatCount(limits.maxRecordChars)} characters; it was skipped`,
-            });
+          gatherer.skippedLongLine();
           pending = '';
           skipping = true;
           cutter.reset();
@@ -407,7 +624,7 @@ const readCsv = async (
       const block = pending.slice(0, cut);
       pending = pending.slice(cut);
       cutter.reset();
-      const rejected = await dispatch(block);
+      const rejected = await gatherer.dispatch(block);
       if (rejected) return rejected;
     }
     if (pending.length > 0) {
@@ -416,30 +633,89 @@ const readCsv = async (
     }
     return undefined;
   };
+  let rejected = await take(sample, ended);
+  if (!ended) {
+    while (rejected === undefined) {
+      const next = await iterator.next();
+      if (next.done) {
+        rejected = await take('', true);
+        break;
+      }
+      rejected = await take(next.value, false);
+    }
+  }
+  if (rejected) {
+    await iterator.return?.();
+    return rejected;
+  }
+  return gatherer.finish();
+};
 
-  try {
-    let rejected = await take(sample, ended);
-    if (!ended) {
-      while (rejected === undefined) {
-        const next = await iterator.next();
-        if (next.done) {
-          rejected = await take('', true);
-          break;
+/**
+ * Reads UTF-8 CSV as bytes: cut into blocks by {@link ByteBlocks}, each checked to be UTF-8 (or
+ * the file is read again as windows-1252) and handed to a worker thread without being decoded
+ * or copied here. A line not ended within `4 × maxRecordChars` bytes (at least that many
+ * characters) is skipped, as the text reader skips one past `maxRecordChars` characters.
+ */
+const readCsvBytes = async (
+  sample: Buffer,
+  iterator: AsyncIterator<Buffer>,
+  ended: boolean,
+  limits: TabularLimits,
+  gatherer: CsvGatherer,
+): Promise<Gathered | RejectedTable> => {
+  const blocks = new ByteBlocks(gatherer.delimiterCode);
+  const maxHeld = 4 * limits.maxRecordChars + limits.blockChars;
+  let skipping = false;
+  const send = async (block: Uint8Array): Promise<RejectedTable | undefined> => {
+    if (!isUtf8(block)) throw new LateEncodingError();
+    return gatherer.dispatch(block);
+  };
+  const take = async (chunk: Buffer): Promise<RejectedTable | undefined> => {
+    // Pieces no larger than a block, so one large chunk still makes blocks of about that size.
+    for (let at = 0; at < chunk.length; at += limits.blockChars) {
+      let piece = chunk.subarray(at, at + limits.blockChars);
+      if (skipping) {
+        const nl = piece.indexOf(LF_BYTE);
+        if (nl < 0) continue;
+        skipping = false;
+        piece = piece.subarray(nl + 1);
+      }
+      blocks.push(piece);
+      while (blocks.length >= limits.blockChars) {
+        let block = blocks.take(false);
+        if (block === undefined) {
+          if (blocks.length <= maxHeld) break;
+          // A quoted value runs past the limit: cut anyway; the block's reader reports it.
+          block = blocks.take(true);
+          if (block === undefined) {
+            gatherer.skippedLongLine();
+            blocks.clear();
+            skipping = true;
+            break;
+          }
         }
-        rejected = await take(next.value, false);
+        const rejected = await send(block);
+        if (rejected) return rejected;
       }
     }
-    rejected ??= await settle(true);
-    if (rejected) {
-      await iterator.return?.();
-      await Promise.allSettled(inFlight.map((f) => f.result));
-      return rejected;
+    return undefined;
+  };
+  let rejected = await take(sample);
+  if (!ended) {
+    while (rejected === undefined) {
+      const next = await iterator.next();
+      if (next.done) break;
+      rejected = await take(next.value);
     }
-  } catch (error) {
-    await Promise.allSettled(inFlight.map((f) => f.result));
-    throw error;
   }
-  return { names, evidence, rows, malformedCount, examples, previewRows, spillPaths, longest };
+  if (rejected === undefined && blocks.length > 0 && !skipping)
+    rejected = await send(blocks.rest());
+  if (rejected) {
+    await iterator.return?.();
+    return rejected;
+  }
+  return gatherer.finish();
 };
 
 const readJson = async (
@@ -536,6 +812,18 @@ const readJson = async (
   };
 };
 
+/**
+ * CSV that {@link readCsvBytes} can cut: a one-character ASCII delimiter other than a quote or a
+ * line end, and lines ended by `\n` (or `\r\n`), not by a lone `\r` (those files are read as
+ * text, whose reader makes every line end `\n` before cutting).
+ */
+const readableAsBytes = (dialect: Dialect, sample: string, ended: boolean): boolean => {
+  const d = dialect.delimiter.charCodeAt(0);
+  if (dialect.delimiter.length !== 1 || d > 127 || d === 34 || d === 10 || d === 13) return false;
+  const loneCr = sample.search(/\r(?!\n)/);
+  return loneCr < 0 || (loneCr === sample.length - 1 && !ended);
+};
+
 const readOnce = async (
   open: OpenBody,
   options: InspectOptions,
@@ -544,31 +832,75 @@ const readOnce = async (
   spillDir: string,
 ): Promise<InspectOutcome> => {
   const input = await openTextInput(await open(), limits, forced);
-  const iterator = input.text[Symbol.asyncIterator]();
-  let sample = '';
-  let ended = false;
-  while (sample.length < SAMPLE_CHARS) {
-    const next = await iterator.next();
-    if (next.done) {
-      ended = true;
-      break;
-    }
-    sample += next.value;
-  }
-  const dialect = detectDialect(sample, ended, options.dialect);
   await mkdir(spillDir, { recursive: true });
-  let gathered: Gathered | RejectedTable;
-  if (dialect.format === 'csv') {
-    const threads = options.threads ?? defaultThreads();
-    const runner = taskRunner(threads, import.meta.url, 'csv-block-worker', inspectCsvBlock);
+  const threads = options.threads ?? defaultThreads();
+  const readCsv = async (
+    dialect: Dialect,
+    read: (gatherer: CsvGatherer) => Promise<Gathered | RejectedTable>,
+  ): Promise<Gathered | RejectedTable> => {
+    const runner = taskRunner(threads, import.meta.url, 'csv-block-worker', inspectBlock);
+    const gatherer = new CsvGatherer(dialect, limits, spillDir, runner, threads);
     try {
-      gathered = await readCsv(sample, iterator, ended, dialect, limits, spillDir, runner, threads);
+      return await read(gatherer);
     } finally {
+      // After a rejection or a failure too: no worker may still write when the spill is removed.
+      await gatherer.abandon();
       await runner.close();
     }
-  } else {
-    gathered = await readJson(sample, iterator, ended, dialect, limits, spillDir);
-  }
+  };
+  /** Reads text from its start: the sample for the dialect, then the rows. */
+  const readText = async (
+    text: AsyncIterator<string>,
+  ): Promise<{ dialect: Dialect; gathered: Gathered | RejectedTable }> => {
+    let sample = '';
+    let ended = false;
+    while (sample.length < SAMPLE_CHARS) {
+      const next = await text.next();
+      if (next.done) {
+        ended = true;
+        break;
+      }
+      sample += next.value;
+    }
+    const dialect = detectDialect(sample, ended, options.dialect);
+    return {
+      dialect,
+      gathered:
+        dialect.format === 'csv'
+          ? await readCsv(dialect, (gatherer) => readCsvText(sample, text, ended, limits, gatherer))
+          : await readJson(sample, text, ended, dialect, limits, spillDir),
+    };
+  };
+  /** UTF-8: the sample is decoded to find the dialect, and CSV is then read as bytes. */
+  const readBytes = async (
+    utf8: AsyncIterable<Buffer>,
+  ): Promise<{ dialect: Dialect; gathered: Gathered | RejectedTable }> => {
+    const bytes = utf8[Symbol.asyncIterator]();
+    const head = await peek(bytes, SAMPLE_CHARS);
+    let sample: string;
+    try {
+      sample = new TextDecoder('utf-8', { fatal: true }).decode(head.head, { stream: !head.done });
+    } catch {
+      throw new LateEncodingError();
+    }
+    const dialect = detectDialect(sample, head.done, options.dialect);
+    if (dialect.format === 'csv' && readableAsBytes(dialect, sample, head.done)) {
+      return {
+        dialect,
+        gathered: await readCsv(dialect, (gatherer) =>
+          readCsvBytes(head.head, bytes, head.done, limits, gatherer),
+        ),
+      };
+    }
+    // Read as text after all, from the start of the bytes.
+    return readText(
+      decodeText(replay(head.head, head.done, bytes), 'utf-8', 0)[Symbol.asyncIterator](),
+    );
+  };
+  const { dialect, gathered } =
+    input.utf8Bytes !== undefined && options.byteBlocks !== false
+      ? await readBytes(input.utf8Bytes)
+      : await readText(input.text[Symbol.asyncIterator]());
   if ('status' in gathered) return gathered;
   const { names, evidence, rows, malformedCount, examples, previewRows } = gathered;
 

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { type EngineSettings, sqlIdentifier, sqlString, withDuckDb } from '../duckdb-engine.ts';
 import { type ColumnType, duckdbType, sameType } from './column-types.ts';
 import { NULL_MARKERS } from './csv-records.ts';
@@ -42,12 +43,110 @@ const storedAs = (type: ColumnType): string =>
 const textOf = (value: unknown): string | null =>
   value === null || value === undefined ? null : String(value);
 
+/** One column's figures from the footer, or undefined where the footer lacks them. */
+type FooterStats = { nullCount: number; min: string | null; max: string | null } | undefined;
+
+/**
+ * Null counts, minima and maxima of typed columns from the Parquet footer (each row group's
+ * statistics, which DuckDB writes exactly for numbers, booleans, dates and timestamps) instead
+ * of a read of every value. A column whose footer lacks a figure gets undefined.
+ */
+const footerStats = async (
+  connection: DuckDBConnection,
+  outPath: string,
+  part: readonly { sqlName: string; stored: string }[],
+): Promise<FooterStats[]> => {
+  if (part.length === 0) return [];
+  const selects = part.map(({ sqlName, stored }, k) => {
+    const lo = `TRY_CAST(lo AS ${stored})`;
+    const hi = `TRY_CAST(hi AS ${stored})`;
+    // A row group with values but no minimum, or a minimum that does not read as the column's
+    // type, means the footer cannot be used for this column.
+    const gaps = `count(*) FILTER (WHERE n IS NULL OR (n < r AND (${lo} IS NULL OR ${hi} IS NULL)))`;
+    return `SELECT ${k} AS k, sum(n) AS nulls, ${gaps} AS gaps, CAST(min(${lo}) AS VARCHAR) AS lo, CAST(max(${hi}) AS VARCHAR) AS hi FROM m WHERE p = ${sqlString(sqlName)}`;
+  });
+  const result = await connection.runAndReadAll(
+    `WITH m AS (SELECT path_in_schema AS p, row_group_num_rows AS r, stats_null_count AS n, stats_min_value AS lo, stats_max_value AS hi FROM parquet_metadata(${sqlString(outPath)})) ${selects.join(' UNION ALL ')}`,
+  );
+  const found: FooterStats[] = part.map(() => undefined);
+  for (const [k, nulls, gaps, lo, hi] of result.getRows()) {
+    if (Number(gaps) !== 0 || nulls === null) continue;
+    found[Number(k)] = { nullCount: Number(nulls), min: textOf(lo), max: textOf(hi) };
+  }
+  return found;
+};
+
+/** Null counts, minima and maxima read from every value (text columns, and any the footer lacks). */
+const scannedStats = async (
+  connection: DuckDBConnection,
+  outPath: string,
+  part: readonly { sqlName: string; text: boolean }[],
+  rowCount: number,
+): Promise<FooterStats[]> => {
+  if (part.length === 0) return [];
+  const expressions = part.flatMap(({ sqlName, text }) => {
+    const id = sqlIdentifier(sqlName);
+    const shown = (e: string): string => (text ? `left(${e}, 100)` : `CAST(${e} AS VARCHAR)`);
+    return [`count(${id})`, shown(`min(${id})`), shown(`max(${id})`)];
+  });
+  const result = await connection.runAndReadAll(
+    `SELECT ${expressions.join(', ')} FROM read_parquet(${sqlString(outPath)})`,
+  );
+  const row = result.getRows()[0] ?? [];
+  return part.map((_, k) => ({
+    nullCount: rowCount - Number(row[k * 3] ?? 0),
+    min: textOf(row[k * 3 + 1]),
+    max: textOf(row[k * 3 + 2]),
+  }));
+};
+
+/**
+ * Min, max (text cut to 100 characters) and null count of every column of the written file:
+ * from the footer for typed columns, from the values for text columns (whose footer figures
+ * DuckDB cuts short) and for any column the footer lacks. A null count that differs from the
+ * first pass's is our bug and throws: DuckDB reads a value it cannot cast as null, and a value
+ * the first pass accepted and DuckDB did not would otherwise be lost without a word.
+ */
+const readStats = async (
+  connection: DuckDBConnection,
+  outPath: string,
+  columns: readonly ColumnSchema[],
+  target: ReadonlyMap<string, ColumnType>,
+  rowCount: number,
+): Promise<ColumnStats[]> => {
+  const stats: ColumnStats[] = [];
+  for (let from = 0; from < columns.length; from += STATS_COLUMNS_PER_QUERY) {
+    const part = columns.slice(from, from + STATS_COLUMNS_PER_QUERY).map((c) => {
+      const wanted = target.get(c.sqlName) ?? c.type;
+      const stored = storedAs(wanted) === '' ? duckdbType(wanted) : 'TIMESTAMP';
+      return { column: c, sqlName: c.sqlName, stored, text: wanted.kind === 'string' };
+    });
+    const typed = part.filter((c) => !c.text);
+    const fromFooter = await footerStats(connection, outPath, typed);
+    const footer = new Map(typed.map((c, k) => [c.sqlName, fromFooter[k]]));
+    const scan = part.filter((c) => footer.get(c.sqlName) === undefined);
+    const scanned = await scannedStats(connection, outPath, scan, rowCount);
+    const read = new Map(scan.map((c, k) => [c.sqlName, scanned[k]]));
+    for (const { column } of part) {
+      const figures = footer.get(column.sqlName) ?? read.get(column.sqlName);
+      if (figures === undefined) throw new Error(`Column ${column.sqlName}: no statistics read`);
+      if (figures.nullCount !== column.nullCount) {
+        throw new Error(
+          `Column ${column.sqlName}: DuckDB read ${figures.nullCount} nulls where the first pass read ${column.nullCount}`,
+        );
+      }
+      stats.push({ sqlName: column.sqlName, ...figures });
+    }
+  }
+  return stats;
+};
+
 /**
  * The second pass: DuckDB reads the spill file of {@link inspectTabular} with the inferred types
  * (no detection of its own, so it reads exactly the rows and types the first pass accepted) and
  * writes one snappy-compressed Parquet file. `target` gives each column's type in the dataset when
  * it was widened there (integer written as double); by default the file's own types are written.
- * Then min, max and null count of every column are read back from the Parquet file.
+ * Then min, max and null count of every column are read back ({@link readStats}).
  * A row count that differs from the first pass's is our bug and throws.
  */
 export const writeTabularParquet = async (
@@ -81,36 +180,7 @@ export const writeTabularParquet = async (
         `DuckDB wrote ${written} rows where the inspection pass accepted ${table.rowCount}`,
       );
     }
-    const stats: ColumnStats[] = [];
-    for (let from = 0; from < columns.length; from += STATS_COLUMNS_PER_QUERY) {
-      const part: readonly ColumnSchema[] = columns.slice(from, from + STATS_COLUMNS_PER_QUERY);
-      const expressions = part.flatMap((c) => {
-        const id = sqlIdentifier(c.sqlName);
-        const text = (e: string): string =>
-          c.type.kind === 'string' ? `left(${e}, 100)` : `CAST(${e} AS VARCHAR)`;
-        return [`count(${id})`, text(`min(${id})`), text(`max(${id})`)];
-      });
-      const result = await connection.runAndReadAll(
-        `SELECT ${expressions.join(', ')} FROM read_parquet(${sqlString(outPath)})`,
-      );
-      const row = result.getRows()[0] ?? [];
-      part.forEach((c, k) => {
-        const nullCount = table.rowCount - Number(row[k * 3] ?? 0);
-        // DuckDB reads a value it cannot cast as null: a value the first pass accepted and DuckDB
-        // did not would be lost without a word, so it fails the file instead (our bug to fix).
-        if (nullCount !== c.nullCount) {
-          throw new Error(
-            `Column ${c.sqlName}: DuckDB read ${nullCount} nulls where the first pass read ${c.nullCount}`,
-          );
-        }
-        stats.push({
-          sqlName: c.sqlName,
-          nullCount,
-          min: textOf(row[k * 3 + 1]),
-          max: textOf(row[k * 3 + 2]),
-        });
-      });
-    }
+    const stats = await readStats(connection, outPath, columns, target, table.rowCount);
     const { size } = await stat(outPath);
     return { path: outPath, bytes: size, rowCount: written, columns: stats };
   });

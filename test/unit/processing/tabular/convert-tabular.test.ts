@@ -260,6 +260,126 @@ describe('convertTabular on a file of many blocks', () => {
   });
 });
 
+describe('convertTabular reading UTF-8 CSV as bytes', () => {
+  /** Rows of every shape the byte reader takes or hands to the text reader, in many blocks. */
+  const awkward = (): string => {
+    const parts = ['id,name,amount,when,flag,note\r\n'];
+    for (let i = 1; i <= 6000; i++) {
+      const end = i % 3 === 0 ? '\r\n' : '\n';
+      if (i === 1500) parts.push(`${i},ragged${end}`);
+      else if (i === 2500) parts.push(`${i},"two\nlines",1.5,2024-01-01T00:00:00Z,true,x${end}`);
+      else if (i === 3500) parts.push(`${i},lone\rcr,1.5,2024-01-01T00:00:00Z,true,x${end}`);
+      else if (i === 4000) parts.push(`\n${end}`);
+      else if (i === 4500) parts.push(`${i},x"y,1.5,2024-01-01T00:00:00Z,true,x${end}`);
+      else if (i === 5000) parts.push(`${i},"cr\rin quotes",1.5,2024-01-01T00:00:00Z,true,x${end}`);
+      else {
+        const name = i % 7 === 0 ? `"São, ""Paulo"""` : i % 11 === 0 ? '"NULL"' : `n${i}`;
+        const amount = i % 13 === 0 ? 'NULL' : i % 17 === 0 ? '\\N' : `${i}.${i % 100}`;
+        const when =
+          i % 19 === 0 ? '' : `2024-02-${String((i % 28) + 1).padStart(2, '0')}T10:00:00Z`;
+        const flag = i % 2 === 0 ? 'TRUE' : 'false';
+        parts.push(`${i},${name},${amount},${when},${flag},"q${i}"${end}`);
+      }
+    }
+    // The last line has no line end.
+    parts.push('6001,end,1.00,2024-03-01T00:00:00Z,true,last');
+    return parts.join('');
+  };
+
+  it('reads exactly what the text reader reads: types, rows, malformed lines, Parquet', async () => {
+    const csv = awkward();
+    // About 60 blocks: most read as bytes, those with a stray quote, a value over two lines or a
+    // lone \r handed to the text reader.
+    const limits = { ...DEFAULT_TABULAR_LIMITS, blockChars: 4 * 1024 };
+    const bytes = processed(await convert(csv, { threads: 2, limits }, 1000));
+    const text = processed(
+      await convert(
+        csv,
+        { threads: 2, limits, byteBlocks: false, outPath: join(dir, 't.parquet') },
+        1000,
+      ),
+    );
+    expect(bytes.summary).toEqual(text.summary);
+    // The lone \r makes row 3500 two lines of 2 and 5 values; `x"y` is text.
+    expect(bytes.summary.malformed.examples.map((m) => m.line)).toEqual([1501, 3502, 3503]);
+    expect(bytes.summary.columns.map((c) => [c.sqlName, c.type, c.nullCount])).toEqual([
+      ['id', 'integer', 0],
+      ['name', 'string', 0],
+      // NULL every 13th row, \\N every 17th (786 in all); no time every 19th.
+      ['amount', 'decimal(6,2)', 786],
+      ['when', 'timestamp with time zone', 315],
+      ['flag', 'boolean', 0],
+      ['note', 'string', 0],
+    ]);
+    const a = await readParquet(bytes.parquet.path, 'id');
+    expect(a).toEqual(await readParquet(text.parquet.path, 'id'));
+    expect(a.rows.length).toBe(bytes.summary.rowCount);
+  });
+
+  it('gives up on a quote left open past the limit as the text reader does', async () => {
+    const limits = { ...DEFAULT_TABULAR_LIMITS, blockChars: 1024, maxRecordChars: 1000 };
+    const rows = Array.from({ length: 3000 }, (_, i) => `${i},x${i}`).join('\n');
+    const csv = `a,b\n1,"open\n${rows}\n`;
+    const bytes = processed(await convert(csv, { threads: 2, limits }, 700));
+    const text = processed(
+      await convert(
+        csv,
+        { threads: 2, limits, byteBlocks: false, outPath: join(dir, 't.parquet') },
+        700,
+      ),
+    );
+    expect(bytes.summary).toEqual(text.summary);
+    expect(bytes.summary.rowCount).toBe(3000);
+    expect(bytes.summary.malformed.examples).toEqual([
+      {
+        line: 2,
+        reason: 'a quoted value opened on this line runs past 1000 characters (a quote left open?)',
+      },
+    ]);
+  });
+
+  it('skips a line too long to hold as the text reader does, with its line number', async () => {
+    const limits = { ...DEFAULT_TABULAR_LIMITS, blockChars: 1024, maxRecordChars: 1000 };
+    const csv = `a,b\n${Array.from({ length: 300 }, (_, i) => `${i},x`).join('\n')}\n1,${'é'.repeat(20_000)}\n2,z\n`;
+    const bytes = processed(await convert(csv, { threads: 2, limits }, 512));
+    const text = processed(
+      await convert(
+        csv,
+        { threads: 2, limits, byteBlocks: false, outPath: join(dir, 't.parquet') },
+        512,
+      ),
+    );
+    expect(bytes.summary).toEqual(text.summary);
+    expect(bytes.summary.rowCount).toBe(301);
+    expect(bytes.summary.malformed.examples).toEqual([
+      { line: 302, reason: 'the line is longer than 1000 characters; it was skipped' },
+    ]);
+  });
+});
+
+describe('convertTabular statistics', () => {
+  it('reads min, max and nulls of typed columns from the footer, across row groups', async () => {
+    // 300,000 rows: three row groups; `late` is null in the whole first one.
+    const lines = ['n,late,price,day,flag,label'];
+    for (let i = 0; i < 300_000; i++) {
+      const late = i < 130_000 ? '' : String(i - 200_000);
+      const day = `2024-01-${String((i % 28) + 1).padStart(2, '0')}`;
+      lines.push(`${i},${late},${(i % 1000) / 100},${i % 5 === 0 ? '' : day},${i % 2 === 0},w${i}`);
+    }
+    const outcome = processed(await convert(`${lines.join('\n')}\n`));
+    expect(
+      outcome.summary.columns.map((c) => [c.sqlName, c.type, c.nullCount, c.min, c.max]),
+    ).toEqual([
+      ['n', 'integer', 0, '0', '299999'],
+      ['late', 'integer', 130_000, '-70000', '99999'],
+      ['price', 'decimal(3,2)', 0, '0.00', '9.99'],
+      ['day', 'date', 60_000, '2024-01-01', '2024-01-28'],
+      ['flag', 'boolean', 0, 'false', 'true'],
+      ['label', 'string', 0, 'w0', 'w99999'],
+    ]);
+  });
+});
+
 describe('convertTabular on JSON', () => {
   it('reads NDJSON whose later lines add keys, nested values kept as JSON text', async () => {
     const ndjson = [
