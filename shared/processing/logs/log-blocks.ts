@@ -22,7 +22,14 @@ export interface LogBlockTask {
   readonly format: LogFormat;
   readonly referenceTimeUs: number;
   readonly unparsedExamples: number;
-  readonly spillPath: string;
+  /** The block's spill files are `<spillPrefix>-<day>.csv`, one for each event date it holds. */
+  readonly spillPrefix: string;
+}
+
+/** One spill file: the rows of one event date (days since 1970-01-01 UTC; null: no time). */
+export interface DaySpill {
+  readonly day: number | null;
+  readonly path: string;
 }
 
 type Counts = readonly (readonly [string, number])[];
@@ -43,50 +50,100 @@ export interface LogBlockResult {
   readonly clients: Counts;
   /** How far the block's own counts of its top values may be short. */
   readonly maxError: number;
-  /** Longest row of the spill file, in bytes. */
+  /** Longest row of the spill files, in bytes. */
   readonly longest: number;
-  /** Null when no line parsed (no file written). */
-  readonly spillPath: string | null;
+  /** The block's spill files (none when no line parsed). */
+  readonly spills: readonly DaySpill[];
 }
 
 /**
- * Writes the spill file's rows through one reused buffer as they are made: no row is kept as a
+ * Writes a spill file's rows through a buffer of its own as they are made: no row is kept as a
  * string until the block ends, which (with millions of lines) was most of the garbage collector's
- * work.
+ * work. Appends, so a file closed to make room for another date can be written again.
  */
 class SpillWriter {
-  private static buffer = Buffer.allocUnsafe(1024 * 1024);
-  private fd = -1;
+  private buffer = Buffer.allocUnsafe(256 * 1024);
   private at = 0;
   constructor(private readonly path: string) {}
 
   /** Room for `n` more bytes, flushing (or growing, for one huge value) as needed. */
   private room(n: number): void {
-    const buffer = SpillWriter.buffer;
-    if (this.at + n <= buffer.length) return;
+    if (this.at + n <= this.buffer.length) return;
     this.flush();
-    if (n > buffer.length) SpillWriter.buffer = Buffer.allocUnsafe(n);
+    if (n > this.buffer.length) this.buffer = Buffer.allocUnsafe(n);
   }
 
   private flush(): void {
     if (this.at === 0) return;
-    if (this.fd < 0) this.fd = openSync(this.path, 'w');
-    writeSync(this.fd, SpillWriter.buffer, 0, this.at);
+    const fd = openSync(this.path, 'a');
+    try {
+      writeSync(fd, this.buffer, 0, this.at);
+    } finally {
+      closeSync(fd);
+    }
     this.at = 0;
   }
 
   /** Writes text as UTF-8 (at most three bytes a UTF-16 unit); returns its bytes. */
   text(value: string): number {
     this.room(value.length * 3);
-    const bytes = SpillWriter.buffer.write(value, this.at);
+    const bytes = this.buffer.write(value, this.at);
     this.at += bytes;
     return bytes;
   }
 
   close(): void {
     this.flush();
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
+  }
+}
+
+const DAY_US = 86_400_000_000;
+/** Writers open at once in a block: a log whose lines jump between many dates closes some. */
+const MAX_OPEN_DAYS = 8;
+
+/**
+ * A block's spill, one file per event date, so that each date's Parquet file can be written by
+ * a COPY of its own, which DuckDB runs on every core (a partitioned COPY barely runs on two).
+ */
+class DaySpills {
+  private readonly open = new Map<number | null, SpillWriter>();
+  private readonly made = new Map<number | null, string>();
+  // Consecutive lines mostly share their date.
+  private lastDay: number | null | undefined;
+  private last: SpillWriter | undefined;
+  constructor(private readonly prefix: string) {}
+
+  writer(timeUs: number | null): SpillWriter {
+    const day = timeUs === null ? null : Math.floor(timeUs / DAY_US);
+    if (day === this.lastDay && this.last !== undefined) return this.last;
+    let writer = this.open.get(day);
+    if (writer === undefined) writer = this.start(day);
+    this.lastDay = day;
+    this.last = writer;
+    return writer;
+  }
+
+  private start(day: number | null): SpillWriter {
+    if (this.open.size >= MAX_OPEN_DAYS) {
+      const [oldest, w] = this.open.entries().next().value as [number | null, SpillWriter];
+      w.close();
+      this.open.delete(oldest);
+      if (this.last === w) this.last = undefined;
+    }
+    let path = this.made.get(day);
+    if (path === undefined) {
+      path = `${this.prefix}-${day === null ? 'none' : day}.csv`;
+      this.made.set(day, path);
+    }
+    const writer = new SpillWriter(path);
+    this.open.set(day, writer);
+    return writer;
+  }
+
+  close(): DaySpill[] {
+    for (const w of this.open.values()) w.close();
+    this.open.clear();
+    return [...this.made].map(([day, path]) => ({ day, path }));
   }
 }
 
@@ -171,7 +228,8 @@ export const analyseLogBlock = (task: LogBlockTask): LogBlockResult => {
   const templates = new Map<string, number>();
   const paths = new Map<string, number>();
   const clients = new Map<string, number>();
-  const spill = new SpillWriter(task.spillPath);
+  const spill = new DaySpills(task.spillPrefix);
+  let spills: DaySpill[] = [];
   let longest = 0;
   let lineCount = 0;
   try {
@@ -216,11 +274,11 @@ export const analyseLogBlock = (task: LogBlockTask): LogBlockResult => {
       // One write a row: the row's string dies young, which the collector handles cheaply.
       let row = t === null ? '' : String(t);
       for (const v of parsed.values) row += `,${spillValue(v)}`;
-      const written = spill.text(`${row},${lineNumber}\n`);
+      const written = spill.writer(t).text(`${row},${lineNumber}\n`);
       if (written > longest) longest = written;
     }
   } finally {
-    spill.close();
+    spills = spill.close();
   }
   const top = [templates, paths, clients].map((m) => mostFrequent(m, task.topKept));
   return {
@@ -239,6 +297,6 @@ export const analyseLogBlock = (task: LogBlockTask): LogBlockResult => {
     clients: top[2]?.entries ?? [],
     maxError: Math.max(...top.map((t) => t.dropped)),
     longest,
-    spillPath: parsedCount > 0 ? task.spillPath : null,
+    spills,
   };
 };

@@ -279,6 +279,43 @@ describe('analyseLog', () => {
     expect(outcome.parquet.files.map((f) => f.eventDate)).toEqual(['2026-12-01']);
   });
 
+  it('writes one file per event date, however the lines jump between dates', async () => {
+    // 12 dates taking turns line by line (more than a block keeps open at once), and lines
+    // without a time, which join the upload's date (2026-12-01, also one of the 12).
+    const dates = [...Array.from({ length: 11 }, (_, k) => `2026-11-${20 + k}`), '2026-12-01'];
+    const lines: string[] = [];
+    const perDate = new Map<string, number>();
+    for (let i = 0; i < 6000; i++) {
+      if (i % 10 === 9) {
+        lines.push(JSON.stringify({ level: 'info', msg: `no time ${i}` }));
+        perDate.set('2026-12-01', (perDate.get('2026-12-01') ?? 0) + 1);
+        continue;
+      }
+      const date = dates[i % 12] as string;
+      lines.push(JSON.stringify({ time: `${date}T08:00:00Z`, level: 'info', msg: `line ${i}` }));
+      perDate.set(date, (perDate.get(date) ?? 0) + 1);
+    }
+    const outcome = processed(
+      await analyse(
+        lines.join('\n'),
+        { threads: 2, limits: { ...DEFAULT_LOG_LIMITS, blockChars: 8 * 1024 } },
+        1000,
+      ),
+    );
+    expect(outcome.parquet.files.map((f) => f.key)).toEqual(
+      [...perDate.keys()].sort().map((d) => `event_date=${d}/f1_0.parquet`),
+    );
+    for (const file of outcome.parquet.files) {
+      const back = await readParquet(file.path, 'source_line');
+      expect(back.rows.length).toBe(perDate.get(file.eventDate));
+    }
+    const all = await readParquet(
+      outcome.parquet.files.map((f) => f.path),
+      'source_line',
+    );
+    expect(all.rows.map((r) => Number(r[r.length - 3]))).toEqual(lines.map((_, i) => i + 1));
+  });
+
   it('reads syslog in both RFCs, taking the year of an RFC 3164 date from the upload', async () => {
     const rfc5424 = processed(
       await analyse(
