@@ -26,6 +26,8 @@ const DATE = 16;
 const TS = 32;
 const TSTZ = 64;
 const STR = 128;
+/** The evidence bit of a column that has seen text: no later value can change its type. */
+export const TEXT_SEEN = STR;
 /** An integer too long for a 64-bit integer: it can only be a decimal. */
 const BIGINT = 256;
 

@@ -1,5 +1,5 @@
 import { closeSync, openSync, writevSync } from 'node:fs';
-import { type ColumnEvidence, newEvidence, observeBytes } from './column-types.ts';
+import { type ColumnEvidence, newEvidence, observeBytes, TEXT_SEEN } from './column-types.ts';
 import { type BlockResult, type BlockTask, inspectCsvBlock } from './csv-blocks.ts';
 
 /**
@@ -218,8 +218,12 @@ export const inspectCsvBytes = (task: ByteBlockTask): BlockResult | undefined =>
           const a = starts[k] as number;
           const e = ends[k] as number;
           // A quoted value is never null; its inside is observed as written.
-          if (quoted[k] === 1 || !isNullBytes(b, a, e))
-            observeBytes(evidence[k] as ColumnEvidence, b, a, e);
+          if (quoted[k] === 1 || !isNullBytes(b, a, e)) {
+            const into = evidence[k] as ColumnEvidence;
+            // A text column only counts its values (what observeBytes would do, without a call).
+            if ((into.seen & TEXT_SEEN) !== 0) into.values++;
+            else observeBytes(into, b, a, e);
+          }
         }
         if (to - from > longest) longest = to - from;
         if (next === to + 1) {
