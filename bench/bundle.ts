@@ -121,7 +121,9 @@ export const benchBundles = async (): Promise<Record<string, unknown>[]> => {
   const baselineFile = join(OUT, 'baseline-s3.mjs');
   await bundle('baseline', baselineFile, { entry: baselineEntry });
   const results: Record<string, unknown>[] = [];
-  for (const name of functionNames()) {
+  // BENCH_FUNCTIONS=a,b measures only those (say, one function again and again on a quiet spell).
+  const only = process.env.BENCH_FUNCTIONS?.split(',').filter((n) => n !== '');
+  for (const name of functionNames().filter((n) => only === undefined || only.includes(n))) {
     const outfile = join(OUT, `${name}.mjs`);
     const bytes = await bundle(name, outfile);
     const { own: initMs, base: baselineMs } = importMs(outfile, baselineFile);
