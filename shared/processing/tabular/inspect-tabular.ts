@@ -576,6 +576,32 @@ class CsvGatherer {
   }
 }
 
+/**
+ * Hands `take` the sample and then every chunk, until it rejects the file or the input ends
+ * (then `end`, for what is still held); the gatherer's result unless rejected.
+ */
+const feed = async <T>(
+  sample: T,
+  iterator: AsyncIterator<T>,
+  ended: boolean,
+  take: (chunk: T) => Promise<RejectedTable | undefined>,
+  end: () => Promise<RejectedTable | undefined>,
+  gatherer: CsvGatherer,
+): Promise<Gathered | RejectedTable> => {
+  let rejected = await take(sample);
+  while (rejected === undefined && !ended) {
+    const next = await iterator.next();
+    if (next.done) break;
+    rejected = await take(next.value);
+  }
+  rejected ??= await end();
+  if (rejected) {
+    await iterator.return?.();
+    return rejected;
+  }
+  return gatherer.finish();
+};
+
 /** Reads decoded CSV text: line ends made `\n`, cut into blocks by {@link BlockCutter}. */
 const readCsvText = async (
   sample: string,
@@ -633,22 +659,14 @@ const readCsvText = async (
     }
     return undefined;
   };
-  let rejected = await take(sample, ended);
-  if (!ended) {
-    while (rejected === undefined) {
-      const next = await iterator.next();
-      if (next.done) {
-        rejected = await take('', true);
-        break;
-      }
-      rejected = await take(next.value, false);
-    }
-  }
-  if (rejected) {
-    await iterator.return?.();
-    return rejected;
-  }
-  return gatherer.finish();
+  return feed(
+    sample,
+    iterator,
+    ended,
+    (chunk) => take(chunk, false),
+    () => take('', true),
+    gatherer,
+  );
 };
 
 /**
@@ -701,21 +719,14 @@ const readCsvBytes = async (
     }
     return undefined;
   };
-  let rejected = await take(sample);
-  if (!ended) {
-    while (rejected === undefined) {
-      const next = await iterator.next();
-      if (next.done) break;
-      rejected = await take(next.value);
-    }
-  }
-  if (rejected === undefined && blocks.length > 0 && !skipping)
-    rejected = await send(blocks.rest());
-  if (rejected) {
-    await iterator.return?.();
-    return rejected;
-  }
-  return gatherer.finish();
+  return feed(
+    sample,
+    iterator,
+    ended,
+    take,
+    async () => (blocks.length > 0 && !skipping ? send(blocks.rest()) : undefined),
+    gatherer,
+  );
 };
 
 const readJson = async (

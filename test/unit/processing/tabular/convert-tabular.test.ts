@@ -261,6 +261,19 @@ describe('convertTabular on a file of many blocks', () => {
 });
 
 describe('convertTabular reading UTF-8 CSV as bytes', () => {
+  /** The file read as bytes (the default) and by the text reader, both on two threads. */
+  const bothWays = async (csv: string, limits: ConvertTabularOptions['limits'], chunk: number) => {
+    const bytes = processed(await convert(csv, { threads: 2, limits }, chunk));
+    const text = processed(
+      await convert(
+        csv,
+        { threads: 2, limits, byteBlocks: false, outPath: join(dir, 't.parquet') },
+        chunk,
+      ),
+    );
+    return { bytes, text };
+  };
+
   /** Rows of every shape the byte reader takes or hands to the text reader, in many blocks. */
   const awkward = (): string => {
     const parts = ['id,name,amount,when,flag,note\r\n'];
@@ -291,14 +304,7 @@ describe('convertTabular reading UTF-8 CSV as bytes', () => {
     // About 60 blocks: most read as bytes, those with a stray quote, a value over two lines or a
     // lone \r handed to the text reader.
     const limits = { ...DEFAULT_TABULAR_LIMITS, blockChars: 4 * 1024 };
-    const bytes = processed(await convert(csv, { threads: 2, limits }, 1000));
-    const text = processed(
-      await convert(
-        csv,
-        { threads: 2, limits, byteBlocks: false, outPath: join(dir, 't.parquet') },
-        1000,
-      ),
-    );
+    const { bytes, text } = await bothWays(csv, limits, 1000);
     expect(bytes.summary).toEqual(text.summary);
     // The lone \r makes row 3500 two lines of 2 and 5 values; `x"y` is text.
     expect(bytes.summary.malformed.examples.map((m) => m.line)).toEqual([1501, 3502, 3503]);
@@ -320,14 +326,7 @@ describe('convertTabular reading UTF-8 CSV as bytes', () => {
     const limits = { ...DEFAULT_TABULAR_LIMITS, blockChars: 1024, maxRecordChars: 1000 };
     const rows = Array.from({ length: 3000 }, (_, i) => `${i},x${i}`).join('\n');
     const csv = `a,b\n1,"open\n${rows}\n`;
-    const bytes = processed(await convert(csv, { threads: 2, limits }, 700));
-    const text = processed(
-      await convert(
-        csv,
-        { threads: 2, limits, byteBlocks: false, outPath: join(dir, 't.parquet') },
-        700,
-      ),
-    );
+    const { bytes, text } = await bothWays(csv, limits, 700);
     expect(bytes.summary).toEqual(text.summary);
     expect(bytes.summary.rowCount).toBe(3000);
     expect(bytes.summary.malformed.examples).toEqual([
@@ -341,14 +340,7 @@ describe('convertTabular reading UTF-8 CSV as bytes', () => {
   it('skips a line too long to hold as the text reader does, with its line number', async () => {
     const limits = { ...DEFAULT_TABULAR_LIMITS, blockChars: 1024, maxRecordChars: 1000 };
     const csv = `a,b\n${Array.from({ length: 300 }, (_, i) => `${i},x`).join('\n')}\n1,${'é'.repeat(20_000)}\n2,z\n`;
-    const bytes = processed(await convert(csv, { threads: 2, limits }, 512));
-    const text = processed(
-      await convert(
-        csv,
-        { threads: 2, limits, byteBlocks: false, outPath: join(dir, 't.parquet') },
-        512,
-      ),
-    );
+    const { bytes, text } = await bothWays(csv, limits, 512);
     expect(bytes.summary).toEqual(text.summary);
     expect(bytes.summary.rowCount).toBe(301);
     expect(bytes.summary.malformed.examples).toEqual([
