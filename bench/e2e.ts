@@ -88,8 +88,10 @@ const main = async (): Promise<void> => {
       const socket = new WebSocket(`${stack.websocketUrl}?token=${encodeURIComponent(token)}`);
       const pushed = new Map<string, number>();
       socket.on('message', (data) => {
-        const message = JSON.parse(String(data)) as { fileId?: string };
-        if (message.fileId) pushed.set(message.fileId, Date.now());
+        // The socket also tells `file.processing` when a run starts: the end state is the one timed.
+        const message = JSON.parse(String(data)) as { type?: string; fileId?: string };
+        if (message.fileId && message.type === 'file.processed')
+          pushed.set(message.fileId, Date.now());
       });
       await new Promise((resolve, reject) => {
         socket.once('open', resolve);
