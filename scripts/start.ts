@@ -46,7 +46,8 @@ let stopping = false;
 const shutdown = (code: number): void => {
   if (stopping) return;
   stopping = true;
-  log('Stopping (the emulator saves its state; this takes a few seconds)');
+  // A start refused before anything ran (or whose start cleaned up after itself) stops nothing.
+  if (stack) log('Stopping (the emulator saves its state; this takes a few seconds)');
   void (stack?.stop() ?? Promise.resolve()).then(() => process.exit(code));
 };
 process.once('SIGINT', () => shutdown(0));

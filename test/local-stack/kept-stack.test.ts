@@ -183,6 +183,8 @@ describe('the local stack npm start keeps', () => {
       `The kept stack was made with the emulator on port ${ports.SYNCFLOW_EMULATOR_PORT}`,
     );
     expect(elsewhere).toContain('npm start -- --reset');
+    // Nothing ran, so nothing is said to be stopping.
+    expect(elsewhere).not.toContain('Stopping');
 
     const third = await start(ports, ['--reset']);
     const reset = Date.now();
