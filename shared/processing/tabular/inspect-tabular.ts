@@ -299,6 +299,7 @@ class BlockCutter {
 
 const QUOTE_BYTE = 34;
 const LF_BYTE = 10;
+const CR_BYTE = 13;
 
 /** The last `\n` in `b[from..to)`, or -1; never looks outside that range. */
 const lastLineEnd = (b: Buffer, from: number, to: number): number => {
@@ -425,7 +426,9 @@ class ByteBlocks {
         else this.quoted = false;
       } else {
         const before = q === 0 ? this.lastByte : piece[q - 1];
-        if (before === this.delimiter || before === LF_BYTE) this.quoted = true;
+        // After a lone `\r` too: the text reader makes it a line end.
+        if (before === this.delimiter || before === LF_BYTE || before === CR_BYTE)
+          this.quoted = true;
       }
     }
     if (piece.length > 0) this.lastByte = piece[piece.length - 1] as number;

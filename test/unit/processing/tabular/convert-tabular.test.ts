@@ -285,6 +285,9 @@ describe('convertTabular reading UTF-8 CSV as bytes', () => {
       else if (i === 4000) parts.push(`\n${end}`);
       else if (i === 4500) parts.push(`${i},x"y,1.5,2024-01-01T00:00:00Z,true,x${end}`);
       else if (i === 5000) parts.push(`${i},"cr\rin quotes",1.5,2024-01-01T00:00:00Z,true,x${end}`);
+      // A lone \r, then a quoted value over two lines at the start of the line it begins.
+      else if (i === 5500)
+        parts.push(`${i},lone\r"two\nlines",1.5,2024-01-01T00:00:00Z,true${end}`);
       else {
         const name = i % 7 === 0 ? `"São, ""Paulo"""` : i % 11 === 0 ? '"NULL"' : `n${i}`;
         const amount = i % 13 === 0 ? 'NULL' : i % 17 === 0 ? '\\N' : `${i}.${i % 100}`;
@@ -306,8 +309,11 @@ describe('convertTabular reading UTF-8 CSV as bytes', () => {
     const limits = { ...DEFAULT_TABULAR_LIMITS, blockChars: 4 * 1024 };
     const { bytes, text } = await bothWays(csv, limits, 1000);
     expect(bytes.summary).toEqual(text.summary);
-    // The lone \r makes row 3500 two lines of 2 and 5 values; `x"y` is text.
-    expect(bytes.summary.malformed.examples.map((m) => m.line)).toEqual([1501, 3502, 3503]);
+    // The lone \r makes row 3500 two lines of 2 and 5 values, and row 5500 one of 2 values and a
+    // row of 5 over two lines; `x"y` is text.
+    expect(bytes.summary.malformed.examples.map((m) => m.line)).toEqual([
+      1501, 3502, 3503, 5505, 5506,
+    ]);
     expect(bytes.summary.columns.map((c) => [c.sqlName, c.type, c.nullCount])).toEqual([
       ['id', 'integer', 0],
       ['name', 'string', 0],
