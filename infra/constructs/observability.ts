@@ -216,6 +216,12 @@ export class Observability extends Construct {
       1,
       'The notifier could not reach connections for a reason other than their being gone.',
     );
+    alarm(
+      'MultipartChecksumsUnverified',
+      appMetric(MetricName.MultipartChecksumsUnverified, 'multipart-api'),
+      1,
+      'A multipart upload completed without a CRC64NVME from S3 to compare with the client: its bytes were not checked end to end.',
+    );
 
     // The dashboard, top to bottom: what users do, what happens to files, where work waits,
     // how the functions and APIs behave, and the database.

@@ -633,9 +633,9 @@ export const alarmMetrics = (stage: StageConfig): number => {
   const backlogAlarms = kinds;
   // An error-rate alarm watches errors and invocations (metric math); locally, errors alone.
   const errorMetrics = kinds * (stage.metricMathAlarms ? 2 : 1);
-  // API 5xx, sweeper errors, notifier failures; the video workflow's failed, timed-out and
-  // throttled executions (infra/constructs/video-workflow.ts).
-  return deadLetterAlarms + backlogAlarms + errorMetrics + 3 + 3;
+  // API 5xx, sweeper errors, notifier failures, unverified multipart checksums; the video
+  // workflow's failed, timed-out and throttled executions (infra/constructs/video-workflow.ts).
+  return deadLetterAlarms + backlogAlarms + errorMetrics + 4 + 3;
 };
 
 /** What a stage costs each month with no file at all. */

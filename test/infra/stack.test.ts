@@ -701,6 +701,15 @@ describe('observability', () => {
         Threshold: 1,
       }),
     ]);
+    // Bytes that reached a file without S3's checksum to compare: someone is told.
+    expect(byDescription(/without a CRC64NVME/)).toEqual([
+      expect.objectContaining({
+        MetricName: 'MultipartChecksumsUnverified',
+        Namespace: 'SyncFlow',
+        Dimensions: [{ Name: 'service', Value: 'multipart-api' }],
+        Threshold: 1,
+      }),
+    ]);
     // A sweeper that keeps failing leaves stuck files unended: that wakes someone too.
     expect(byDescription(/sweeper failed/)).toEqual([
       expect.objectContaining({ MetricName: 'Errors', Period: 900, Threshold: 2 }),

@@ -75,10 +75,10 @@ describe('cost model', () => {
       sumUsd(idleLines(stage).filter((l) => l.service === 'Aurora'));
     expect(aurora(prod)).toBeCloseTo(0.5 * 730 * PRICES.auroraAcuHour.usd, 6);
     expect(aurora(dev)).toBe(0);
-    // Five kinds: six DLQs, five backlogs, five error rates of two metrics, three more, and the
+    // Five kinds: six DLQs, five backlogs, five error rates of two metrics, four more, and the
     // video workflow's three.
-    expect(alarmMetrics(prod)).toBe(27);
-    expect(alarmMetrics({ ...prod, notificationSender: 'a@example.com' })).toBe(28);
+    expect(alarmMetrics(prod)).toBe(28);
+    expect(alarmMetrics({ ...prod, notificationSender: 'a@example.com' })).toBe(29);
     // A stage without an event archive pays nothing for it.
     const archived = (stage: StageConfig) =>
       fileLines(stage, 'image').some((l) => l.item === 'event archived (GB)');
