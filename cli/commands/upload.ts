@@ -39,6 +39,8 @@ export interface FileOutcome {
   readonly skipped: boolean;
   /** Carried on from an earlier, interrupted run (parts S3 already had were not sent again). */
   readonly resumed: boolean;
+  /** False when S3 gave back no checksum to compare with the one sent (multipart only). */
+  readonly checksumVerified?: boolean;
   readonly error?: { readonly code: string; readonly message: string };
 }
 
@@ -77,6 +79,7 @@ const printOutcome = (out: Output, outcome: FileOutcome): void => {
         outcome.reason,
         outcome.skipped ? 'sent before, not sent again' : undefined,
         outcome.resumed && !outcome.skipped ? 'resumed' : undefined,
+        outcome.checksumVerified === false ? 'S3 did not confirm its checksum' : undefined,
       ]
         .filter(Boolean)
         .join('; ');
@@ -178,6 +181,7 @@ const recordSent = (
     ...(result.reason && { reason: result.reason }),
     skipped: false,
     resumed: resumed || result.resumed,
+    ...(result.checksumVerified !== undefined && { checksumVerified: result.checksumVerified }),
   };
 };
 

@@ -5,6 +5,13 @@ import { UploadItem } from './upload-item.ts';
  * Runs uploads a few at a time (each large one sends its parts in parallel too), and carries out
  * pause, resume and cancel on the items' state machines.
  */
+/**
+ * What an uploaded file's line says when S3 gave back no checksum to compare with the one the
+ * browser computed (a store without CRC64NVME): the file goes on, but its bytes were not checked.
+ */
+export const UNVERIFIED =
+  'S3 did not confirm its checksum: compare the sha256 on its record with your copy';
+
 export class UploadQueue {
   readonly items: UploadItem[] = [];
   private running = 0;
@@ -104,6 +111,7 @@ export class UploadQueue {
       });
       if (controller.signal.aborted) return;
       if (result.status === 'REJECTED') item.move('rejected', result.reason);
+      else if (result.checksumVerified === false) item.move('uploaded', UNVERIFIED);
       else item.move('uploaded');
     } catch (error) {
       // Paused or cancelled: the state already says so.

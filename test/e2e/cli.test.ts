@@ -178,6 +178,20 @@ describe(`syncflow (the CLI) against the ${target.name} stack`, () => {
     expect(again.json().map((l) => l.result?.status)).toEqual(['UPLOADED', 'UPLOADED']);
   });
 
+  it('sends a file above the multipart threshold in parts and says S3 confirmed its checksum', async () => {
+    const large = join(work, 'large');
+    mkdirSync(large);
+    // Over the local stage's 8 MiB threshold.
+    writeFileSync(join(large, 'big.bin'), randomBytes(9 * 1024 * 1024));
+    const run = await cli(['upload', large, '--json'], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.json()[0]?.result).toMatchObject({
+      method: 'MULTIPART',
+      status: 'UPLOADED',
+      checksumVerified: true,
+    });
+  });
+
   it('resumes a run killed in the middle: every file once, none sent twice', async () => {
     const many = join(work, 'many');
     mkdirSync(many);

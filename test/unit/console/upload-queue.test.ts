@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AbortError, type UploadOptions, type UploadResult } from '../../../client/src/index.ts';
 import { IllegalMove, UploadItem } from '../../../console/src/upload-item.ts';
-import { UploadQueue } from '../../../console/src/upload-queue.ts';
+import { UNVERIFIED, UploadQueue } from '../../../console/src/upload-queue.ts';
 
 /** One upload the fake uploader is running, finished or failed by the test. */
 interface Running {
@@ -82,6 +82,17 @@ describe('UploadQueue', () => {
     expect(a?.state).toBe('uploaded');
     expect(fake.names()).toEqual(['a', 'b', 'c']);
     expect(c?.state).toBe('uploading');
+  });
+
+  it('says so on an uploaded file whose checksum S3 did not confirm', async () => {
+    const fake = fakeUploader();
+    const queue = new UploadQueue(fake.uploader, 2);
+    const [checked, unchecked] = ['a', 'b'].map((name) => queue.add(file(name), name));
+    fake.current('a').finish({ checksumVerified: true });
+    fake.current('b').finish({ checksumVerified: false });
+    await tick();
+    expect([checked?.state, checked?.reason]).toEqual(['uploaded', undefined]);
+    expect([unchecked?.state, unchecked?.reason]).toEqual(['uploaded', UNVERIFIED]);
   });
 
   it('starts waiting files at once when the concurrency is raised, and none when it is lowered', async () => {
