@@ -81,6 +81,15 @@ class ByteSpill {
 }
 
 /**
+ * The delimiter as the one byte the bytes reader looks for: a single ASCII character other than
+ * a quote or a line end; undefined for any other (that CSV is read as text).
+ */
+export const byteDelimiter = (delimiter: string): number | undefined => {
+  const d = delimiter.charCodeAt(0);
+  return delimiter.length === 1 && d <= 127 && d !== QUOTE && d !== LF && d !== CR ? d : undefined;
+};
+
+/**
  * Reads a block of bytes without decoding it, when every line is simple: each value either
  * unquoted without a quote, or wholly quoted on its line (`""` for a quote, the delimiter or the
  * line end right after the closing quote), lines ended by `\n` or `\r\n`, none longer than
@@ -92,11 +101,9 @@ class ByteSpill {
  */
 export const inspectCsvBytes = (task: ByteBlockTask): BlockResult | undefined => {
   const width = task.width;
-  if (width < 0 || task.header || task.previewRows > 0 || task.delimiter.length !== 1)
-    return undefined;
-  const delimiter = task.delimiter.charCodeAt(0);
-  if (delimiter > 127 || delimiter === QUOTE || delimiter === LF || delimiter === CR)
-    return undefined;
+  if (width < 0 || task.header || task.previewRows > 0) return undefined;
+  const delimiter = byteDelimiter(task.delimiter);
+  if (delimiter === undefined) return undefined;
   const b = task.bytes;
   const n = b.length;
   // The bytes that end an unquoted value's scan: one table look-up for the few bytes that could.

@@ -27,7 +27,7 @@ import {
   sqlColumnNames,
 } from './column-types.ts';
 import type { BlockResult } from './csv-blocks.ts';
-import { type AnyBlockTask, inspectBlock } from './csv-byte-blocks.ts';
+import { type AnyBlockTask, byteDelimiter, inspectBlock } from './csv-byte-blocks.ts';
 import { lineTooLong, quoteCsv } from './csv-records.ts';
 import { type Dialect, detectDialect } from './dialect.ts';
 import { JsonArrayRecordReader, NdjsonRecordReader, type RecordReader } from './json-records.ts';
@@ -832,8 +832,7 @@ const readJson = async (
  * text, whose reader makes every line end `\n` before cutting).
  */
 const readableAsBytes = (dialect: Dialect, sample: string, ended: boolean): boolean => {
-  const d = dialect.delimiter.charCodeAt(0);
-  if (dialect.delimiter.length !== 1 || d > 127 || d === 34 || d === 10 || d === 13) return false;
+  if (byteDelimiter(dialect.delimiter) === undefined) return false;
   const loneCr = sample.search(/\r(?!\n)/);
   return loneCr < 0 || (loneCr === sample.length - 1 && !ended);
 };
