@@ -37,14 +37,19 @@ const DEFAULT_MAX_LINE_BYTES = 2 * 1024 * 1024;
  * `timestamp` column either way, and then shows the same text whatever wrote the file, while the
  * emulator's DuckDB would print a zoned Parquet timestamp with a `+00:00` of its own.
  */
-const storedAs = (type: ColumnType): string =>
-  type.kind === 'timestamp' && type.withZone ? '::TIMESTAMP' : '';
+const zoned = (type: ColumnType): boolean => type.kind === 'timestamp' && type.withZone;
+
+/** The cast that stores a column as {@link storedType} says (none for most types). */
+const storedAs = (type: ColumnType): string => (zoned(type) ? '::TIMESTAMP' : '');
+
+/** The DuckDB type of a column as the Parquet file stores it. */
+const storedType = (type: ColumnType): string => (zoned(type) ? 'TIMESTAMP' : duckdbType(type));
 
 const textOf = (value: unknown): string | null =>
   value === null || value === undefined ? null : String(value);
 
-/** One column's figures from the footer, or undefined where the footer lacks them. */
-type FooterStats = { nullCount: number; min: string | null; max: string | null } | undefined;
+/** One column's null count, minimum and maximum; undefined where the footer lacks them. */
+type Figures = { nullCount: number; min: string | null; max: string | null } | undefined;
 
 /**
  * Null counts, minima and maxima of typed columns from the Parquet footer (each row group's
@@ -55,7 +60,7 @@ const footerStats = async (
   connection: DuckDBConnection,
   outPath: string,
   part: readonly { sqlName: string; stored: string }[],
-): Promise<FooterStats[]> => {
+): Promise<Figures[]> => {
   if (part.length === 0) return [];
   const selects = part.map(({ sqlName, stored }, k) => {
     const lo = `TRY_CAST(lo AS ${stored})`;
@@ -68,7 +73,7 @@ const footerStats = async (
   const result = await connection.runAndReadAll(
     `WITH m AS (SELECT path_in_schema AS p, row_group_num_rows AS r, stats_null_count AS n, stats_min_value AS lo, stats_max_value AS hi FROM parquet_metadata(${sqlString(outPath)})) ${selects.join(' UNION ALL ')}`,
   );
-  const found: FooterStats[] = part.map(() => undefined);
+  const found: Figures[] = part.map(() => undefined);
   for (const [k, nulls, gaps, lo, hi] of result.getRows()) {
     if (Number(gaps) !== 0 || nulls === null) continue;
     found[Number(k)] = { nullCount: Number(nulls), min: textOf(lo), max: textOf(hi) };
@@ -82,7 +87,7 @@ const scannedStats = async (
   outPath: string,
   part: readonly { sqlName: string; text: boolean }[],
   rowCount: number,
-): Promise<FooterStats[]> => {
+): Promise<Figures[]> => {
   if (part.length === 0) return [];
   const expressions = part.flatMap(({ sqlName, text }) => {
     const id = sqlIdentifier(sqlName);
@@ -118,7 +123,7 @@ const readStats = async (
   for (let from = 0; from < columns.length; from += STATS_COLUMNS_PER_QUERY) {
     const part = columns.slice(from, from + STATS_COLUMNS_PER_QUERY).map((c) => {
       const wanted = target.get(c.sqlName) ?? c.type;
-      const stored = storedAs(wanted) === '' ? duckdbType(wanted) : 'TIMESTAMP';
+      const stored = storedType(wanted);
       return { column: c, sqlName: c.sqlName, stored, text: wanted.kind === 'string' };
     });
     const typed = part.filter((c) => !c.text);
