@@ -1,5 +1,5 @@
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import {
   defaultEngineSettings,
   type EngineSettings,
@@ -331,20 +331,6 @@ const readLog = async (
 const countedAs = <K extends string>(list: Counted[], key: K) =>
   list.map((c) => ({ [key]: c.value, count: c.count }) as { [P in K]: string } & { count: number });
 
-/** Finds the Parquet files DuckDB wrote under its Hive partition directories. */
-const listPartitions = async (outDir: string): Promise<LogParquet['files']> => {
-  const files: { path: string; key: string; eventDate: string; bytes: number }[] = [];
-  for (const entry of await readdir(outDir, { withFileTypes: true })) {
-    if (!entry.isDirectory()) continue;
-    const eventDate = entry.name.replace(/^event_date=/, '');
-    for (const file of await readdir(join(outDir, entry.name))) {
-      const path = join(outDir, entry.name, file);
-      files.push({ path, key: relative(outDir, path), eventDate, bytes: (await stat(path)).size });
-    }
-  }
-  return files.sort((a, b) => (a.key < b.key ? -1 : 1));
-};
-
 /**
  * A log file, as one pipeline step: detects its format from its first lines (the format that
  * parses most of them), parses every line, and sums it up (lines parsed and not, time range,
@@ -463,23 +449,26 @@ const writeLogParquet = async (
   }
   const prefix = options.fileId.replace(/[^A-Za-z0-9_-]/g, '_');
   let written = 0;
+  const files: { path: string; key: string; eventDate: string; bytes: number }[] = [];
   await withDuckDb(
     options.engine ?? defaultEngineSettings(options.scratchDir),
     async (connection) => {
       for (const date of [...byDate.keys()].sort()) {
         const paths = byDate.get(date) ?? [];
         const read = `read_csv([${paths.map(sqlString).join(', ')}], header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', nullstr = '', allow_quoted_nulls = false, max_line_size = ${maxLine}, buffer_size = ${2 * maxLine}, columns = {${readColumns}})`;
-        const dir = join(options.outDir, `event_date=${date}`);
-        await mkdir(dir, { recursive: true });
+        const key = `event_date=${date}/${prefix}_0.parquet`;
+        const path = join(options.outDir, key);
+        await mkdir(dirname(path), { recursive: true });
         const copied = await connection.run(
-          `COPY (SELECT ${select} FROM ${read}) TO ${sqlString(join(dir, `${prefix}_0.parquet`))} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`,
+          `COPY (SELECT ${select} FROM ${read}) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`,
         );
         written += Number(copied.rowsChanged);
+        files.push({ path, key, eventDate: date, bytes: (await stat(path)).size });
       }
     },
   );
   if (written !== expectedRows) {
     throw new Error(`DuckDB wrote ${written} log rows where ${expectedRows} lines were parsed`);
   }
-  return { files: await listPartitions(options.outDir), rowCount: expectedRows };
+  return { files, rowCount: expectedRows };
 };
