@@ -161,7 +161,6 @@ const KEPT = {
   deployed: join(KEPT_DIR, 'deployed.json'),
 };
 
-/** The bucket tag and the settings row that name the state both halves were last saved in. */
 /**
  * The emulator port a kept state was made on. The emulator keeps every queue under a URL that
  * names its port (read here from its saved queues), and its pollers find no queue under another
@@ -174,6 +173,7 @@ const keptEmulatorPort = (): number | undefined => {
   return port === undefined ? undefined : Number(port);
 };
 
+/** The bucket tag and the settings row that name the state both halves were last saved in. */
 const GENERATION_TAG = 'syncflow-generation';
 const GENERATION_SETTING = 'local_generation';
 
